@@ -1,0 +1,1 @@
+"""Benchmark suite for LLM-generated training data in low-resource languages."""
