@@ -1,0 +1,1 @@
+"""pytest plugin: collects task YAML files as benchmark cases (filled in by the harness)."""
