@@ -1,1 +1,155 @@
-"""pytest plugin: collects task YAML files as benchmark cases (filled in by the harness)."""
+"""pytest plugin: task YAML files become benchmark cases.
+
+`pytest tasks/sib200.yaml -k "sw and target_demos"` collects each task file,
+expands its matrix into one item per case (ids like
+`sib200-sw-gold-n100-logreg_e5_small`), runs each case, writes one record per
+case and rebuilds the leaderboard at the end of the session.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from benchmark.data import DATASETS, LeakageError
+from benchmark.paths import CACHE_DIR_ENV, DataDirError, default_data_dir
+from benchmark.runner import CaseFailure, RunContext, finished_record, run_case
+from benchmark.spec import CaseSpec, TaskFileError
+from benchmark.strategies import SETTINGS
+
+TASK_DIRS = ("tasks", "baselines")
+CTX_KEY = pytest.StashKey[RunContext]()
+LANGUAGE_CODES = ("en", "de", "th", "he", "id", "sw", "ro", "az", "sl", "te", "cy")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("bench", "low-resource data generation benchmark")
+    group.addoption("--bench-data-dir", default=None, help="data root with massive/ and sib200/ (or 'hub'); default $BENCH_DATA_DIR or ../shared/data")
+    group.addoption("--bench-out", default=None, help="folder for results/ and LEADERBOARD.md (default: <rootdir>/leaderboard)")
+    group.addoption("--bench-overwrite", action="store_true", help="rerun cases that already have a record")
+    group.addoption("--bench-seeds", type=int, default=None, help="override every case's seeds with range(N)")
+    group.addoption("--bench-cache-dir", default=None, help=f"cache root (converted models, embeddings, LLM responses); default ${CACHE_DIR_ENV} or ~/.cache/lowres-bench")
+    group.addoption("--bench-no-leaderboard", action="store_true", help="do not rebuild LEADERBOARD.md at session end")
+    group.addoption("--bench-no-figures", action="store_true", help="skip the per-case confusion-matrix figures")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name in (*DATASETS, *SETTINGS, *LANGUAGE_CODES, "bench", "generated"):
+        config.addinivalue_line("markers", f"{name}: benchmark case selector")
+    if config.getoption("bench_cache_dir"):
+        os.environ[CACHE_DIR_ENV] = str(Path(config.getoption("bench_cache_dir")).resolve())
+    data = config.getoption("bench_data_dir")
+    out = Path(config.getoption("bench_out") or config.rootpath / "leaderboard")
+    config.stash[CTX_KEY] = RunContext(
+        results_dir=out.resolve() / "results",
+        data_dir=data if data == "hub" else Path(data).resolve() if data else default_data_dir(),
+        overwrite=config.getoption("bench_overwrite"),
+        figures=not config.getoption("bench_no_figures"),
+    )
+    config.pluginmanager.register(BenchSession(config), "bench-session")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    if file_path.suffix not in (".yaml", ".yml"):
+        return None
+    if file_path.parent.name in TASK_DIRS or parent.session.isinitpath(file_path):
+        return TaskFileCollector.from_parent(parent, path=file_path)
+    return None
+
+
+class TaskFileCollector(pytest.File):
+    """A task YAML file; its cases are the items."""
+
+    def collect(self):
+        from benchmark.taskfile import load_cases
+
+        ctx = self.config.stash[CTX_KEY]
+        seeds = self.config.getoption("bench_seeds")
+        for spec in load_cases(self.path, data_dir=ctx.data_dir):
+            if seeds:
+                spec = dataclasses.replace(spec, seeds=tuple(range(seeds)))
+            for mark in spec.marks:
+                self.config.addinivalue_line("markers", f"{mark}: declared in {self.path.name}")
+            yield BenchCase.from_parent(self, name=spec.case_id, spec=spec)
+
+    def repr_failure(self, excinfo):
+        if excinfo.errisinstance((TaskFileError, DataDirError)):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+
+class BenchCase(pytest.Item):
+    """One benchmark case."""
+
+    def __init__(self, *, spec: CaseSpec, **kwargs):
+        super().__init__(**kwargs)
+        self.spec = spec
+        for name in ("bench", spec.dataset, spec.language, spec.setting, *spec.marks):
+            self.add_marker(name)
+        if spec.model:
+            self.add_marker("generated")
+        self.user_properties.append(("bench_case", spec.case_id))
+
+    def runtest(self) -> None:
+        ctx = self.config.stash[CTX_KEY]
+        done = finished_record(self.spec, ctx)
+        if done is not None:
+            f1 = done["scores"]["macro_f1_mean"]
+            pytest.skip(f"finished earlier (macro-F1 {f1:.1f}); --bench-overwrite reruns it")
+        record = run_case(self.spec, ctx)
+        summary = {k: record["scores"][k] for k in ("macro_f1_mean", "macro_f1_std", "accuracy_mean")}
+        summary["seconds"] = record["timings"]["total_seconds"]
+        self.user_properties.append(("bench_result", json.dumps(summary)))
+
+    def repr_failure(self, excinfo, style=None):
+        if excinfo.errisinstance((CaseFailure, DataDirError, LeakageError)):
+            return f"{self.spec.case_id}: {excinfo.value}"
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self):
+        return self.path, None, f"bench case {self.spec.case_id}"
+
+
+class BenchSession:
+    """Per-session state: which cases ran, the summary table, the leaderboard rebuild."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.seen: list[tuple[str, str, str | None]] = []
+        self.leaderboard: Path | None = None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props = dict(report.user_properties)
+        if "bench_case" in props and (report.when == "call" or report.outcome != "passed"):
+            if report.when == "setup" and report.outcome == "passed":
+                return
+            self.seen.append((props["bench_case"], report.outcome, props.get("bench_result")))
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        config = self.config
+        if hasattr(config, "workerinput") or not self.seen or config.getoption("bench_no_leaderboard"):
+            return
+        from benchmark.leaderboard import write_leaderboard
+
+        self.leaderboard = write_leaderboard(config.stash[CTX_KEY].results_dir.parent)
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if not self.seen:
+            return
+        tr = terminalreporter
+        tr.section("benchmark cases")
+        for case_id, outcome, result in self.seen:
+            detail = ""
+            if result:
+                r = json.loads(result)
+                detail = (
+                    f"macro-F1 {r['macro_f1_mean']:.1f} ± {r['macro_f1_std']:.1f}  "
+                    f"acc {r['accuracy_mean']:.1f}  ({r['seconds']:.0f} s)"
+                )
+            tr.write_line(f"{outcome:8} {case_id}  {detail}")
+        if self.leaderboard:
+            tr.write_line(f"leaderboard rebuilt: {self.leaderboard}")

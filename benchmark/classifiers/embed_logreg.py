@@ -1,0 +1,42 @@
+"""Frozen sentence embeddings + multinomial logistic regression (fast on CPU)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from benchmark.classifiers import FitInfo
+
+
+class EmbedLogregClassifier:
+    """Embeds texts once (through the embedding cache) and fits a logistic regression."""
+
+    def __init__(self, spec: dict[str, Any], *, labels: Sequence[str]):
+        from benchmark.encoders.embedder import load_embedder
+
+        self.spec, self.labels = spec, list(labels)
+        self.embedder = load_embedder(spec["encoder"])
+        self.model = None
+
+    def fit(self, texts, labels, *, dev_texts, dev_labels, seed) -> FitInfo:
+        from sklearn.linear_model import LogisticRegression
+
+        start = time.perf_counter()
+        features = self.embedder.encode(list(texts))
+        self.model = LogisticRegression(
+            C=self.spec["c"], max_iter=self.spec["max_iter"], random_state=seed
+        )
+        self.model.fit(features, np.asarray(labels))
+        return FitInfo(seconds=time.perf_counter() - start, details={"n_train": len(texts)})
+
+    def predict(self, texts) -> list[str]:
+        if self.model is None:
+            raise RuntimeError("fit() must run before predict()")
+        return self.model.predict(self.embedder.encode(list(texts))).tolist()
+
+    @property
+    def fingerprint(self) -> str:
+        return self.embedder.fingerprint

@@ -1,0 +1,176 @@
+"""Sequence-classification fine-tuning with early stopping on a held-out dev loss.
+
+The study's recipe (xlm-roberta-base, AdamW lr 1e-5, batch 16, max length 128, up
+to 50 epochs, patience 5, lower-cased text without punctuation). Unlike the
+study's code, which watched the training loss, early stopping here watches the
+loss on the gold dev split of the language (never the test split).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmark.classifiers import FitInfo
+
+
+def normalise_text(text: str, *, lowercase: bool, strip_punctuation: bool) -> str:
+    """The study's preprocessing: lower-case and drop Unicode punctuation."""
+    if lowercase:
+        text = text.lower()
+    if strip_punctuation:
+        text = "".join(ch for ch in text if not unicodedata.category(ch).startswith("P"))
+    return " ".join(text.split())
+
+
+def encoder_dir(name: str) -> str:
+    """A local directory (or hub id) for an encoder name of the registry."""
+    if name == "e5-small":
+        from benchmark.encoders.e5_convert import e5_small_dir
+
+        return str(e5_small_dir())
+    if name == "tiny-random":
+        from benchmark.encoders.tiny import tiny_encoder_dir
+
+        return str(tiny_encoder_dir())
+    if name == "xlm-roberta-base":
+        return "FacebookAI/xlm-roberta-base"
+    return str(Path(name).expanduser()) if Path(name).expanduser().is_dir() else name
+
+
+class FinetuneClassifier:
+    """Fine-tunes a fresh copy of the encoder for every seed."""
+
+    def __init__(self, spec: dict[str, Any], *, labels: Sequence[str]):
+        self.spec, self.labels = spec, list(labels)
+        self.source = encoder_dir(spec["encoder"])
+        self.model = None
+        self.tokenizer = None
+
+    def _device(self):
+        import torch
+
+        wanted = self.spec.get("device", "auto")
+        if wanted == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(wanted)
+
+    def _prep(self, texts: Sequence[str]) -> list[str]:
+        return [
+            normalise_text(t, lowercase=self.spec["lowercase"], strip_punctuation=self.spec["strip_punctuation"])
+            for t in texts
+        ]
+
+    def _batches(self, texts: list[str], targets: list[int] | None, *, shuffle: bool, generator=None):
+        import torch
+
+        order = torch.randperm(len(texts), generator=generator).tolist() if shuffle else list(range(len(texts)))
+        size = self.spec["batch_size"]
+        for start in range(0, len(order), size):
+            idx = order[start : start + size]
+            enc = self.tokenizer(
+                [texts[i] for i in idx], padding=True, truncation=True,
+                max_length=self.spec["max_length"], return_tensors="pt",
+            )
+            if targets is not None:
+                enc["labels"] = torch.tensor([targets[i] for i in idx])
+            yield enc
+
+    def _load(self, seed: int):
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        torch.manual_seed(seed)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.source)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            self.source,
+            num_labels=len(self.labels),
+            id2label=dict(enumerate(self.labels)),
+            label2id={label: i for i, label in enumerate(self.labels)},
+        )
+        if self.spec["freeze_embeddings"]:
+            for param in model.base_model.embeddings.parameters():
+                param.requires_grad = False
+        return model.to(self._device())
+
+    def _mean_loss(self, model, texts: list[str], targets: list[int]) -> float:
+        import torch
+
+        model.eval()
+        total, count = 0.0, 0
+        with torch.inference_mode():
+            for batch in self._batches(texts, targets, shuffle=False):
+                out = model(**{k: v.to(model.device) for k, v in batch.items()})
+                total += out.loss.item() * len(batch["labels"])
+                count += len(batch["labels"])
+        return total / max(count, 1)
+
+    def fit(self, texts, labels, *, dev_texts, dev_labels, seed) -> FitInfo:
+        import torch
+        from tqdm.auto import tqdm
+
+        start = time.perf_counter()
+        index = {label: i for i, label in enumerate(self.labels)}
+        train_x, train_y = self._prep(texts), [index[y] for y in labels]
+        dev_x, dev_y = self._prep(dev_texts), [index[y] for y in dev_labels]
+        model = self._load(seed)
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimiser = torch.optim.AdamW(params, lr=self.spec["lr"], weight_decay=self.spec["weight_decay"])
+        generator = torch.Generator().manual_seed(seed)
+        best_loss, best_state, best_epoch, waited, epoch = math.inf, None, 0, 0, 0
+        history = []
+        bar = tqdm(range(self.spec["max_epochs"]), desc=f"finetune seed {seed}", leave=False)
+        for epoch in bar:
+            model.train()
+            for batch in self._batches(train_x, train_y, shuffle=True, generator=generator):
+                loss = model(**{k: v.to(model.device) for k, v in batch.items()}).loss
+                loss.backward()
+                optimiser.step()
+                optimiser.zero_grad(set_to_none=True)
+            dev_loss = self._mean_loss(model, dev_x, dev_y)
+            history.append(round(dev_loss, 5))
+            bar.set_postfix(dev_loss=f"{dev_loss:.4f}")
+            if dev_loss < best_loss - 1e-4:
+                best_loss, best_epoch, waited = dev_loss, epoch + 1, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                waited += 1
+                if waited >= self.spec["patience"]:
+                    break
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        self.model = model
+        seconds = time.perf_counter() - start
+        return FitInfo(
+            seconds=seconds,
+            details={
+                "epochs_run": epoch + 1,
+                "best_epoch": best_epoch,
+                "best_dev_loss": best_loss,
+                "dev_loss_history": history,
+                "n_train": len(texts),
+                "n_dev": len(dev_texts),
+            },
+        )
+
+    def predict(self, texts) -> list[str]:
+        import torch
+
+        if self.model is None:
+            raise RuntimeError("fit() must run before predict()")
+        self.model.eval()
+        out: list[str] = []
+        with torch.inference_mode():
+            for batch in self._batches(self._prep(texts), None, shuffle=False):
+                logits = self.model(**{k: v.to(self.model.device) for k, v in batch.items()}).logits
+                out.extend(self.labels[i] for i in logits.argmax(-1).tolist())
+        return out
+
+    @property
+    def fingerprint(self) -> str:
+        return self.source

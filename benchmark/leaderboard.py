@@ -1,0 +1,128 @@
+"""LEADERBOARD.md, rebuilt from the result records alone (deterministic output)."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from benchmark.records import read_records
+from benchmark.strategies import GOLD
+
+LANGUAGE_ORDER = ("en", "de", "th", "he", "id", "sw", "ro", "az", "sl", "te", "cy")
+HEADER = (
+    "# Leaderboard\n\n"
+    "Generated from {n} result records in `{results}` by `lowres-bench leaderboard`; "
+    "do not edit by hand. Cells: test macro-F1 (x100, mean over seeds) and, for generated "
+    "settings, the gap to the gold baseline of the same dataset, language, classifier and "
+    "samples per label (gold takes *up to* n per label).\n"
+)
+
+
+def _fmt(value: float | None, *, signed: bool = False) -> str:
+    if value is None:
+        return ""
+    return f"{value:+.1f}" if signed else f"{value:.1f}"
+
+
+def _gold_index(records: list[dict[str, Any]]) -> dict[tuple, float]:
+    return {
+        _cell_key(r): r["scores"]["macro_f1_mean"] for r in records if r["spec"]["setting"] == GOLD
+    }
+
+
+def _cell_key(record: dict[str, Any]) -> tuple:
+    spec = record["spec"]
+    return (spec["dataset"], spec["language"], spec["classifier_slug"], spec["samples_per_label"])
+
+
+def gap_to_gold(record: dict[str, Any], gold: dict[tuple, float]) -> float | None:
+    """F1 minus the matching gold F1 (None for gold rows or when no gold record exists)."""
+    if record["spec"]["setting"] == GOLD:
+        return None
+    base = gold.get(_cell_key(record))
+    return None if base is None else record["scores"]["macro_f1_mean"] - base
+
+
+def _row_key(record: dict[str, Any]) -> tuple:
+    spec = record["spec"]
+    return (spec["setting"] != GOLD, spec["setting"], spec["model"] or "")
+
+
+def summary_tables(records: list[dict[str, Any]]) -> list[str]:
+    """One table per (dataset, classifier, n): rows = (setting, model), columns = languages + mean."""
+    gold = _gold_index(records)
+    groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        spec = r["spec"]
+        groups[(spec["dataset"], r["spec"]["classifier_slug"], spec["samples_per_label"])].append(r)
+    out = []
+    for (dataset, clf, n), rows in sorted(groups.items()):
+        langs = [code for code in LANGUAGE_ORDER if any(r["spec"]["language"] == code for r in rows)]
+        langs += sorted({r["spec"]["language"] for r in rows} - set(langs))
+        by_row: dict[tuple, dict[str, dict]] = defaultdict(dict)
+        for r in rows:
+            by_row[_row_key(r)][r["spec"]["language"]] = r
+        table = []
+        for key in sorted(by_row):
+            cells = by_row[key]
+            line = [key[1], key[2] or "-"]
+            for code in langs:
+                r = cells.get(code)
+                if r is None:
+                    line.append("")
+                    continue
+                gap = gap_to_gold(r, gold)
+                f1 = _fmt(r["scores"]["macro_f1_mean"])
+                line.append(f1 if gap is None else f"{f1} ({_fmt(gap, signed=True)})")
+            f1s = [cells[c]["scores"]["macro_f1_mean"] for c in langs if c in cells]
+            mark = "" if len(f1s) == len(langs) else f" [{len(f1s)}/{len(langs)}]"
+            line.append(f"{statistics.fmean(f1s):.1f}{mark}")
+            table.append(line)
+        title = f"## {dataset} · {clf} · n={n} per label\n\n"
+        out.append(title + tabulate(table, headers=["setting", "model", *langs, "mean"], tablefmt="github", disable_numparse=True))
+    return out
+
+
+def detail_table(records: list[dict[str, Any]]) -> str:
+    """Every case: F1 and accuracy mean ± std, gap, seeds, sizes and timings."""
+    gold = _gold_index(records)
+    rows = []
+    for r in records:
+        s = r["scores"]
+        rows.append([
+            r["case_id"],
+            f"{s['macro_f1_mean']:.1f} ± {s['macro_f1_std']:.1f}",
+            f"{s['accuracy_mean']:.1f} ± {s['accuracy_std']:.1f}",
+            _fmt(gap_to_gold(r, gold), signed=True),
+            len(s["per_seed"]),
+            r["n_train"],
+            f"{r['timings']['fit_seconds_mean']:.1f}",
+            f"{r['timings']['total_seconds']:.0f}",
+        ])
+    headers = ["case", "macro-F1", "accuracy", "gap", "seeds", "n train", "fit s/seed", "total s"]
+    return "## All cases\n\n" + tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def render(results_dir: Path, *, display: str | None = None) -> str:
+    """The whole leaderboard as Markdown (`display` is the results path shown in the header)."""
+    records = read_records(results_dir)
+    parts = [HEADER.format(n=len(records), results=display or results_dir.as_posix())]
+    if not records:
+        parts.append("No records yet.")
+    else:
+        parts.extend(summary_tables(records))
+        parts.append(detail_table(records))
+    return "\n\n".join(parts).rstrip() + "\n"
+
+
+def write_leaderboard(out_dir: Path) -> Path:
+    """Rebuild `out_dir/LEADERBOARD.md` from `out_dir/results` (atomic replace)."""
+    from benchmark.records import write_text_atomic
+
+    path = out_dir / "LEADERBOARD.md"
+    write_text_atomic(path, render(out_dir / "results", display=f"{out_dir.name}/results"))
+    return path

@@ -1,0 +1,63 @@
+"""Scores (macro-F1 and accuracy, x100), seed aggregation and the confusion-matrix figure."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def score(gold: Sequence[str], predicted: Sequence[str], *, labels: Sequence[str]) -> dict[str, float]:
+    """Macro-F1 over `labels` and accuracy, both x100."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    return {
+        "macro_f1": 100.0 * f1_score(gold, predicted, labels=list(labels), average="macro", zero_division=0),
+        "accuracy": 100.0 * accuracy_score(gold, predicted),
+    }
+
+
+def aggregate(per_seed: Sequence[dict[str, float]]) -> dict[str, float]:
+    """Mean and (sample) standard deviation of each metric over seeds."""
+    out: dict[str, float] = {}
+    for metric in per_seed[0]:
+        values = [s[metric] for s in per_seed]
+        out[f"{metric}_mean"] = statistics.fmean(values)
+        out[f"{metric}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+    return out
+
+
+def confusion_counts(gold: Sequence[str], predicted: Sequence[str], *, labels: Sequence[str]) -> list[list[int]]:
+    """Rows = gold label, columns = predicted label, in `labels` order."""
+    from sklearn.metrics import confusion_matrix
+
+    return confusion_matrix(gold, predicted, labels=list(labels)).tolist()
+
+
+def save_confusion_figure(matrix: list[list[int]], *, labels: Sequence[str], title: str, path: Path) -> Path:
+    """Write a row-normalised confusion matrix as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    counts = np.asarray(matrix, dtype=float)
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = 2.5 + 0.45 * len(labels)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    if len(labels) <= 12:
+        for i, j in np.ndindex(counts.shape):
+            colour = "white" if rates[i, j] > 0.5 else "black"
+            ax.text(j, i, int(counts[i, j]), ha="center", va="center", fontsize=6, color=colour)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path

@@ -1,0 +1,197 @@
+"""Task files: the YAML schema, its validation errors, and the expansion into cases."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from benchmark.data import DATASETS
+from benchmark.strategies import GOLD, SETTINGS, is_generated
+
+CLASSIFIER_NAMES = ("embed-logreg", "finetune")
+# Encoder aliases; any local directory or org/name hub id is accepted too.
+KNOWN_ENCODERS = ("e5-small", "tiny-random", "xlm-roberta-base")
+
+
+class TaskFileError(ValueError):
+    """A task file is malformed: names the file, the key, what was expected and close matches."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        key: str,
+        message: str,
+        *,
+        value: str | None = None,
+        choices: Sequence[str] = (),
+    ):
+        self.path, self.key = str(path), key
+        hint = did_you_mean(value, choices) if value is not None and choices else ""
+        if choices:
+            hint += f"; expected one of: {', '.join(choices)}"
+        super().__init__(f"{self.path}: {key}: {message}{hint}")
+
+
+def did_you_mean(value: str, choices: Sequence[str]) -> str:
+    """`(did you mean 'x'?)` for the closest choices, or an empty string."""
+    close = difflib.get_close_matches(value, list(choices), n=3, cutoff=0.5)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EmbedLogregSpec(_Strict):
+    """Frozen sentence embeddings + logistic regression (fast CPU recipe)."""
+
+    name: Literal["embed-logreg"] = "embed-logreg"
+    encoder: str = "e5-small"
+    c: float = Field(1.0, gt=0, description="inverse L2 strength of the logistic regression")
+    max_iter: int = Field(2000, gt=0)
+
+    @property
+    def slug(self) -> str:
+        return f"logreg_{_slug(self.encoder)}"
+
+
+class FinetuneSpec(_Strict):
+    """Sequence-classification fine-tuning (the study's recipe by default)."""
+
+    name: Literal["finetune"] = "finetune"
+    encoder: str = "xlm-roberta-base"
+    lr: float = Field(1e-5, gt=0)
+    batch_size: int = Field(16, gt=0)
+    max_length: int = Field(128, gt=0)
+    max_epochs: int = Field(50, gt=0)
+    patience: int = Field(5, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    lowercase: bool = True
+    strip_punctuation: bool = True
+    freeze_embeddings: bool = False
+    device: str = "auto"
+
+    @property
+    def slug(self) -> str:
+        return f"ft_{_slug(self.encoder)}"
+
+
+ClassifierSpec = Annotated[EmbedLogregSpec | FinetuneSpec, Field(discriminator="name")]
+
+
+class GenerationOptions(_Strict):
+    """How generated settings sample, parse and bound their work."""
+
+    backend: str = "transformers"
+    demos_per_label: int = Field(10, ge=0)
+    description_examples: int = Field(10, gt=0)
+    description_model: str | None = None
+    per_request: int = Field(10, gt=0, description="samples asked for in one prompt")
+    max_attempts: int = Field(6, gt=0, description="prompts per label before giving up")
+    temperature: float = Field(0.4, ge=0)
+    top_p: float = Field(0.9, gt=0, le=1)
+    repetition_penalty: float = Field(1.2, gt=0)
+    max_new_tokens: int = Field(512, gt=0)
+    max_model_len: int = Field(4096, gt=0)
+    min_chars: int = Field(10, ge=1)
+    max_chars: int = Field(200, ge=1)
+    keep_demo_copies: bool = False
+    batch_size: int = Field(16, gt=0)
+    dtype: str | None = None
+    backend_options: dict[str, Any] = Field(default_factory=dict)
+
+
+class TaskFile(_Strict):
+    """One study: the matrix of datasets x languages x settings x models x sizes x classifiers."""
+
+    description: str = ""
+    datasets: list[Literal["massive10", "massive60", "sib200", "sentiment"]] = Field(min_length=1)
+    languages: list[str] = Field(min_length=1)
+    settings: list[str] = Field(min_length=1)
+    models: list[str] = Field(default_factory=list)
+    samples_per_label: list[Annotated[int, Field(gt=0)]] = Field(min_length=1)
+    gold_sampling: Literal["at_most", "exact"] = "at_most"
+    seeds: list[int] = Field(default_factory=lambda: list(range(10)))
+    classifiers: list[ClassifierSpec] = Field(default_factory=lambda: [EmbedLogregSpec()])
+    generation: GenerationOptions = Field(default_factory=GenerationOptions)
+    marks: list[str] = Field(default_factory=list)
+
+    @field_validator("samples_per_label", "datasets", "languages", "settings", "models", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, (str, int)) else value
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seed_count(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 1:
+                raise ValueError("a seed count must be at least 1")
+            return list(range(value))
+        return value
+
+    @field_validator("classifiers", mode="before")
+    @classmethod
+    def _classifier_shorthand(cls, value: Any) -> Any:
+        items = value if isinstance(value, list) else [value]
+        return [{"name": v} if isinstance(v, str) else v for v in items]
+
+
+@dataclass(frozen=True)
+class CaseSpec:
+    """One benchmark case: everything that determines its result."""
+
+    dataset: str
+    language: str
+    setting: str
+    model: str | None
+    samples_per_label: int
+    gold_sampling: str
+    seeds: tuple[int, ...]
+    classifier: dict[str, Any]
+    generation: dict[str, Any] | None
+    source: str = field(default="", compare=False)
+    marks: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def case_id(self) -> str:
+        parts = [self.dataset, self.language, self.setting]
+        if self.model:
+            parts.append(_slug(self.model))
+        parts += [f"n{self.samples_per_label}", self.classifier_slug]
+        return "-".join(parts)
+
+    @property
+    def classifier_slug(self) -> str:
+        prefix = "logreg" if self.classifier["name"] == "embed-logreg" else "ft"
+        return f"{prefix}_{_slug(self.classifier['encoder'])}"
+
+    @property
+    def spec_hash(self) -> str:
+        """Hash of every field that changes the result (not the source file or marks)."""
+        payload = {k: v for k, v in asdict(self).items() if k not in ("source", "marks")}
+        canonical = json.dumps(payload, sort_keys=True, default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "seeds": list(self.seeds),
+            "marks": list(self.marks),
+            "case_id": self.case_id,
+            "classifier_slug": self.classifier_slug,
+        }
+
+
+def _slug(name: str) -> str:
+    tail = name.rstrip("/").split("/")[-1].lower().removeprefix("multilingual-")
+    cleaned = "".join(ch if ch.isalnum() else "_" for ch in tail)
+    return "_".join(part for part in cleaned.split("_") if part)

@@ -1,0 +1,55 @@
+"""Named settings usable in task files: the gold baseline and the generation strategies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+DemoSource = Literal["none", "english", "target", "translated"]
+DescriptionSource = Literal["none", "summarised", "human"]
+
+
+@dataclass(frozen=True)
+class GenerationStrategy:
+    """How the LLM is prompted for one setting.
+
+    Attributes:
+        name: the setting name used in YAML and case ids.
+        demos: where the in-prompt demos come from (gold train split; English = en split;
+            translated = English demos translated into the target language by the LLM).
+        description: which label description goes into the prompt.
+        revision: run the keep/reject self-revision pass after generation.
+    """
+
+    name: str
+    demos: DemoSource
+    description: DescriptionSource
+    revision: bool
+    summary: str
+
+
+GOLD = "gold"
+
+STRATEGIES: dict[str, GenerationStrategy] = {
+    s.name: s
+    for s in (
+        GenerationStrategy("summarised_label", "none", "summarised", False, "SL only"),
+        GenerationStrategy("english_demos_sl", "english", "summarised", False, "English demos + SL"),
+        GenerationStrategy("english_demos_revision", "english", "none", True, "English demos + revision"),
+        GenerationStrategy("target_demos", "target", "none", False, "target-language demos"),
+        GenerationStrategy("target_demos_sl", "target", "summarised", False, "target demos + SL"),
+        GenerationStrategy("target_demos_revision", "target", "none", True, "target demos + revision"),
+        GenerationStrategy(
+            "target_demos_sl_revision", "target", "summarised", True, "target demos + SL + revision"
+        ),
+        GenerationStrategy("human_description", "none", "human", False, "human description only"),
+        GenerationStrategy("translated_demos", "translated", "none", False, "translated English demos"),
+    )
+}
+
+SETTINGS: tuple[str, ...] = (GOLD, *STRATEGIES)
+
+
+def is_generated(setting: str) -> bool:
+    """True for settings whose training data an LLM writes."""
+    return setting in STRATEGIES

@@ -1,0 +1,198 @@
+"""Reading a task YAML file into validated `CaseSpec`s, with errors a user can act on."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from benchmark.spec import (
+    CLASSIFIER_NAMES,
+    KNOWN_ENCODERS,
+    CaseSpec,
+    EmbedLogregSpec,
+    FinetuneSpec,
+    TaskFile,
+    TaskFileError,
+    did_you_mean,
+)
+from benchmark.strategies import GOLD, SETTINGS, is_generated
+
+_SUBMODELS: dict[str, type[BaseModel]] = {
+    "generation": TaskFile.model_fields["generation"].annotation,  # type: ignore[dict-item]
+    "embed-logreg": EmbedLogregSpec,
+    "finetune": FinetuneSpec,
+}
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Parse a YAML mapping; a syntax error becomes a `TaskFileError` with the line."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "<yaml>"
+        raise TaskFileError(path, where, f"invalid YAML: {getattr(err, 'problem', err)}") from None
+    if not isinstance(raw, dict):
+        raise TaskFileError(path, "<top level>", f"expected a mapping of keys, got {type(raw).__name__}")
+    return raw
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in CLASSIFIER_NAMES or str(part).startswith("function-"):
+            continue  # pydantic's union-branch tags
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "<top level>"
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """Known keys of the model that holds the error location (for did-you-mean)."""
+    parents = [p for p in loc[:-1] if not isinstance(p, int)]
+    model: type[BaseModel] = TaskFile
+    for part in parents:
+        model = _SUBMODELS.get(str(part), model)
+    return sorted(model.model_fields)
+
+
+def _explain(path: Path, err: ValidationError, raw: dict[str, Any]) -> TaskFileError:
+    first = err.errors()[0]
+    loc, kind = tuple(first["loc"]), first["type"]
+    key = _key_path(loc)
+    if kind == "extra_forbidden":
+        name = str(loc[-1])
+        return TaskFileError(
+            path, key, f"unknown key {name!r}{did_you_mean(name, _fields_at(loc))}; "
+            f"known keys: {', '.join(_fields_at(loc))}"
+        )
+    if kind in ("literal_error", "union_tag_invalid"):
+        expected = first.get("ctx", {}).get("expected", "") or first.get("ctx", {}).get("expected_tags", "")
+        value = first.get("input")
+        if isinstance(value, dict):
+            value = value.get("name")
+        choices = [c.strip(" '") for c in str(expected).replace(" or ", ",").split(",") if c.strip(" '")]
+        return TaskFileError(path, key, f"unknown value {value!r}", value=str(value), choices=choices)
+    extra = f" (got {first.get('input')!r})" if kind not in ("missing",) else ""
+    return TaskFileError(path, key, f"{first['msg']}{extra}")
+
+
+def _check_names(path: Path, task: TaskFile) -> None:
+    from benchmark.languages import UnknownLanguageError, resolve_language
+
+    for i, setting in enumerate(task.settings):
+        if setting not in SETTINGS:
+            raise TaskFileError(path, f"settings[{i}]", f"unknown setting {setting!r}", value=setting, choices=SETTINGS)
+    for dataset in task.datasets:
+        for i, code in enumerate(task.languages):
+            try:
+                resolve_language(code, dataset=dataset)
+            except UnknownLanguageError as err:
+                raise TaskFileError(path, f"languages[{i}]", str(err)) from None
+    if any(is_generated(s) for s in task.settings) and not task.models:
+        raise TaskFileError(path, "models", "generated settings need at least one model (an alias, a local directory or a Hugging Face id)")
+    for i, model in enumerate(task.models):
+        _check_model(path, f"models[{i}]", model)
+    for i, clf in enumerate(task.classifiers):
+        _check_encoder(path, f"classifiers[{i}].encoder", clf.encoder)
+
+
+def _check_model(path: Path, key: str, ref: str) -> None:
+    from benchmark.llm.models import known_model_aliases
+
+    aliases = known_model_aliases()
+    if ref in aliases or "/" in ref or Path(ref).expanduser().is_dir():
+        return
+    raise TaskFileError(path, key, f"unknown model {ref!r} (not an alias, a directory or an org/name hub id)", value=ref, choices=aliases)
+
+
+def _check_encoder(path: Path, key: str, ref: str) -> None:
+    if ref in KNOWN_ENCODERS or "/" in ref or Path(ref).expanduser().is_dir():
+        return
+    raise TaskFileError(path, key, f"unknown encoder {ref!r}", value=ref, choices=sorted(KNOWN_ENCODERS))
+
+
+def _check_data(path: Path, task: TaskFile, data_dir: Path | str | None) -> None:
+    """Sizes the data cannot meet: no label at all, exact-n requests, too many demos."""
+    from benchmark.data import load_split
+
+    gen = task.generation
+    for dataset, code in itertools.product(task.datasets, task.languages):
+        counts = load_split(dataset, code, "train", data_dir=data_dir).label_counts
+        if GOLD in task.settings:
+            for n in task.samples_per_label:
+                short = {k: v for k, v in counts.items() if v < n}
+                if task.gold_sampling == "exact" and short:
+                    raise TaskFileError(
+                        path, "samples_per_label",
+                        f"{n} per label requested with gold_sampling: exact, but {dataset}/{code} train has only {short}",
+                    )
+                if n > max(counts.values()):
+                    raise TaskFileError(
+                        path, "samples_per_label",
+                        f"{n} per label is more than any label of {dataset}/{code} train has (largest: {max(counts.values())})",
+                    )
+        if any(is_generated(s) for s in task.settings) and gen.demos_per_label > min(counts.values()):
+            raise TaskFileError(
+                path, "generation.demos_per_label",
+                f"{gen.demos_per_label} demos per label, but {dataset}/{code} train has a label with only {min(counts.values())}",
+            )
+
+
+def load_cases(path: Path, *, data_dir: Path | str | None = None, check_data: bool = True) -> list[CaseSpec]:
+    """Validate a task file and expand its matrix into cases.
+
+    Args:
+        path: the YAML task file.
+        data_dir: data root used to check that requested sizes exist.
+        check_data: read the train splits to check sizes (off only in unit tests of the schema).
+
+    Returns:
+        Cases in matrix order (dataset, language, setting, model, size, classifier).
+    """
+    from benchmark.languages import resolve_language
+
+    raw = read_yaml(path)
+    try:
+        task = TaskFile.model_validate(raw)
+    except ValidationError as err:
+        raise _explain(path, err, raw) from None
+    _check_names(path, task)
+    if check_data:
+        _check_data(path, task, data_dir)
+    cases = []
+    for dataset, code, setting in itertools.product(task.datasets, task.languages, task.settings):
+        language = resolve_language(code, dataset=dataset).code
+        models = task.models if is_generated(setting) else [None]
+        for model, n, clf in itertools.product(models, task.samples_per_label, task.classifiers):
+            cases.append(
+                CaseSpec(
+                    dataset=dataset,
+                    language=language,
+                    setting=setting,
+                    model=model,
+                    samples_per_label=n,
+                    gold_sampling=task.gold_sampling,
+                    seeds=tuple(task.seeds),
+                    classifier=clf.model_dump(),
+                    generation=task.generation.model_dump() if model else None,
+                    source=str(path),
+                    marks=tuple(task.marks),
+                )
+            )
+    _check_unique(path, cases)
+    return cases
+
+
+def _check_unique(path: Path, cases: list[CaseSpec]) -> None:
+    seen: set[str] = set()
+    for case in cases:
+        if case.case_id in seen:
+            raise TaskFileError(path, "<matrix>", f"case id {case.case_id!r} appears twice (repeated list entries?)")
+        seen.add(case.case_id)

@@ -1,0 +1,132 @@
+"""Bad configuration is an error that names the file, the key, what was expected and close matches."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from benchmark.spec import TaskFileError
+from benchmark.taskfile import load_cases
+
+GOOD = """
+datasets: [sib200]
+languages: [sw, en]
+settings: [gold]
+samples_per_label: 4
+seeds: 2
+classifiers: [embed-logreg]
+"""
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "task.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def error_for(tmp_path, text, data_dir) -> str:
+    path = write(tmp_path, text)
+    with pytest.raises(TaskFileError) as err:
+        load_cases(path, data_dir=data_dir)
+    message = str(err.value)
+    assert str(path) in message
+    return message
+
+
+def test_good_file_expands_matrix(tmp_path, sib_fixture_dir):
+    cases = load_cases(write(tmp_path, GOOD), data_dir=sib_fixture_dir)
+    assert [c.case_id for c in cases] == [
+        "sib200-sw-gold-n4-logreg_e5_small",
+        "sib200-en-gold-n4-logreg_e5_small",
+    ]
+    assert cases[0].seeds == (0, 1)
+    assert cases[0].model is None
+
+
+def test_case_ids_are_stable_and_accept_dataset_codes(tmp_path, sib_fixture_dir):
+    a = load_cases(write(tmp_path, GOOD), data_dir=sib_fixture_dir)
+    b = load_cases(write(tmp_path, GOOD.replace("[sw, en]", "[swh_Latn, eng_Latn]")), data_dir=sib_fixture_dir)
+    assert [c.case_id for c in a] == [c.case_id for c in b]
+    assert [c.spec_hash for c in a] == [c.spec_hash for c in b]
+
+
+def test_unknown_key_suggests_close_match(tmp_path, sib_fixture_dir):
+    message = error_for(tmp_path, GOOD + "sampels_per_label: 3\n", sib_fixture_dir)
+    assert "unknown key 'sampels_per_label'" in message
+    assert "did you mean 'samples_per_label'" in message
+
+
+def test_unknown_nested_key(tmp_path, sib_fixture_dir):
+    text = GOOD.replace("classifiers: [embed-logreg]", "classifiers:\n  - name: finetune\n    learning_rate: 0.1")
+    message = error_for(tmp_path, text, sib_fixture_dir)
+    assert "classifiers[0]" in message and "'learning_rate'" in message
+    assert "known keys" in message and "lr" in message
+
+
+def test_wrong_type(tmp_path, sib_fixture_dir):
+    message = error_for(tmp_path, GOOD.replace("samples_per_label: 4", "samples_per_label: many"), sib_fixture_dir)
+    assert "samples_per_label" in message and "integer" in message and "'many'" in message
+
+
+def test_unknown_dataset(tmp_path, sib_fixture_dir):
+    message = error_for(tmp_path, GOOD.replace("[sib200]", "[sib-200]"), sib_fixture_dir)
+    assert "datasets[0]" in message and "'sib-200'" in message and "did you mean 'sib200'" in message
+
+
+def test_language_the_dataset_lacks(tmp_path, sib_fixture_dir):
+    message = error_for(tmp_path, GOOD.replace("[sw, en]", "[sw, fr]"), sib_fixture_dir)
+    assert "languages[1]" in message and "'fr'" in message
+
+
+def test_unknown_setting(tmp_path, sib_fixture_dir):
+    message = error_for(tmp_path, GOOD.replace("[gold]", "[target_demo]"), sib_fixture_dir)
+    assert "settings[0]" in message and "did you mean 'target_demos'" in message
+
+
+def test_unknown_model_alias(tmp_path, sib_fixture_dir):
+    text = GOOD.replace("[gold]", "[target_demos]") + "models: [smolm2-135m]\n"
+    message = error_for(tmp_path, text, sib_fixture_dir)
+    assert "models[0]" in message and "did you mean 'smollm2-135m'" in message
+
+
+def test_generated_setting_needs_a_model(tmp_path, sib_fixture_dir):
+    message = error_for(tmp_path, GOOD.replace("[gold]", "[target_demos]"), sib_fixture_dir)
+    assert "models" in message and "at least one model" in message
+
+
+def test_unknown_classifier(tmp_path, sib_fixture_dir):
+    message = error_for(tmp_path, GOOD.replace("[embed-logreg]", "[embed-logres]"), sib_fixture_dir)
+    assert "classifiers[0]" in message and "did you mean 'embed-logreg'" in message
+
+
+def test_unknown_encoder(tmp_path, sib_fixture_dir):
+    text = GOOD.replace("[embed-logreg]", "[{name: embed-logreg, encoder: e5-smal}]")
+    message = error_for(tmp_path, text, sib_fixture_dir)
+    assert "classifiers[0].encoder" in message and "did you mean 'e5-small'" in message
+
+
+def test_samples_per_label_larger_than_data(tmp_path, sib_fixture_dir):
+    message = error_for(tmp_path, GOOD.replace("samples_per_label: 4", "samples_per_label: 50"), sib_fixture_dir)
+    assert "samples_per_label" in message and "largest: 6" in message
+
+
+def test_exact_sampling_needs_enough_per_label(tmp_path, sib_fixture_dir):
+    text = GOOD.replace("samples_per_label: 4", "samples_per_label: 5") + "gold_sampling: exact\n"
+    assert load_cases(write(tmp_path, text), data_dir=sib_fixture_dir)  # 6 per label: fine
+    message = error_for(tmp_path, text.replace("samples_per_label: 5", "samples_per_label: 7"), sib_fixture_dir)
+    assert "gold_sampling: exact" in message
+
+
+def test_yaml_syntax_error_names_line(tmp_path, sib_fixture_dir):
+    message = error_for(tmp_path, "datasets: [sib200\nlanguages: [sw]\n", sib_fixture_dir)
+    assert "invalid YAML" in message and "line" in message
+
+
+def test_collection_error_in_pytest_output(pytester, sib_fixture_dir):
+    (pytester.path / "tasks").mkdir()
+    (pytester.path / "tasks" / "bad.yaml").write_text(GOOD + "sampels_per_label: 3\n")
+    result = pytester.runpytest_subprocess("--collect-only", "-q", "tasks", f"--bench-data-dir={sib_fixture_dir}")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*bad.yaml: sampels_per_label: unknown key*did you mean 'samples_per_label'*"])
+    assert "Traceback" not in result.stdout.str()
