@@ -43,24 +43,36 @@ def parquet_files(repo: str, config: str, split: str) -> str:
 
 def load_massive_split(language: Language, split: str, *, intents: set[str] | None) -> Split:
     """MASSIVE 1.1 from `AmazonScience/massive` (parquet conversion)."""
-    table = _load("parquet", data_files={"x": parquet_files("AmazonScience/massive", language.massive, split)})["x"]
+    table = _load(
+        "parquet", data_files={"x": parquet_files("AmazonScience/massive", language.massive, split)}
+    )["x"]
     names = table.features["intent"].names
     examples = tuple(
         Example(text=row["utt"], label=names[row["intent"]], uid=str(row["id"]), split=split)
         for row in table
         if intents is None or names[row["intent"]] in intents
     )
-    return Split("massive", language.code, split, examples, f"hub:AmazonScience/massive/{language.massive}/{split}")
+    return Split(
+        "massive",
+        language.code,
+        split,
+        examples,
+        f"hub:AmazonScience/massive/{language.massive}/{split}",
+    )
 
 
 def load_sib200_split(language: Language, split: str) -> Split:
     """SIB-200 from `Davlan/sib200` (parquet conversion)."""
-    table = _load("parquet", data_files={"x": parquet_files("Davlan/sib200", language.sib200, split)})["x"]
+    table = _load(
+        "parquet", data_files={"x": parquet_files("Davlan/sib200", language.sib200, split)}
+    )["x"]
     examples = tuple(
         Example(text=row["text"], label=row["category"], uid=str(row["index_id"]), split=split)
         for row in table
     )
-    return Split("sib200", language.code, split, examples, f"hub:Davlan/sib200/{language.sib200}/{split}")
+    return Split(
+        "sib200", language.code, split, examples, f"hub:Davlan/sib200/{language.sib200}/{split}"
+    )
 
 
 def load_sentiment_split(language: Language, split: str) -> Split:

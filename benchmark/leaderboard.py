@@ -61,7 +61,9 @@ def summary_tables(records: list[dict[str, Any]]) -> list[str]:
         groups[(spec["dataset"], r["spec"]["classifier_slug"], spec["samples_per_label"])].append(r)
     out = []
     for (dataset, clf, n), rows in sorted(groups.items()):
-        langs = [code for code in LANGUAGE_ORDER if any(r["spec"]["language"] == code for r in rows)]
+        langs = [
+            code for code in LANGUAGE_ORDER if any(r["spec"]["language"] == code for r in rows)
+        ]
         langs += sorted({r["spec"]["language"] for r in rows} - set(langs))
         by_row: dict[tuple, dict[str, dict]] = defaultdict(dict)
         for r in rows:
@@ -83,7 +85,15 @@ def summary_tables(records: list[dict[str, Any]]) -> list[str]:
             line.append(f"{statistics.fmean(f1s):.1f}{mark}")
             table.append(line)
         title = f"## {dataset} · {clf} · n={n} per label\n\n"
-        out.append(title + tabulate(table, headers=["setting", "model", *langs, "mean"], tablefmt="github", disable_numparse=True))
+        out.append(
+            title
+            + tabulate(
+                table,
+                headers=["setting", "model", *langs, "mean"],
+                tablefmt="github",
+                disable_numparse=True,
+            )
+        )
     return out
 
 
@@ -93,18 +103,22 @@ def detail_table(records: list[dict[str, Any]]) -> str:
     rows = []
     for r in records:
         s = r["scores"]
-        rows.append([
-            r["case_id"],
-            f"{s['macro_f1_mean']:.1f} ± {s['macro_f1_std']:.1f}",
-            f"{s['accuracy_mean']:.1f} ± {s['accuracy_std']:.1f}",
-            _fmt(gap_to_gold(r, gold), signed=True),
-            len(s["per_seed"]),
-            r["n_train"],
-            f"{r['timings']['fit_seconds_mean']:.1f}",
-            f"{r['timings']['total_seconds']:.0f}",
-        ])
+        rows.append(
+            [
+                r["case_id"],
+                f"{s['macro_f1_mean']:.1f} ± {s['macro_f1_std']:.1f}",
+                f"{s['accuracy_mean']:.1f} ± {s['accuracy_std']:.1f}",
+                _fmt(gap_to_gold(r, gold), signed=True),
+                len(s["per_seed"]),
+                r["n_train"],
+                f"{r['timings']['fit_seconds_mean']:.1f}",
+                f"{r['timings']['total_seconds']:.0f}",
+            ]
+        )
     headers = ["case", "macro-F1", "accuracy", "gap", "seeds", "n train", "fit s/seed", "total s"]
-    return "## All cases\n\n" + tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+    return "## All cases\n\n" + tabulate(
+        rows, headers=headers, tablefmt="github", disable_numparse=True
+    )
 
 
 def render(results_dir: Path, *, display: str | None = None) -> str:
@@ -124,5 +138,10 @@ def write_leaderboard(out_dir: Path) -> Path:
     from benchmark.records import write_text_atomic
 
     path = out_dir / "LEADERBOARD.md"
-    write_text_atomic(path, render(out_dir / "results", display=f"{out_dir.name}/results"))
+    results = out_dir / "results"
+    try:
+        display = results.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        display = f"{out_dir.name}/results"
+    write_text_atomic(path, render(results, display=display))
     return path

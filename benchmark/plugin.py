@@ -28,13 +28,35 @@ LANGUAGE_CODES = ("en", "de", "th", "he", "id", "sw", "ro", "az", "sl", "te", "c
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("bench", "low-resource data generation benchmark")
-    group.addoption("--bench-data-dir", default=None, help="data root with massive/ and sib200/ (or 'hub'); default $BENCH_DATA_DIR or ../shared/data")
-    group.addoption("--bench-out", default=None, help="folder for results/ and LEADERBOARD.md (default: <rootdir>/leaderboard)")
-    group.addoption("--bench-overwrite", action="store_true", help="rerun cases that already have a record")
-    group.addoption("--bench-seeds", type=int, default=None, help="override every case's seeds with range(N)")
-    group.addoption("--bench-cache-dir", default=None, help=f"cache root (converted models, embeddings, LLM responses); default ${CACHE_DIR_ENV} or ~/.cache/lowres-bench")
-    group.addoption("--bench-no-leaderboard", action="store_true", help="do not rebuild LEADERBOARD.md at session end")
-    group.addoption("--bench-no-figures", action="store_true", help="skip the per-case confusion-matrix figures")
+    group.addoption(
+        "--bench-data-dir",
+        default=None,
+        help="data root with massive/ and sib200/ (or 'hub'); default $BENCH_DATA_DIR or ../shared/data",
+    )
+    group.addoption(
+        "--bench-out",
+        default=None,
+        help="folder for results/ and LEADERBOARD.md (default: <rootdir>/leaderboard)",
+    )
+    group.addoption(
+        "--bench-overwrite", action="store_true", help="rerun cases that already have a record"
+    )
+    group.addoption(
+        "--bench-seeds", type=int, default=None, help="override every case's seeds with range(N)"
+    )
+    group.addoption(
+        "--bench-cache-dir",
+        default=None,
+        help=f"cache root (converted models, embeddings, LLM responses); default ${CACHE_DIR_ENV} or ~/.cache/lowres-bench",
+    )
+    group.addoption(
+        "--bench-no-leaderboard",
+        action="store_true",
+        help="do not rebuild LEADERBOARD.md at session end",
+    )
+    group.addoption(
+        "--bench-no-figures", action="store_true", help="skip the per-case confusion-matrix figures"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -101,7 +123,9 @@ class BenchCase(pytest.Item):
             f1 = done["scores"]["macro_f1_mean"]
             pytest.skip(f"finished earlier (macro-F1 {f1:.1f}); --bench-overwrite reruns it")
         record = run_case(self.spec, ctx)
-        summary = {k: record["scores"][k] for k in ("macro_f1_mean", "macro_f1_std", "accuracy_mean")}
+        summary = {
+            k: record["scores"][k] for k in ("macro_f1_mean", "macro_f1_std", "accuracy_mean")
+        }
         summary["seconds"] = record["timings"]["total_seconds"]
         self.user_properties.append(("bench_result", json.dumps(summary)))
 
@@ -127,11 +151,18 @@ class BenchSession:
         if "bench_case" in props and (report.when == "call" or report.outcome != "passed"):
             if report.when == "setup" and report.outcome == "passed":
                 return
-            self.seen.append((props["bench_case"], report.outcome, props.get("bench_result")))
+            detail = props.get("bench_result")
+            if report.skipped and isinstance(report.longrepr, tuple):
+                detail = json.dumps({"note": report.longrepr[2].removeprefix("Skipped: ")})
+            self.seen.append((props["bench_case"], report.outcome, detail))
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         config = self.config
-        if hasattr(config, "workerinput") or not self.seen or config.getoption("bench_no_leaderboard"):
+        if (
+            hasattr(config, "workerinput")
+            or not self.seen
+            or config.getoption("bench_no_leaderboard")
+        ):
             return
         from benchmark.leaderboard import write_leaderboard
 
@@ -144,8 +175,10 @@ class BenchSession:
         tr.section("benchmark cases")
         for case_id, outcome, result in self.seen:
             detail = ""
-            if result:
-                r = json.loads(result)
+            r = json.loads(result) if result else {}
+            if "note" in r:
+                detail = r["note"]
+            elif r:
                 detail = (
                     f"macro-F1 {r['macro_f1_mean']:.1f} ± {r['macro_f1_std']:.1f}  "
                     f"acc {r['accuracy_mean']:.1f}  ({r['seconds']:.0f} s)"

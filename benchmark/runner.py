@@ -55,7 +55,9 @@ def finished_record(spec: CaseSpec, ctx: RunContext) -> dict[str, Any] | None:
     return None
 
 
-def training_sets(spec: CaseSpec, ctx: RunContext, seed: int) -> tuple[list[Example], dict[str, Any]]:
+def training_sets(
+    spec: CaseSpec, ctx: RunContext, seed: int
+) -> tuple[list[Example], dict[str, Any]]:
     """The training examples of one seed, and what to record about how they were made."""
     if spec.setting == GOLD:
         train = load_split(spec.dataset, spec.language, "train", data_dir=ctx.data_dir)
@@ -88,20 +90,32 @@ def run_case(spec: CaseSpec, ctx: RunContext) -> dict[str, Any]:
         refuse_test_examples(train, purpose=f"training data of {spec.case_id}")
         assert_disjoint_from_test(train, test)
         if len({e.label for e in train}) < 2:
-            raise CaseFailure(f"{spec.case_id}: training data has fewer than 2 labels ({len(train)} examples)")
+            raise CaseFailure(
+                f"{spec.case_id}: training data has fewer than 2 labels ({len(train)} examples)"
+            )
         counts = dict(sorted(Counter(e.label for e in train).items()))
         fit = classifier.fit(
-            [e.text for e in train], [e.label for e in train],
-            dev_texts=dev_texts, dev_labels=dev_labels, seed=seed,
+            [e.text for e in train],
+            [e.label for e in train],
+            dev_texts=dev_texts,
+            dev_labels=dev_labels,
+            seed=seed,
         )
         t0 = time.perf_counter()
         gold = [e.label for e in test.examples]
         predicted = classifier.predict([e.text for e in test.examples])
         scores = score(gold, predicted, labels=labels)
         per_seed.append({"seed": seed, **scores})
-        fits.append({"seed": seed, "fit_seconds": fit.seconds, "predict_seconds": time.perf_counter() - t0, **fit.details})
+        fits.append(
+            {
+                "seed": seed,
+                "fit_seconds": fit.seconds,
+                "predict_seconds": time.perf_counter() - t0,
+                **fit.details,
+            }
+        )
         for i, row in enumerate(confusion_counts(gold, predicted, labels=labels)):
-            confusion[i] = [a + b for a, b in zip(confusion[i], row)]
+            confusion[i] = [a + b for a, b in zip(confusion[i], row, strict=True)]
     record = {
         "record_version": RECORD_VERSION,
         "case_id": spec.case_id,
@@ -112,20 +126,34 @@ def run_case(spec: CaseSpec, ctx: RunContext) -> dict[str, Any]:
         "train_label_counts": counts,
         "n_train": sum(counts.values()),
         "n_test": len(test.examples),
-        "scores": {"per_seed": [{k: round(v, 4) if isinstance(v, float) else v for k, v in s.items()} for s in per_seed],
-                   **{k: round(v, 4) for k, v in aggregate([{k: v for k, v in s.items() if k != "seed"} for s in per_seed]).items()}},
+        "scores": {
+            "per_seed": [
+                {k: round(v, 4) if isinstance(v, float) else v for k, v in s.items()}
+                for s in per_seed
+            ],
+            **{
+                k: round(v, 4)
+                for k, v in aggregate(
+                    [{k: v for k, v in s.items() if k != "seed"} for s in per_seed]
+                ).items()
+            },
+        },
         "fits": fits,
         "confusion_matrix": confusion,
         "data": {"train": provenance, "dev": dev.fingerprint, "test": test.fingerprint},
         "classifier_fingerprint": getattr(classifier, "fingerprint", None),
-        "timings": {"total_seconds": round(time.perf_counter() - started, 3),
-                    "fit_seconds_mean": round(sum(f["fit_seconds"] for f in fits) / len(fits), 3)},
+        "timings": {
+            "total_seconds": round(time.perf_counter() - started, 3),
+            "fit_seconds_mean": round(sum(f["fit_seconds"] for f in fits) / len(fits), 3),
+        },
         "environment": environment_info(),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     if ctx.figures:
         figure = save_confusion_figure(
-            confusion, labels=labels, title=f"{spec.case_id} (summed over {len(spec.seeds)} seeds)",
+            confusion,
+            labels=labels,
+            title=f"{spec.case_id} (summed over {len(spec.seeds)} seeds)",
             path=case_dir(ctx.results_dir, spec.case_id) / "confusion.png",
         )
         record["figures"] = {"confusion": str(figure.relative_to(ctx.results_dir))}

@@ -7,12 +7,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 
-def score(gold: Sequence[str], predicted: Sequence[str], *, labels: Sequence[str]) -> dict[str, float]:
+def score(
+    gold: Sequence[str], predicted: Sequence[str], *, labels: Sequence[str]
+) -> dict[str, float]:
     """Macro-F1 over `labels` and accuracy, both x100."""
     from sklearn.metrics import accuracy_score, f1_score
 
     return {
-        "macro_f1": 100.0 * f1_score(gold, predicted, labels=list(labels), average="macro", zero_division=0),
+        "macro_f1": 100.0
+        * f1_score(gold, predicted, labels=list(labels), average="macro", zero_division=0),
         "accuracy": 100.0 * accuracy_score(gold, predicted),
     }
 
@@ -27,14 +30,18 @@ def aggregate(per_seed: Sequence[dict[str, float]]) -> dict[str, float]:
     return out
 
 
-def confusion_counts(gold: Sequence[str], predicted: Sequence[str], *, labels: Sequence[str]) -> list[list[int]]:
+def confusion_counts(
+    gold: Sequence[str], predicted: Sequence[str], *, labels: Sequence[str]
+) -> list[list[int]]:
     """Rows = gold label, columns = predicted label, in `labels` order."""
     from sklearn.metrics import confusion_matrix
 
     return confusion_matrix(gold, predicted, labels=list(labels)).tolist()
 
 
-def save_confusion_figure(matrix: list[list[int]], *, labels: Sequence[str], title: str, path: Path) -> Path:
+def save_confusion_figure(
+    matrix: list[list[int]], *, labels: Sequence[str], title: str, path: Path
+) -> Path:
     """Write a row-normalised confusion matrix as a PNG."""
     import matplotlib
 

@@ -10,11 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from benchmark.data import DATASETS
-from benchmark.strategies import GOLD, SETTINGS, is_generated
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CLASSIFIER_NAMES = ("embed-logreg", "finetune")
 # Encoder aliases; any local directory or org/name hub id is accepted too.
@@ -124,7 +120,9 @@ class TaskFile(_Strict):
     generation: GenerationOptions = Field(default_factory=GenerationOptions)
     marks: list[str] = Field(default_factory=list)
 
-    @field_validator("samples_per_label", "datasets", "languages", "settings", "models", mode="before")
+    @field_validator(
+        "samples_per_label", "datasets", "languages", "settings", "models", mode="before"
+    )
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, (str, int)) else value

@@ -34,16 +34,24 @@ STRATEGIES: dict[str, GenerationStrategy] = {
     s.name: s
     for s in (
         GenerationStrategy("summarised_label", "none", "summarised", False, "SL only"),
-        GenerationStrategy("english_demos_sl", "english", "summarised", False, "English demos + SL"),
-        GenerationStrategy("english_demos_revision", "english", "none", True, "English demos + revision"),
+        GenerationStrategy(
+            "english_demos_sl", "english", "summarised", False, "English demos + SL"
+        ),
+        GenerationStrategy(
+            "english_demos_revision", "english", "none", True, "English demos + revision"
+        ),
         GenerationStrategy("target_demos", "target", "none", False, "target-language demos"),
         GenerationStrategy("target_demos_sl", "target", "summarised", False, "target demos + SL"),
-        GenerationStrategy("target_demos_revision", "target", "none", True, "target demos + revision"),
+        GenerationStrategy(
+            "target_demos_revision", "target", "none", True, "target demos + revision"
+        ),
         GenerationStrategy(
             "target_demos_sl_revision", "target", "summarised", True, "target demos + SL + revision"
         ),
         GenerationStrategy("human_description", "none", "human", False, "human description only"),
-        GenerationStrategy("translated_demos", "translated", "none", False, "translated English demos"),
+        GenerationStrategy(
+            "translated_demos", "translated", "none", False, "translated English demos"
+        ),
     )
 }
 

@@ -37,7 +37,9 @@ def read_yaml(path: Path) -> dict[str, Any]:
         where = f"line {mark.line + 1}" if mark else "<yaml>"
         raise TaskFileError(path, where, f"invalid YAML: {getattr(err, 'problem', err)}") from None
     if not isinstance(raw, dict):
-        raise TaskFileError(path, "<top level>", f"expected a mapping of keys, got {type(raw).__name__}")
+        raise TaskFileError(
+            path, "<top level>", f"expected a mapping of keys, got {type(raw).__name__}"
+        )
     return raw
 
 
@@ -69,16 +71,24 @@ def _explain(path: Path, err: ValidationError, raw: dict[str, Any]) -> TaskFileE
     if kind == "extra_forbidden":
         name = str(loc[-1])
         return TaskFileError(
-            path, key, f"unknown key {name!r}{did_you_mean(name, _fields_at(loc))}; "
-            f"known keys: {', '.join(_fields_at(loc))}"
+            path,
+            key,
+            f"unknown key {name!r}{did_you_mean(name, _fields_at(loc))}; "
+            f"known keys: {', '.join(_fields_at(loc))}",
         )
     if kind in ("literal_error", "union_tag_invalid"):
-        expected = first.get("ctx", {}).get("expected", "") or first.get("ctx", {}).get("expected_tags", "")
+        expected = first.get("ctx", {}).get("expected", "") or first.get("ctx", {}).get(
+            "expected_tags", ""
+        )
         value = first.get("input")
         if isinstance(value, dict):
             value = value.get("name")
-        choices = [c.strip(" '") for c in str(expected).replace(" or ", ",").split(",") if c.strip(" '")]
-        return TaskFileError(path, key, f"unknown value {value!r}", value=str(value), choices=choices)
+        choices = [
+            c.strip(" '") for c in str(expected).replace(" or ", ",").split(",") if c.strip(" '")
+        ]
+        return TaskFileError(
+            path, key, f"unknown value {value!r}", value=str(value), choices=choices
+        )
     extra = f" (got {first.get('input')!r})" if kind not in ("missing",) else ""
     return TaskFileError(path, key, f"{first['msg']}{extra}")
 
@@ -88,7 +98,13 @@ def _check_names(path: Path, task: TaskFile) -> None:
 
     for i, setting in enumerate(task.settings):
         if setting not in SETTINGS:
-            raise TaskFileError(path, f"settings[{i}]", f"unknown setting {setting!r}", value=setting, choices=SETTINGS)
+            raise TaskFileError(
+                path,
+                f"settings[{i}]",
+                f"unknown setting {setting!r}",
+                value=setting,
+                choices=SETTINGS,
+            )
     for dataset in task.datasets:
         for i, code in enumerate(task.languages):
             try:
@@ -96,7 +112,11 @@ def _check_names(path: Path, task: TaskFile) -> None:
             except UnknownLanguageError as err:
                 raise TaskFileError(path, f"languages[{i}]", str(err)) from None
     if any(is_generated(s) for s in task.settings) and not task.models:
-        raise TaskFileError(path, "models", "generated settings need at least one model (an alias, a local directory or a Hugging Face id)")
+        raise TaskFileError(
+            path,
+            "models",
+            "generated settings need at least one model (an alias, a local directory or a Hugging Face id)",
+        )
     for i, model in enumerate(task.models):
         _check_model(path, f"models[{i}]", model)
     for i, clf in enumerate(task.classifiers):
@@ -109,13 +129,21 @@ def _check_model(path: Path, key: str, ref: str) -> None:
     aliases = known_model_aliases()
     if ref in aliases or "/" in ref or Path(ref).expanduser().is_dir():
         return
-    raise TaskFileError(path, key, f"unknown model {ref!r} (not an alias, a directory or an org/name hub id)", value=ref, choices=aliases)
+    raise TaskFileError(
+        path,
+        key,
+        f"unknown model {ref!r} (not an alias, a directory or an org/name hub id)",
+        value=ref,
+        choices=aliases,
+    )
 
 
 def _check_encoder(path: Path, key: str, ref: str) -> None:
     if ref in KNOWN_ENCODERS or "/" in ref or Path(ref).expanduser().is_dir():
         return
-    raise TaskFileError(path, key, f"unknown encoder {ref!r}", value=ref, choices=sorted(KNOWN_ENCODERS))
+    raise TaskFileError(
+        path, key, f"unknown encoder {ref!r}", value=ref, choices=sorted(KNOWN_ENCODERS)
+    )
 
 
 def _check_data(path: Path, task: TaskFile, data_dir: Path | str | None) -> None:
@@ -130,22 +158,29 @@ def _check_data(path: Path, task: TaskFile, data_dir: Path | str | None) -> None
                 short = {k: v for k, v in counts.items() if v < n}
                 if task.gold_sampling == "exact" and short:
                     raise TaskFileError(
-                        path, "samples_per_label",
+                        path,
+                        "samples_per_label",
                         f"{n} per label requested with gold_sampling: exact, but {dataset}/{code} train has only {short}",
                     )
                 if n > max(counts.values()):
                     raise TaskFileError(
-                        path, "samples_per_label",
+                        path,
+                        "samples_per_label",
                         f"{n} per label is more than any label of {dataset}/{code} train has (largest: {max(counts.values())})",
                     )
-        if any(is_generated(s) for s in task.settings) and gen.demos_per_label > min(counts.values()):
+        if any(is_generated(s) for s in task.settings) and gen.demos_per_label > min(
+            counts.values()
+        ):
             raise TaskFileError(
-                path, "generation.demos_per_label",
+                path,
+                "generation.demos_per_label",
                 f"{gen.demos_per_label} demos per label, but {dataset}/{code} train has a label with only {min(counts.values())}",
             )
 
 
-def load_cases(path: Path, *, data_dir: Path | str | None = None, check_data: bool = True) -> list[CaseSpec]:
+def load_cases(
+    path: Path, *, data_dir: Path | str | None = None, check_data: bool = True
+) -> list[CaseSpec]:
     """Validate a task file and expand its matrix into cases.
 
     Args:
@@ -194,5 +229,7 @@ def _check_unique(path: Path, cases: list[CaseSpec]) -> None:
     seen: set[str] = set()
     for case in cases:
         if case.case_id in seen:
-            raise TaskFileError(path, "<matrix>", f"case id {case.case_id!r} appears twice (repeated list entries?)")
+            raise TaskFileError(
+                path, "<matrix>", f"case id {case.case_id!r} appears twice (repeated list entries?)"
+            )
         seen.add(case.case_id)

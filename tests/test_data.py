@@ -48,7 +48,9 @@ def test_test_split_can_never_be_sampled(sib_fixture_dir):
 def test_shared_uid_with_test_is_refused(sib_fixture_dir):
     train = load_split("sib200", "en", "train", data_dir=sib_fixture_dir)
     test = load_split("sib200", "en", "test", data_dir=sib_fixture_dir)
-    smuggled = [type(e)(text=e.text, label=e.label, uid=e.uid, split="train") for e in test.examples[:2]]
+    smuggled = [
+        type(e)(text=e.text, label=e.label, uid=e.uid, split="train") for e in test.examples[:2]
+    ]
     with pytest.raises(LeakageError):
         assert_disjoint_from_test([*train.examples[:3], *smuggled], test)
 

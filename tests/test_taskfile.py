@@ -46,7 +46,9 @@ def test_good_file_expands_matrix(tmp_path, sib_fixture_dir):
 
 def test_case_ids_are_stable_and_accept_dataset_codes(tmp_path, sib_fixture_dir):
     a = load_cases(write(tmp_path, GOOD), data_dir=sib_fixture_dir)
-    b = load_cases(write(tmp_path, GOOD.replace("[sw, en]", "[swh_Latn, eng_Latn]")), data_dir=sib_fixture_dir)
+    b = load_cases(
+        write(tmp_path, GOOD.replace("[sw, en]", "[swh_Latn, eng_Latn]")), data_dir=sib_fixture_dir
+    )
     assert [c.case_id for c in a] == [c.case_id for c in b]
     assert [c.spec_hash for c in a] == [c.spec_hash for c in b]
 
@@ -58,20 +60,26 @@ def test_unknown_key_suggests_close_match(tmp_path, sib_fixture_dir):
 
 
 def test_unknown_nested_key(tmp_path, sib_fixture_dir):
-    text = GOOD.replace("classifiers: [embed-logreg]", "classifiers:\n  - name: finetune\n    learning_rate: 0.1")
+    text = GOOD.replace(
+        "classifiers: [embed-logreg]", "classifiers:\n  - name: finetune\n    learning_rate: 0.1"
+    )
     message = error_for(tmp_path, text, sib_fixture_dir)
     assert "classifiers[0]" in message and "'learning_rate'" in message
     assert "known keys" in message and "lr" in message
 
 
 def test_wrong_type(tmp_path, sib_fixture_dir):
-    message = error_for(tmp_path, GOOD.replace("samples_per_label: 4", "samples_per_label: many"), sib_fixture_dir)
+    message = error_for(
+        tmp_path, GOOD.replace("samples_per_label: 4", "samples_per_label: many"), sib_fixture_dir
+    )
     assert "samples_per_label" in message and "integer" in message and "'many'" in message
 
 
 def test_unknown_dataset(tmp_path, sib_fixture_dir):
     message = error_for(tmp_path, GOOD.replace("[sib200]", "[sib-200]"), sib_fixture_dir)
-    assert "datasets[0]" in message and "'sib-200'" in message and "did you mean 'sib200'" in message
+    assert (
+        "datasets[0]" in message and "'sib-200'" in message and "did you mean 'sib200'" in message
+    )
 
 
 def test_language_the_dataset_lacks(tmp_path, sib_fixture_dir):
@@ -107,14 +115,18 @@ def test_unknown_encoder(tmp_path, sib_fixture_dir):
 
 
 def test_samples_per_label_larger_than_data(tmp_path, sib_fixture_dir):
-    message = error_for(tmp_path, GOOD.replace("samples_per_label: 4", "samples_per_label: 50"), sib_fixture_dir)
+    message = error_for(
+        tmp_path, GOOD.replace("samples_per_label: 4", "samples_per_label: 50"), sib_fixture_dir
+    )
     assert "samples_per_label" in message and "largest: 6" in message
 
 
 def test_exact_sampling_needs_enough_per_label(tmp_path, sib_fixture_dir):
     text = GOOD.replace("samples_per_label: 4", "samples_per_label: 5") + "gold_sampling: exact\n"
     assert load_cases(write(tmp_path, text), data_dir=sib_fixture_dir)  # 6 per label: fine
-    message = error_for(tmp_path, text.replace("samples_per_label: 5", "samples_per_label: 7"), sib_fixture_dir)
+    message = error_for(
+        tmp_path, text.replace("samples_per_label: 5", "samples_per_label: 7"), sib_fixture_dir
+    )
     assert "gold_sampling: exact" in message
 
 
@@ -126,7 +138,11 @@ def test_yaml_syntax_error_names_line(tmp_path, sib_fixture_dir):
 def test_collection_error_in_pytest_output(pytester, sib_fixture_dir):
     (pytester.path / "tasks").mkdir()
     (pytester.path / "tasks" / "bad.yaml").write_text(GOOD + "sampels_per_label: 3\n")
-    result = pytester.runpytest_subprocess("--collect-only", "-q", "tasks", f"--bench-data-dir={sib_fixture_dir}")
+    result = pytester.runpytest_subprocess(
+        "--collect-only", "-q", "tasks", f"--bench-data-dir={sib_fixture_dir}"
+    )
     assert result.ret != 0
-    result.stdout.fnmatch_lines(["*bad.yaml: sampels_per_label: unknown key*did you mean 'samples_per_label'*"])
+    result.stdout.fnmatch_lines(
+        ["*bad.yaml: sampels_per_label: unknown key*did you mean 'samples_per_label'*"]
+    )
     assert "Traceback" not in result.stdout.str()

@@ -62,20 +62,33 @@ class FinetuneClassifier:
 
     def _prep(self, texts: Sequence[str]) -> list[str]:
         return [
-            normalise_text(t, lowercase=self.spec["lowercase"], strip_punctuation=self.spec["strip_punctuation"])
+            normalise_text(
+                t,
+                lowercase=self.spec["lowercase"],
+                strip_punctuation=self.spec["strip_punctuation"],
+            )
             for t in texts
         ]
 
-    def _batches(self, texts: list[str], targets: list[int] | None, *, shuffle: bool, generator=None):
+    def _batches(
+        self, texts: list[str], targets: list[int] | None, *, shuffle: bool, generator=None
+    ):
         import torch
 
-        order = torch.randperm(len(texts), generator=generator).tolist() if shuffle else list(range(len(texts)))
+        order = (
+            torch.randperm(len(texts), generator=generator).tolist()
+            if shuffle
+            else list(range(len(texts)))
+        )
         size = self.spec["batch_size"]
         for start in range(0, len(order), size):
             idx = order[start : start + size]
             enc = self.tokenizer(
-                [texts[i] for i in idx], padding=True, truncation=True,
-                max_length=self.spec["max_length"], return_tensors="pt",
+                [texts[i] for i in idx],
+                padding=True,
+                truncation=True,
+                max_length=self.spec["max_length"],
+                return_tensors="pt",
             )
             if targets is not None:
                 enc["labels"] = torch.tensor([targets[i] for i in idx])
@@ -120,7 +133,9 @@ class FinetuneClassifier:
         dev_x, dev_y = self._prep(dev_texts), [index[y] for y in dev_labels]
         model = self._load(seed)
         params = [p for p in model.parameters() if p.requires_grad]
-        optimiser = torch.optim.AdamW(params, lr=self.spec["lr"], weight_decay=self.spec["weight_decay"])
+        optimiser = torch.optim.AdamW(
+            params, lr=self.spec["lr"], weight_decay=self.spec["weight_decay"]
+        )
         generator = torch.Generator().manual_seed(seed)
         best_loss, best_state, best_epoch, waited, epoch = math.inf, None, 0, 0, 0
         history = []

@@ -1,0 +1,77 @@
+"""Command line: `lowres-bench run` (pytest over task files) and `lowres-bench leaderboard`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import resources
+from pathlib import Path
+
+SMOKE_TASK = "smoke.yaml"
+
+
+def smoke_task_path() -> Path:
+    """The embedded default task (a small benchmark that finishes in minutes)."""
+    return Path(str(resources.files("benchmark") / "resources" / SMOKE_TASK))
+
+
+def _run(args: argparse.Namespace, extra: list[str]) -> int:
+    import pytest
+
+    tasks = args.tasks or [str(smoke_task_path())]
+    out = args.out or ("runs/smoke" if not args.tasks else "leaderboard")
+    argv = [
+        *tasks,
+        f"--bench-out={out}",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-rfEs",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+        *extra,
+    ]
+    print(f"running {' '.join(tasks)} -> {out}/LEADERBOARD.md", flush=True)
+    return int(pytest.main(argv))
+
+
+def _leaderboard(args: argparse.Namespace, extra: list[str]) -> int:
+    from benchmark.leaderboard import write_leaderboard
+
+    if extra:
+        raise SystemExit(f"unexpected arguments: {' '.join(extra)}")
+    out = Path(args.out)
+    if not (out / "results").is_dir():
+        raise SystemExit(f"no results folder at {out / 'results'}")
+    print(write_leaderboard(out))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lowres-bench", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser(
+        "run", help="run task files as pytest cases (default: the embedded smoke task)"
+    )
+    run.add_argument(
+        "tasks", nargs="*", help="task YAML files or folders (default: embedded smoke task)"
+    )
+    run.add_argument(
+        "--out",
+        default=None,
+        help="results folder (default runs/smoke for the smoke task, else leaderboard)",
+    )
+    board = sub.add_parser(
+        "leaderboard", help="rebuild LEADERBOARD.md from the records, running nothing"
+    )
+    board.add_argument(
+        "--out", default="leaderboard", help="folder holding results/ (default: leaderboard)"
+    )
+    args, extra = parser.parse_known_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["run"])
+    return {"run": _run, "leaderboard": _leaderboard}[args.command](args, extra)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

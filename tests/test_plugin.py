@@ -1,0 +1,79 @@
+"""End to end through pytest: collection, -k selection, records, skip on rerun, leaderboard."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+TASK = """
+datasets: [sib200]
+languages: [en, sw]
+settings: [gold]
+samples_per_label: 4
+seeds: 2
+classifiers:
+  - {name: embed-logreg, encoder: tiny-random}
+"""
+
+
+@pytest.fixture
+def project(pytester, sib_fixture_dir):
+    (pytester.path / "tasks").mkdir()
+    (pytester.path / "tasks" / "tiny.yaml").write_text(TASK)
+    return pytester
+
+
+def run(pytester, data_dir, *args):
+    return pytester.runpytest_subprocess(
+        "tasks",
+        f"--bench-data-dir={data_dir}",
+        f"--bench-out={pytester.path / 'out'}",
+        "-p",
+        "no:cacheprovider",
+        *args,
+    )
+
+
+def test_collect_only_and_k_selection(project, sib_fixture_dir):
+    result = run(project, sib_fixture_dir, "--collect-only", "-q", "-k", "sib200 and sw")
+    result.stdout.fnmatch_lines(
+        ["tasks/tiny.yaml::sib200-sw-gold-n4-logreg_tiny_random", "*1/2 tests collected*"]
+    )
+    marked = run(project, sib_fixture_dir, "--collect-only", "-q", "-m", "en")
+    marked.stdout.fnmatch_lines(["tasks/tiny.yaml::sib200-en-gold-n4-logreg_tiny_random"])
+
+
+def test_run_writes_records_then_skips_finished_cases(project, sib_fixture_dir):
+    first = run(project, sib_fixture_dir)
+    first.assert_outcomes(passed=2)
+    results = project.path / "out" / "results"
+    record = json.loads((results / "sib200-sw-gold-n4-logreg_tiny_random.json").read_text())
+    assert record["status"] == "ok" and len(record["scores"]["per_seed"]) == 2
+    assert record["train_label_counts"] == {label: 4 for label in record["labels"]}
+    assert record["spec"]["dataset"] == "sib200" and record["environment"]["packages"]["torch"]
+    assert (results / "sib200-sw-gold-n4-logreg_tiny_random" / "confusion.png").is_file()
+    board = (project.path / "out" / "LEADERBOARD.md").read_text()
+    assert "sib200-sw-gold-n4-logreg_tiny_random" in board
+    before = (results / "sib200-sw-gold-n4-logreg_tiny_random.json").read_text()
+
+    second = run(project, sib_fixture_dir)
+    second.assert_outcomes(skipped=2)
+    second.stdout.fnmatch_lines(["*finished earlier*--bench-overwrite*"])
+    assert (results / "sib200-sw-gold-n4-logreg_tiny_random.json").read_text() == before
+
+    third = run(project, sib_fixture_dir, "--bench-overwrite", "-k", "sw")
+    third.assert_outcomes(passed=1)
+
+
+def test_changed_spec_reruns_instead_of_skipping(project, sib_fixture_dir):
+    run(project, sib_fixture_dir, "-k", "sw").assert_outcomes(passed=1)
+    result = run(project, sib_fixture_dir, "-k", "sw", "--bench-seeds=1")
+    result.assert_outcomes(passed=1)  # spec hash differs (seeds), so the old record is stale
+
+
+def test_missing_data_dir_is_a_clear_collection_error(project, tmp_path):
+    result = run(project, tmp_path / "missing", "--collect-only")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*data directory*missing*does not exist*--bench-data-dir*"])
+    assert "Traceback" not in result.stdout.str()
