@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import pytest
+
+from benchmark.classifiers import build_classifier
+from benchmark.classifiers.finetune import normalise_text
+from benchmark.data import SIB200_TOPICS, load_split
+from benchmark.scoring import aggregate, score
+from benchmark.spec import EmbedLogregSpec, FinetuneSpec
+
+
+def splits(data_dir):
+    return [load_split("sib200", "en", s, data_dir=data_dir) for s in ("train", "dev", "test")]
+
+
+def test_study_preprocessing():
+    assert (
+        normalise_text("Wake me UP, at 9!", lowercase=True, strip_punctuation=True)
+        == "wake me up at 9"
+    )
+    assert (
+        normalise_text("«Habari» ya leo?", lowercase=False, strip_punctuation=True)
+        == "Habari ya leo"
+    )
+
+
+def test_finetune_early_stops_on_dev_and_predicts_labels(sib_fixture_dir):
+    train, dev, test = splits(sib_fixture_dir)
+    spec = FinetuneSpec(
+        encoder="tiny-random", lr=1e-3, batch_size=8, max_epochs=6, patience=2
+    ).model_dump()
+    clf = build_classifier(spec, labels=SIB200_TOPICS)
+    info = clf.fit(
+        [e.text for e in train.examples],
+        [e.label for e in train.examples],
+        dev_texts=[e.text for e in dev.examples],
+        dev_labels=[e.label for e in dev.examples],
+        seed=0,
+    )
+    assert 1 <= info.details["epochs_run"] <= 6
+    assert len(info.details["dev_loss_history"]) == info.details["epochs_run"]
+    assert info.details["best_dev_loss"] == pytest.approx(
+        min(info.details["dev_loss_history"]), abs=1e-4
+    )
+    predicted = clf.predict([e.text for e in test.examples])
+    assert len(predicted) == len(test.examples) and set(predicted) <= set(SIB200_TOPICS)
+
+
+def test_embed_logreg_learns_the_fixture(sib_fixture_dir):
+    train, dev, test = splits(sib_fixture_dir)
+    clf = build_classifier(
+        EmbedLogregSpec(encoder="tiny-random").model_dump(), labels=SIB200_TOPICS
+    )
+    clf.fit(
+        [e.text for e in train.examples],
+        [e.label for e in train.examples],
+        dev_texts=[],
+        dev_labels=[],
+        seed=0,
+    )
+    scores = score(
+        [e.label for e in test.examples],
+        clf.predict([e.text for e in test.examples]),
+        labels=SIB200_TOPICS,
+    )
+    assert scores["macro_f1"] > 100 / 7  # better than chance
+
+
+def test_aggregate_mean_and_std():
+    out = aggregate([{"macro_f1": 50.0}, {"macro_f1": 70.0}])
+    assert out["macro_f1_mean"] == 60.0 and out["macro_f1_std"] == pytest.approx(14.1421, abs=1e-3)
+
+
+def test_unknown_classifier_name():
+    with pytest.raises(KeyError, match="known: embed-logreg, finetune"):
+        build_classifier({"name": "svm"}, labels=SIB200_TOPICS)
