@@ -90,8 +90,10 @@ def run_case(spec: CaseSpec, ctx: RunContext) -> dict[str, Any]:
         refuse_test_examples(train, purpose=f"training data of {spec.case_id}")
         assert_disjoint_from_test(train, test)
         if len({e.label for e in train}) < 2:
+            where = case_dir(ctx.results_dir, spec.case_id)
             raise CaseFailure(
-                f"{spec.case_id}: training data has fewer than 2 labels ({len(train)} examples)"
+                f"training data has {len(train)} usable examples in {len({e.label for e in train})} "
+                f"labels (need at least 2 labels); what was generated is kept in {where}"
             )
         counts = dict(sorted(Counter(e.label for e in train).items()))
         fit = classifier.fit(
@@ -140,7 +142,12 @@ def run_case(spec: CaseSpec, ctx: RunContext) -> dict[str, Any]:
         },
         "fits": fits,
         "confusion_matrix": confusion,
-        "data": {"train": provenance, "dev": dev.fingerprint, "test": test.fingerprint},
+        "data": {
+            "train": {k: v for k, v in provenance.items() if k != "generation"},
+            "dev": dev.fingerprint,
+            "test": test.fingerprint,
+        },
+        "generation": provenance.get("generation"),
         "classifier_fingerprint": getattr(classifier, "fingerprint", None),
         "timings": {
             "total_seconds": round(time.perf_counter() - started, 3),

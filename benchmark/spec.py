@@ -87,6 +87,7 @@ class GenerationOptions(_Strict):
     """How generated settings sample, parse and bound their work."""
 
     backend: str = "transformers"
+    seed: int | None = Field(None, description="generation seed (default: the case's first seed)")
     demos_per_label: int = Field(10, ge=0)
     description_examples: int = Field(10, gt=0)
     description_model: str | None = None

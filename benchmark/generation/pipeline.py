@@ -1,0 +1,382 @@
+"""Generating a case's training data: demos -> prompts -> parse -> (revise) -> n per label.
+
+The scheduler builds every prompt of a round up front (all labels at once), sends
+them as one batch, parses, then sends every revision check of the round as one
+batch, and tops up only the labels still short, until each label has n kept
+samples or has used `max_attempts` prompts. Every call goes through the response
+cache, so a rerun (or a run restarted after a kill) is served from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmark.data import Example, dataset_labels, load_split, sample_per_label
+from benchmark.generation.parse import normalise_for_match, parse_samples, split_demo_copies
+from benchmark.languages import resolve_language
+from benchmark.records import case_dir, write_text_atomic
+from benchmark.spec import CaseSpec
+from benchmark.strategies import STRATEGIES, GenerationStrategy
+
+YES_NO = ("yes", "no")
+
+
+@dataclass
+class Candidate:
+    """One parsed sample and what became of it."""
+
+    label: str
+    text: str
+    round: int
+    status: str  # kept | rejected | demo_copy | duplicate | surplus
+    reason: str = ""
+
+
+@dataclass
+class GenerationStats:
+    requests: int = 0
+    cached_requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    revision_checks: int = 0
+    seconds: float = 0.0
+    rounds: int = 0
+
+
+def request_seed(*parts: Any) -> int:
+    """A stable 31-bit seed from any parts (label, round, index ...)."""
+    digest = hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()
+    return int(digest[:8], 16) & 0x7FFFFFFF
+
+
+def build_demos(
+    spec: CaseSpec, strategy: GenerationStrategy, *, data_dir, backend, seed: int
+) -> dict[str, list[str]]:
+    """Demos per label from the gold train split (never dev/test), translated if asked."""
+    labels = dataset_labels(spec.dataset, data_dir=data_dir)
+    k = spec.generation["demos_per_label"]
+    if strategy.demos == "none" or k == 0:
+        return {label: [] for label in labels}
+    source = "en" if strategy.demos in ("english", "translated") else spec.language
+    train = load_split(spec.dataset, source, "train", data_dir=data_dir)
+    demos: dict[str, list[str]] = defaultdict(list)
+    for example in sample_per_label(train, k, seed=seed):
+        demos[example.label].append(example.text)
+    if strategy.demos == "translated":
+        demos = translate_demos(demos, spec=spec, backend=backend, seed=seed)
+    return {label: demos.get(label, []) for label in labels}
+
+
+def translate_demos(
+    demos: dict[str, list[str]], *, spec: CaseSpec, backend, seed: int
+) -> dict[str, list[str]]:
+    """English demos translated into the case language by the LLM (greedy, first line kept)."""
+    from benchmark.generation.prompts import translation_messages
+    from benchmark.llm.backend import ChatRequest, SamplingParams
+
+    target = resolve_language(spec.language).name
+    flat = [(label, text) for label, texts in demos.items() for text in texts]
+    requests = [
+        ChatRequest(
+            translation_messages(
+                text=text, source_language_name="English", target_language_name=target
+            ),
+            SamplingParams(temperature=0.0, max_new_tokens=128, seed=seed),
+        )
+        for _, text in flat
+    ]
+    out: dict[str, list[str]] = defaultdict(list)
+    for (label, text), reply in zip(flat, backend.generate(requests), strict=True):
+        parsed = parse_samples(
+            reply.text, min_chars=1, max_chars=400, finish_reason=reply.finish_reason
+        )
+        out[label].append(parsed.samples[0] if parsed.samples else text)
+    return dict(out)
+
+
+def label_descriptions(
+    spec: CaseSpec, strategy: GenerationStrategy, *, ctx, backend_factory
+) -> dict[str, str | None]:
+    """The description shown per label (none, human-written, or LLM-summarised)."""
+    from benchmark.generation.describe import summarised_descriptions
+    from benchmark.generation.labels import human_description
+
+    labels = dataset_labels(spec.dataset, data_dir=ctx.data_dir)
+    if strategy.description == "none":
+        return dict.fromkeys(labels)
+    if strategy.description == "human":
+        return {label: human_description(spec.dataset, label) for label in labels}
+    gen = spec.generation
+    summaries = summarised_descriptions(
+        spec.dataset,
+        model=gen.get("description_model") or spec.model,
+        k=gen["description_examples"],
+        out_dir=ctx.results_dir.parent,
+        backend_factory=backend_factory,
+        data_dir=ctx.data_dir,
+    )
+    return {label: summaries.get(label) for label in labels}
+
+
+class CaseGenerator:
+    """Runs the generation rounds of one case and keeps every candidate."""
+
+    def __init__(self, spec: CaseSpec, ctx, *, seed: int):
+        from benchmark.generation.backends import backend_for
+
+        self.spec, self.ctx, self.seed = spec, ctx, seed
+        self.gen = spec.generation
+        self.strategy = STRATEGIES[spec.setting]
+        self.language = resolve_language(spec.language)
+        self.labels = dataset_labels(spec.dataset, data_dir=ctx.data_dir)
+        self.backend = backend_for(self.gen, spec.model)
+        self.demos = build_demos(
+            spec, self.strategy, data_dir=ctx.data_dir, backend=self.backend, seed=seed
+        )
+        self.descriptions = label_descriptions(
+            spec, self.strategy, ctx=ctx, backend_factory=lambda: self.backend
+        )
+        self.candidates: list[Candidate] = []
+        self.seen: dict[str, set[str]] = {label: set() for label in self.labels}
+        self.attempts: dict[str, int] = dict.fromkeys(self.labels, 0)
+        self.demos_used: dict[str, int] = {}
+        self.parse_drops: dict[str, int] = defaultdict(int)
+        self.stats = GenerationStats()
+
+    # -- prompts ---------------------------------------------------------------------------
+    def _messages(self, label: str):
+        from benchmark.generation.prompts import fit_demos_to_context, generation_messages
+
+        demo_language = None
+        if self.demos[label]:
+            demo_language = "English" if self.strategy.demos == "english" else self.language.name
+
+        def build(demos):
+            return generation_messages(
+                label=label,
+                language_name=self.language.name,
+                n=self.gen["per_request"],
+                description=self.descriptions[label],
+                demos=demos,
+                demo_language_name=demo_language,
+            )
+
+        budget = self.backend.max_model_len - self.gen["max_new_tokens"]
+        messages, used = fit_demos_to_context(
+            build, self.demos[label], self.backend.count_tokens, max_prompt_tokens=budget
+        )
+        self.demos_used[label] = used
+        return messages
+
+    def kept(self, label: str) -> int:
+        return sum(1 for c in self.candidates if c.label == label and c.status == "kept")
+
+    def _round_requests(self, round_index: int) -> list[tuple[str, Any]]:
+        from benchmark.llm.backend import ChatRequest, SamplingParams
+
+        n, per = self.spec.samples_per_label, self.gen["per_request"]
+        planned = []
+        for label in self.labels:
+            missing = n - self.kept(label)
+            left = self.gen["max_attempts"] - self.attempts[label]
+            if missing <= 0 or left <= 0:
+                continue
+            count = min(left, max(1, math.ceil(missing / per)))
+            messages = self._messages(label)
+            for _ in range(count):
+                attempt = self.attempts[label]
+                self.attempts[label] += 1
+                sampling = SamplingParams(
+                    temperature=self.gen["temperature"],
+                    top_p=self.gen["top_p"],
+                    repetition_penalty=self.gen["repetition_penalty"],
+                    max_new_tokens=self.gen["max_new_tokens"],
+                    seed=request_seed(self.seed, self.spec.language, label, attempt),
+                )
+                planned.append((label, ChatRequest(messages, sampling)))
+        return planned
+
+    # -- one round -------------------------------------------------------------------------
+    def run_round(self, round_index: int) -> bool:
+        """Generate, parse and (optionally) revise one round; False when nothing was asked."""
+        planned = self._round_requests(round_index)
+        if not planned:
+            return False
+        start = time.perf_counter()
+        replies = self.backend.generate([request for _, request in planned])
+        fresh: list[Candidate] = []
+        for (label, _), reply in zip(planned, replies, strict=True):
+            self._count(reply)
+            fresh.extend(self._parse(label, reply, round_index))
+        if self.strategy.revision:
+            self._revise([c for c in fresh if c.status == "pending"])
+        for c in fresh:
+            if c.status == "pending":
+                c.status = "kept"
+        self.candidates.extend(fresh)
+        self.stats.seconds += time.perf_counter() - start
+        self.stats.rounds += 1
+        return True
+
+    def _count(self, reply) -> None:
+        self.stats.requests += 1
+        self.stats.cached_requests += int(reply.cached)
+        self.stats.prompt_tokens += reply.n_prompt_tokens
+        self.stats.completion_tokens += reply.n_completion_tokens
+
+    def _parse(self, label: str, reply, round_index: int) -> list[Candidate]:
+        parsed = parse_samples(
+            reply.text,
+            min_chars=self.gen["min_chars"],
+            max_chars=self.gen["max_chars"],
+            finish_reason=reply.finish_reason,
+        )
+        for reason, count in parsed.dropped.items():
+            self.parse_drops[reason] += count
+        kept, copies = split_demo_copies(parsed.samples, self.demos[label])
+        if self.gen["keep_demo_copies"]:
+            kept, copies = list(parsed.samples), []
+        out = [
+            Candidate(label, text, round_index, "demo_copy", "copies a prompt demo")
+            for text in copies
+        ]
+        for text in kept:
+            key = normalise_for_match(text)
+            if key in self.seen[label]:
+                out.append(
+                    Candidate(label, text, round_index, "duplicate", "repeats an earlier sample")
+                )
+                continue
+            self.seen[label].add(key)
+            out.append(Candidate(label, text, round_index, "pending"))
+        return out
+
+    def _revise(self, pending: list[Candidate]) -> None:
+        from benchmark.generation.prompts import revision_messages, revision_reason_messages
+        from benchmark.llm.backend import ChatRequest, ChoiceRequest, SamplingParams
+
+        if not pending:
+            return
+        kwargs = [
+            {
+                "text": c.text,
+                "label": c.label,
+                "description": self.descriptions[c.label],
+                "language_name": self.language.name,
+            }
+            for c in pending
+        ]
+        choices = self.backend.choose(
+            [ChoiceRequest(revision_messages(**kw), YES_NO) for kw in kwargs]
+        )
+        self.stats.revision_checks += len(pending)
+        rejected = []
+        for cand, kw, answer in zip(pending, kwargs, choices, strict=True):
+            margin = answer.logprobs["yes"] - answer.logprobs["no"]
+            if answer.choice == "yes":
+                cand.status, cand.reason = "pending", f"accepted (log-odds yes-no {margin:+.2f})"
+            else:
+                cand.status = "rejected"
+                rejected.append((cand, kw, margin))
+        if rejected:
+            sampling = SamplingParams(temperature=0.0, max_new_tokens=48, seed=0)
+            reasons = self.backend.generate(
+                [
+                    ChatRequest(revision_reason_messages(**kw, verdict="no"), sampling)
+                    for _, kw, _ in rejected
+                ]
+            )
+            for (cand, _, margin), reply in zip(rejected, reasons, strict=True):
+                cand.reason = f"rejected (log-odds yes-no {margin:+.2f}): {' '.join(reply.text.split())[:300]}"
+
+    # -- whole case ------------------------------------------------------------------------
+    def run(self, *, on_round=None) -> None:
+        round_index = 0
+        while self.run_round(round_index):
+            round_index += 1
+            if on_round:
+                on_round(self)
+        n = self.spec.samples_per_label
+        for label in self.labels:
+            kept = [c for c in self.candidates if c.label == label and c.status == "kept"]
+            for extra in kept[n:]:
+                extra.status = "surplus"
+
+    def training_examples(self) -> list[Example]:
+        return [
+            Example(text=c.text, label=c.label, uid=f"gen-{i}", split="generated")
+            for i, c in enumerate(self.candidates)
+            if c.status == "kept"
+        ]
+
+    def summary(self) -> dict[str, Any]:
+        per_label = {}
+        for label in self.labels:
+            mine = [c for c in self.candidates if c.label == label]
+            per_label[label] = {
+                s: sum(1 for c in mine if c.status == s)
+                for s in ("kept", "rejected", "demo_copy", "duplicate", "surplus")
+            }
+            per_label[label]["prompts"] = self.attempts[label]
+        kept_total = sum(v["kept"] for v in per_label.values())
+        s = self.stats
+        return {
+            "model": self.spec.model,
+            "model_fingerprint": self.backend.fingerprint,
+            "strategy": asdict(self.strategy),
+            "seed": self.seed,
+            "per_label": per_label,
+            "short_labels": sorted(
+                k for k, v in per_label.items() if v["kept"] < self.spec.samples_per_label
+            ),
+            "kept": kept_total,
+            "demo_copies": sum(v["demo_copy"] for v in per_label.values()),
+            "rejected": sum(v["rejected"] for v in per_label.values()),
+            "parse_dropped": dict(sorted(self.parse_drops.items())),
+            "demos_used": self.demos_used,
+            "descriptions": self.descriptions,
+            "stats": asdict(s),
+            "samples_per_second": round(kept_total / s.seconds, 3) if s.seconds else None,
+            "tokens_per_second": round(s.completion_tokens / s.seconds, 2) if s.seconds else None,
+            "cache_hits": s.cached_requests,
+        }
+
+    def write(self, folder: Path) -> None:
+        rows = [
+            json.dumps({**asdict(c), "strategy": self.spec.setting}, ensure_ascii=False)
+            for c in self.candidates
+        ]
+        write_text_atomic(folder / "generated.jsonl", "\n".join(rows) + ("\n" if rows else ""))
+
+
+_MEMO: dict[str, tuple[list[Example], dict[str, Any]]] = {}
+
+
+def generated_training_set(
+    spec: CaseSpec, ctx, *, seed: int
+) -> tuple[list[Example], dict[str, Any]]:
+    """The case's generated training data (made once per case; classifier seeds reuse it).
+
+    The generation seed is `generation.seed` (default: the case's first seed); demos
+    are drawn with it. Candidates are written to `<results>/<case_id>/generated.jsonl`
+    after every round, so partial data survives a failure.
+    """
+    key = f"{spec.case_id}:{spec.spec_hash}"
+    if key not in _MEMO:
+        gen_seed = spec.generation.get("seed")
+        gen_seed = spec.seeds[0] if gen_seed is None else gen_seed
+        folder = case_dir(ctx.results_dir, spec.case_id)
+        generator = CaseGenerator(spec, ctx, seed=gen_seed)
+        generator.run(on_round=lambda g: g.write(folder))
+        generator.write(folder)
+        _MEMO.clear()
+        _MEMO[key] = (generator.training_examples(), {"generation": generator.summary()})
+    examples, provenance = _MEMO[key]
+    return list(examples), provenance

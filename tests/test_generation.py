@@ -1,0 +1,222 @@
+"""The generation scheduler with scripted backends: bounded work, revision reasons, demo hygiene."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from benchmark.generation import pipeline
+from benchmark.llm.backend import ChatBackend, ChatResponse, ChoiceResponse
+from benchmark.llm.cache import CachedBackend, ResponseCache
+from benchmark.runner import CaseFailure, RunContext, run_case
+from benchmark.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
+
+
+class ScriptedBackend(ChatBackend):
+    """Answers generation prompts with `reply(prompt, seed)`; rejects samples containing 'bad'."""
+
+    def __init__(self, reply):
+        self.reply = reply
+        self.generate_calls: list[int] = []
+        self.choose_calls: list[int] = []
+
+    def generate(self, requests, *, on_result=None):
+        self.generate_calls.append(len(requests))
+        out = []
+        for i, request in enumerate(requests):
+            text = self.reply(request.messages[-1][1], request.sampling.seed)
+            response = ChatResponse(text, 50, 20, "stop")
+            if on_result:
+                on_result(i, response)
+            out.append(response)
+        return out
+
+    def choose(self, requests, *, on_result=None):
+        self.choose_calls.append(len(requests))
+        out = []
+        for i, request in enumerate(requests):
+            prompt = request.messages[-1][1]
+            bad = "bad" in prompt
+            response = ChoiceResponse(
+                "no" if bad else "yes", {"yes": -2.0 if bad else -0.1, "no": -0.1 if bad else -2.0}
+            )
+            if on_result:
+                on_result(i, response)
+            out.append(response)
+        return out
+
+    def count_tokens(self, messages):
+        return sum(len(content.split()) for _, content in messages)
+
+    @property
+    def max_model_len(self):
+        return 4096
+
+    @property
+    def fingerprint(self):
+        return "scripted"
+
+
+def label_of(prompt: str) -> str:
+    match = re.search(
+        r"(science/technology|entertainment|geography|health|politics|sports|travel)", prompt
+    )
+    return match.group(1) if match else "unknown"
+
+
+def make_spec(setting="target_demos", n=3, **generation) -> CaseSpec:
+    options = GenerationOptions(
+        demos_per_label=2, per_request=3, max_attempts=3, **generation
+    ).model_dump()
+    return CaseSpec(
+        dataset="sib200",
+        language="sw",
+        setting=setting,
+        model="scripted",
+        samples_per_label=n,
+        gold_sampling="at_most",
+        seeds=(0,),
+        classifier=EmbedLogregSpec(encoder="tiny-random").model_dump(),
+        generation=options,
+    )
+
+
+@pytest.fixture
+def use_backend(monkeypatch, tmp_path):
+    pipeline._MEMO.clear()
+
+    def install(backend):
+        cached = CachedBackend(backend, ResponseCache(tmp_path / "llm.sqlite"))
+        monkeypatch.setattr("benchmark.generation.backends.backend_for", lambda gen, model: cached)
+        return cached
+
+    return install
+
+
+def ctx_for(tmp_path, data_dir):
+    return RunContext(results_dir=tmp_path / "out" / "results", data_dir=data_dir, figures=False)
+
+
+def test_garbage_model_stops_after_max_attempts_and_keeps_partial_data(
+    use_backend, tmp_path, sib_fixture_dir
+):
+    backend = ScriptedBackend(lambda prompt, seed: "!!! ??? ...")
+    use_backend(backend)
+    spec = make_spec()
+    with pytest.raises(CaseFailure, match="need at least 2 labels"):
+        run_case(spec, ctx_for(tmp_path, sib_fixture_dir))
+    # 7 labels x max_attempts prompts, no more; one batch per round
+    assert sum(backend.generate_calls) == 7 * 3
+    assert (tmp_path / "out" / "results" / spec.case_id / "generated.jsonl").exists()
+    assert not (tmp_path / "out" / "results" / f"{spec.case_id}.json").exists()
+
+
+def test_rounds_top_up_only_short_labels_in_one_batch(use_backend, tmp_path, sib_fixture_dir):
+    def reply(prompt, seed):
+        label = label_of(prompt)
+        if label == "health" and seed % 2 == 0:
+            return "Sorry, I cannot help."
+        return "\n".join(f"{i}. a {label} sentence number {seed}-{i} here" for i in range(3))
+
+    backend = ScriptedBackend(reply)
+    use_backend(backend)
+    record = run_case(make_spec(n=3), ctx_for(tmp_path, sib_fixture_dir))
+    gen = record["generation"]
+    assert all(v["kept"] == 3 for v in gen["per_label"].values())
+    assert backend.generate_calls[0] == 7  # round 0: one prompt per label, all labels in one batch
+    assert all(n < 7 for n in backend.generate_calls[1:])  # later rounds: only short labels
+    assert record["n_train"] == 21
+
+
+def test_revision_records_reasons_and_rejections(use_backend, tmp_path, sib_fixture_dir):
+    def reply(prompt, seed):
+        if "reason" in prompt.lower() or "why" in prompt.lower():
+            return "It is off topic."
+        label = label_of(prompt)
+        return "\n".join(
+            [
+                f"a good {label} sentence {seed}",
+                f"a bad {label} sentence {seed}",
+                f"another good {label} one {seed}",
+            ]
+        )
+
+    backend = ScriptedBackend(reply)
+    use_backend(backend)
+    spec = make_spec(setting="target_demos_revision", n=2)
+    record = run_case(spec, ctx_for(tmp_path, sib_fixture_dir))
+    rows = [
+        json.loads(line)
+        for line in (tmp_path / "out" / "results" / spec.case_id / "generated.jsonl").open()
+    ]
+    rejected = [r for r in rows if r["status"] == "rejected"]
+    assert rejected and all("bad" in r["text"] for r in rejected)
+    assert all(r["reason"].startswith("rejected") and "off topic" in r["reason"] for r in rejected)
+    assert all("bad" not in r["text"] for r in rows if r["status"] == "kept")
+    assert record["generation"]["rejected"] == len(rejected)
+    assert backend.choose_calls[0] == sum(
+        1 for r in rows if r["round"] == 0 and r["status"] in ("kept", "rejected", "surplus")
+    )
+
+
+def test_demo_copies_are_excluded_and_counted(use_backend, tmp_path, sib_fixture_dir):
+    from benchmark.data import load_split
+
+    train = load_split("sib200", "sw", "train", data_dir=sib_fixture_dir)
+    demo_texts = [e.text for e in train.examples]
+
+    def reply(prompt, seed):
+        copied = [t for t in demo_texts if t in prompt][:1]
+        return "\n".join(
+            [
+                *copied,
+                f"fresh {label_of(prompt)} text {seed} a",
+                f"fresh {label_of(prompt)} text {seed} b",
+            ]
+        )
+
+    use_backend(ScriptedBackend(reply))
+    spec = make_spec(n=2)
+    record = run_case(spec, ctx_for(tmp_path, sib_fixture_dir))
+    assert record["generation"]["demo_copies"] >= 7
+    rows = [
+        json.loads(line)
+        for line in (tmp_path / "out" / "results" / spec.case_id / "generated.jsonl").open()
+    ]
+    assert not {r["text"] for r in rows if r["status"] == "kept"} & set(demo_texts)
+
+
+def test_demos_never_come_from_dev_or_test(use_backend, tmp_path, sib_fixture_dir):
+    from benchmark.data import load_split
+
+    prompts: list[str] = []
+
+    def reply(prompt, seed):
+        prompts.append(prompt)
+        return "\n".join(f"fresh {label_of(prompt)} text {seed} {i}" for i in range(3))
+
+    use_backend(ScriptedBackend(reply))
+    run_case(make_spec(n=2), ctx_for(tmp_path, sib_fixture_dir))
+    held_out = [
+        e.text
+        for split in ("dev", "test")
+        for e in load_split("sib200", "sw", split, data_dir=sib_fixture_dir).examples
+    ]
+    assert prompts and not any(text in prompt for text in held_out for prompt in prompts)
+
+
+def test_rerun_is_served_from_cache(use_backend, tmp_path, sib_fixture_dir):
+    backend = ScriptedBackend(
+        lambda prompt, seed: "\n".join(f"{label_of(prompt)} sample {seed} {i}" for i in range(3))
+    )
+    use_backend(backend)
+    ctx = ctx_for(tmp_path, sib_fixture_dir)
+    first = run_case(make_spec(n=3), ctx)
+    calls = sum(backend.generate_calls)
+    pipeline._MEMO.clear()
+    second = run_case(make_spec(n=3), RunContext(**{**ctx.__dict__, "overwrite": True}))
+    assert sum(backend.generate_calls) == calls  # nothing new reached the model
+    assert second["generation"]["cache_hits"] == second["generation"]["stats"]["requests"]
+    assert first["scores"]["macro_f1_mean"] == second["scores"]["macro_f1_mean"]
