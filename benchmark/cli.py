@@ -26,6 +26,7 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         "-p",
         "no:cacheprovider",
         "-q",
+        "-s",  # show progress bars of long work
         "-rfEs",
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
@@ -44,6 +45,31 @@ def _leaderboard(args: argparse.Namespace, extra: list[str]) -> int:
     if not (out / "results").is_dir():
         raise SystemExit(f"no results folder at {out / 'results'}")
     print(write_leaderboard(out))
+    return 0
+
+
+def _describe(args: argparse.Namespace, extra: list[str]) -> int:
+    from benchmark.generation.backends import backend_for
+    from benchmark.generation.describe import descriptions_path, summarised_descriptions
+    from benchmark.paths import default_data_dir
+    from benchmark.spec import GenerationOptions
+
+    if extra:
+        raise SystemExit(f"unexpected arguments: {' '.join(extra)}")
+    options = GenerationOptions(backend=args.backend).model_dump()
+    out = Path(args.out)
+    descriptions = summarised_descriptions(
+        args.dataset,
+        model=args.model,
+        k=args.k,
+        out_dir=out,
+        backend_factory=lambda: backend_for(options, args.model),
+        data_dir=args.data_dir or default_data_dir(),
+        force=True,
+    )
+    for label, text in descriptions.items():
+        print(f"{label}: {text}")
+    print(descriptions_path(out, args.dataset, args.model, args.k))
     return 0
 
 
@@ -67,10 +93,20 @@ def main(argv: list[str] | None = None) -> int:
     board.add_argument(
         "--out", default="leaderboard", help="folder holding results/ (default: leaderboard)"
     )
+    describe = sub.add_parser("describe", help="(re)make the LLM-summarised label descriptions")
+    describe.add_argument(
+        "--dataset", required=True, choices=["massive10", "massive60", "sib200", "sentiment"]
+    )
+    describe.add_argument("--model", required=True, help="model alias, directory or hub id")
+    describe.add_argument("--k", type=int, default=10, help="gold examples per label (default 10)")
+    describe.add_argument("--backend", default="transformers")
+    describe.add_argument("--data-dir", default=None)
+    describe.add_argument("--out", default="leaderboard", help="folder holding descriptions/")
     args, extra = parser.parse_known_args(argv)
     if args.command is None:
         args = parser.parse_args(["run"])
-    return {"run": _run, "leaderboard": _leaderboard}[args.command](args, extra)
+    commands = {"run": _run, "leaderboard": _leaderboard, "describe": _describe}
+    return commands[args.command](args, extra)
 
 
 if __name__ == "__main__":

@@ -121,6 +121,62 @@ def detail_table(records: list[dict[str, Any]]) -> str:
     )
 
 
+def _throughput(gen: dict[str, Any]) -> list[str]:
+    if gen.get("cache_hits"):
+        return [f"cached ({gen['cache_hits']}/{gen['stats']['requests']})", ""]
+    return [_fmt(gen.get("samples_per_second")), _fmt(gen.get("tokens_per_second"))]
+
+
+def generation_table(records: list[dict[str, Any]]) -> str | None:
+    """Generated cases: how much was kept, copied, rejected, and how fast it was made."""
+    rows = []
+    for r in records:
+        gen = r.get("generation")
+        if not gen:
+            continue
+        n = r["spec"]["samples_per_label"]
+        per_label = gen["per_label"]
+        kept = sum(min(v["kept"], n) for v in per_label.values())
+        stats = gen["stats"]
+        rows.append(
+            [
+                r["case_id"],
+                f"{kept}/{n * len(per_label)}",
+                ", ".join(gen["short_labels"]) or "-",
+                gen["demo_copies"],
+                gen["rejected"],
+                sum(v["duplicate"] for v in per_label.values()),
+                stats["requests"],
+                *_throughput(gen),
+                f"{stats['seconds']:.0f}",
+            ]
+        )
+    if not rows:
+        return None
+    headers = [
+        "case",
+        "kept/target",
+        "short labels",
+        "demo copies",
+        "rejected",
+        "duplicates",
+        "LLM calls",
+        "samples/s",
+        "tokens/s",
+        "gen s",
+    ]
+    note = (
+        "Throughput counts accepted samples and completion tokens per second of LLM time; it is "
+        "shown only for runs whose calls all went to the model (no response-cache hits)."
+    )
+    return (
+        "## Generation\n\n"
+        + note
+        + "\n\n"
+        + tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+    )
+
+
 def render(results_dir: Path, *, display: str | None = None) -> str:
     """The whole leaderboard as Markdown (`display` is the results path shown in the header)."""
     records = read_records(results_dir)
@@ -129,6 +185,9 @@ def render(results_dir: Path, *, display: str | None = None) -> str:
         parts.append("No records yet.")
     else:
         parts.extend(summary_tables(records))
+        generation = generation_table(records)
+        if generation:
+            parts.append(generation)
         parts.append(detail_table(records))
     return "\n\n".join(parts).rstrip() + "\n"
 
