@@ -1,0 +1,5 @@
+"""Generation stage: prompt templates, output parsing and label descriptions.
+
+Import from the submodules (`benchmark.generation.parse`, `.prompts`, `.labels`);
+nothing heavy is imported here.
+"""
