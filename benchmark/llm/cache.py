@@ -52,9 +52,10 @@ def default_cache_path() -> Path:
     """Where the response cache lives by default.
 
     Returns:
-        `cache_dir()/"llm_responses.sqlite"`.
+        `$BENCH_RESPONSE_CACHE` if set, else `cache_dir()/"llm_responses.sqlite"`.
     """
-    return cache_dir() / "llm_responses.sqlite"
+    override = os.environ.get("BENCH_RESPONSE_CACHE")
+    return Path(override) if override else cache_dir() / "llm_responses.sqlite"
 
 
 def canonical_json(value: Any) -> str:
