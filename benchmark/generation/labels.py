@@ -10,19 +10,10 @@ from importlib import resources
 
 import yaml
 
+from benchmark.data import MASSIVE10_INTENTS
+
 DESCRIPTIONS_RESOURCE = "label_descriptions.yaml"
-STUDY_INTENTS = (
-    "alarm_query",
-    "audio_volume_down",
-    "calendar_remove",
-    "cooking_recipe",
-    "datetime_convert",
-    "email_sendemail",
-    "play_audiobook",
-    "recommendation_movies",
-    "transport_ticket",
-    "weather_query",
-)
+STUDY_INTENTS = MASSIVE10_INTENTS
 
 
 def _load_descriptions() -> dict[str, dict[str, str]]:

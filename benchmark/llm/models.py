@@ -15,16 +15,14 @@ import difflib
 import hashlib
 import importlib.util
 import json
-import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from benchmark.paths import cache_dir
+from benchmark.paths import build_cached_dir, cache_dir, file_sha256
 
 ModelKind = Literal["packaged", "tiny", "local", "gguf", "hub"]
 MARKER_FILE = "bench_model.json"
@@ -289,18 +287,6 @@ def read_marker(path: Path) -> dict[str, object]:
     return json.loads(marker.read_text(encoding="utf-8"))
 
 
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, read in 4 MiB blocks.
-
-    Args:
-        path: the file.
-
-    Returns:
-        The hex digest.
-    """
-    return _hash_stream([path]).hexdigest()
-
-
 def _hash_stream(paths: Sequence[Path], sink: Callable[[bytes], object] | None = None):
     digest = hashlib.sha256()
     for path in paths:
@@ -340,34 +326,6 @@ def directory_digest(path: Path) -> str:
                 handle.seek((size - _SAMPLE_SIZE) * i // 15)
                 digest.update(handle.read(_SAMPLE_SIZE))
     return digest.hexdigest()
-
-
-def build_cached_dir(target: Path, build: Callable[[Path], None]) -> Path:
-    """Build a directory once, atomically, even with parallel workers.
-
-    Args:
-        target: the final directory; returned at once when it exists.
-        build: fills the (empty, temporary) directory it is given.
-
-    Returns:
-        `target`.
-    """
-    if target.is_dir():
-        return target
-    from filelock import FileLock
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target) + ".lock"):
-        if target.is_dir():
-            return target
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-        try:
-            tmp.chmod(0o755)
-            build(tmp)
-            os.rename(tmp, target)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
 
 
 def packaged_gguf_parts(alias: str) -> list[Path]:

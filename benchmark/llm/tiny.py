@@ -12,12 +12,11 @@ from pathlib import Path
 
 from benchmark.llm.models import (
     MODEL_ALIASES,
-    build_cached_dir,
-    file_sha256,
     models_cache_dir,
     packaged_gguf_parts,
     write_marker,
 )
+from benchmark.paths import build_cached_dir, file_sha256
 
 TOKENIZER_ALIAS = "smollm2-135m"
 TINY_SEED = 1234
