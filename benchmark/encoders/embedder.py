@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.paths import cache_dir
+from benchmark.paths import cache_dir, default_threads
 
 POOLING = "mean"
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin")
@@ -31,16 +31,6 @@ def _registry_dir(name: str) -> Path:
     from benchmark.encoders.tiny import tiny_encoder_dir
 
     return tiny_encoder_dir()
-
-
-def default_threads() -> int:
-    """CPU threads for torch: usable cores, shared between pytest-xdist workers."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
-    return max(1, cores // max(1, workers))
 
 
 class EmbeddingCache:

@@ -70,8 +70,9 @@ class TransformersBackend(ChatBackend):
         max_model_len: prompt plus completion limit in tokens.
         progress: show a tqdm progress bar.
         model_kwargs: extra `from_pretrained` options (e.g. `device_map`, `trust_remote_code`).
-        num_threads: if set, `torch.set_num_threads(num_threads)` (process-wide). On a busy
-            CPU, 1 thread can be several times faster than oversubscribed OpenMP threads.
+        num_threads: torch CPU threads (process-wide); default: usable cores divided among
+            pytest-xdist workers. On a busy CPU, 1 thread can be several times faster than
+            oversubscribed OpenMP threads.
     """
 
     def __init__(
@@ -88,8 +89,11 @@ class TransformersBackend(ChatBackend):
     ) -> None:
         import torch
 
-        if num_threads is not None:
-            torch.set_num_threads(num_threads)
+        from benchmark.paths import default_threads
+
+        threads = num_threads or default_threads()
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.resolved: ResolvedModel = resolve_model(model_ref)
