@@ -127,6 +127,12 @@ class BenchCase(pytest.Item):
             k: record["scores"][k] for k in ("macro_f1_mean", "macro_f1_std", "accuracy_mean")
         }
         summary["seconds"] = record["timings"]["total_seconds"]
+        gen = record.get("generation")
+        if gen:
+            summary["generation"] = (
+                f"kept {gen['kept']}, LLM calls {gen['stats']['requests']} "
+                f"({gen['cache_hits']} from cache), generation {gen['stats']['seconds']:.0f} s"
+            )
         self.user_properties.append(("bench_result", json.dumps(summary)))
 
     def repr_failure(self, excinfo, style=None):
@@ -183,6 +189,8 @@ class BenchSession:
                     f"macro-F1 {r['macro_f1_mean']:.1f} ± {r['macro_f1_std']:.1f}  "
                     f"acc {r['accuracy_mean']:.1f}  ({r['seconds']:.0f} s)"
                 )
+                if "generation" in r:
+                    detail += f"  [{r['generation']}]"
             tr.write_line(f"{outcome:8} {case_id}  {detail}")
         if self.leaderboard:
             tr.write_line(f"leaderboard rebuilt: {self.leaderboard}")
