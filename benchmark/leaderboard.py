@@ -9,6 +9,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from benchmark.figures import f1_by_language_figure
 from benchmark.records import read_records
 from benchmark.strategies import GOLD
 
@@ -52,7 +53,7 @@ def _row_key(record: dict[str, Any]) -> tuple:
     return (spec["setting"] != GOLD, spec["setting"], spec["model"] or "")
 
 
-def summary_tables(records: list[dict[str, Any]]) -> list[str]:
+def summary_tables(records: list[dict[str, Any]], *, figures_dir: Path | None = None) -> list[str]:
     """One table per (dataset, classifier, n): rows = (setting, model), columns = languages + mean."""
     gold = _gold_index(records)
     groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
@@ -85,6 +86,12 @@ def summary_tables(records: list[dict[str, Any]]) -> list[str]:
             line.append(f"{statistics.fmean(f1s):.1f}{mark}")
             table.append(line)
         title = f"## {dataset} · {clf} · n={n} per label\n\n"
+        if figures_dir is not None and len(by_row) > 1:
+            name = f"f1_{dataset}_{clf}_n{n}.png"
+            f1_by_language_figure(
+                rows, title=title[3:].strip(), path=figures_dir / name, languages=langs
+            )
+            title += f"![macro-F1 by language]({figures_dir.name}/{name})\n\n"
         out.append(
             title
             + tabulate(
@@ -177,14 +184,16 @@ def generation_table(records: list[dict[str, Any]]) -> str | None:
     )
 
 
-def render(results_dir: Path, *, display: str | None = None) -> str:
+def render(
+    results_dir: Path, *, display: str | None = None, figures_dir: Path | None = None
+) -> str:
     """The whole leaderboard as Markdown (`display` is the results path shown in the header)."""
     records = read_records(results_dir)
     parts = [HEADER.format(n=len(records), results=display or results_dir.as_posix())]
     if not records:
         parts.append("No records yet.")
     else:
-        parts.extend(summary_tables(records))
+        parts.extend(summary_tables(records, figures_dir=figures_dir))
         generation = generation_table(records)
         if generation:
             parts.append(generation)
@@ -202,5 +211,5 @@ def write_leaderboard(out_dir: Path) -> Path:
         display = results.resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         display = f"{out_dir.name}/results"
-    write_text_atomic(path, render(results, display=display))
+    write_text_atomic(path, render(results, display=display, figures_dir=out_dir / "figures"))
     return path

@@ -91,7 +91,10 @@ def test_leaderboard_rebuild_is_identical_and_shows_gap(tmp_path):
     # order of the files on disk does not matter
     for path in results.glob("*.json"):
         path.rename(path.with_name("zz-" + path.name))
-    assert render(results, display="leaderboard/results") == first
+    figures = tmp_path / "leaderboard" / "figures"
+    assert render(results, display="leaderboard/results", figures_dir=figures) == first
+    assert (figures / "f1_sib200_logreg_e5_small_n100.png").is_file()
+    assert "![macro-F1 by language](figures/f1_sib200_logreg_e5_small_n100.png)" in first
 
 
 def test_leaderboard_ignores_temp_and_broken_files(tmp_path):
