@@ -70,6 +70,22 @@ def training_sets(
     return generated_training_set(spec, ctx, seed=seed)
 
 
+def cold_generation_stats(
+    spec: CaseSpec, ctx: RunContext, generation: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Throughput of the run that really called the model.
+
+    A rerun served from the response cache keeps the cold figures of the record it replaces.
+    """
+    keys = ("stats", "samples_per_second", "tokens_per_second")
+    if not generation.get("cache_hits"):
+        return {k: generation[k] for k in keys}
+    old = read_record(record_path(ctx.results_dir, spec.case_id)) or {}
+    if old.get("spec_hash") == spec.spec_hash and old.get("generation"):
+        return old["generation"].get("cold")
+    return None
+
+
 def run_case(spec: CaseSpec, ctx: RunContext) -> dict[str, Any]:
     """Train and score the case's classifier for every seed and write its record.
 
@@ -164,5 +180,7 @@ def run_case(spec: CaseSpec, ctx: RunContext) -> dict[str, Any]:
             path=case_dir(ctx.results_dir, spec.case_id) / "confusion.png",
         )
         record["figures"] = {"confusion": str(figure.relative_to(ctx.results_dir))}
+    if record["generation"]:
+        record["generation"]["cold"] = cold_generation_stats(spec, ctx, record["generation"])
     write_json_atomic(record_path(ctx.results_dir, spec.case_id), record)
     return record

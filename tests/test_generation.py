@@ -220,3 +220,6 @@ def test_rerun_is_served_from_cache(use_backend, tmp_path, sib_fixture_dir):
     assert sum(backend.generate_calls) == calls  # nothing new reached the model
     assert second["generation"]["cache_hits"] == second["generation"]["stats"]["requests"]
     assert first["scores"]["macro_f1_mean"] == second["scores"]["macro_f1_mean"]
+    # the rerun's record keeps the throughput of the run that called the model
+    assert second["generation"]["cold"]["stats"]["cached_requests"] == 0
+    assert second["generation"]["cold"] == first["generation"]["cold"]
