@@ -81,9 +81,12 @@ def cold_generation_stats(
     if not generation.get("cache_hits"):
         return {k: generation[k] for k in keys}
     old = read_record(record_path(ctx.results_dir, spec.case_id)) or {}
-    if old.get("spec_hash") == spec.spec_hash and old.get("generation"):
-        return old["generation"].get("cold")
-    return None
+    previous = old.get("generation") if old.get("spec_hash") == spec.spec_hash else None
+    if not previous:
+        return None
+    if "cold" in previous:
+        return previous["cold"]
+    return None if previous.get("cache_hits") else {k: previous[k] for k in keys}
 
 
 def run_case(spec: CaseSpec, ctx: RunContext) -> dict[str, Any]:

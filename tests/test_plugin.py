@@ -77,3 +77,28 @@ def test_missing_data_dir_is_a_clear_collection_error(project, tmp_path):
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*data directory*missing*does not exist*--bench-data-dir*"])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_xdist_workers_write_one_intact_record_per_case(project, sib_fixture_dir):
+    result = run(project, sib_fixture_dir, "-n", "2")
+    result.assert_outcomes(passed=2)
+    results = project.path / "out" / "results"
+    records = sorted(results.glob("*.json"))
+    assert [p.stem for p in records] == [
+        "sib200-en-gold-n4-logreg_tiny_random",
+        "sib200-sw-gold-n4-logreg_tiny_random",
+    ]
+    assert all(json.loads(p.read_text())["status"] == "ok" for p in records)
+    assert not list(results.glob(".*.tmp"))
+    assert "sib200-en-gold-n4" in (project.path / "out" / "LEADERBOARD.md").read_text()
+
+
+def test_leaderboard_command_rebuilds_without_running(project, sib_fixture_dir):
+    from benchmark.cli import main
+
+    run(project, sib_fixture_dir).assert_outcomes(passed=2)
+    board = project.path / "out" / "LEADERBOARD.md"
+    before = board.read_text()
+    board.unlink()
+    assert main(["leaderboard", "--out", str(project.path / "out")]) == 0
+    assert board.read_text().split("\n", 3)[3] == before.split("\n", 3)[3]  # header names the path
