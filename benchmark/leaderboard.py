@@ -189,6 +189,55 @@ def generation_table(records: list[dict[str, Any]]) -> str | None:
     )
 
 
+def quality_tables(records: list[dict[str, Any]]) -> str | None:
+    """Quality metrics of every generated set, and their Spearman correlation with macro-F1."""
+    from benchmark.quality import QUALITY_METRICS, spearman_table
+
+    rated = [r for r in records if r.get("quality")]
+    if not rated:
+        return None
+    rows = [
+        [
+            r["case_id"],
+            *(_fmt_rate(r["quality"].get(m)) for m in QUALITY_METRICS),
+            _fmt(r["scores"]["macro_f1_mean"]),
+        ]
+        for r in rated
+    ]
+    headers = ["case", *QUALITY_METRICS, "macro-F1"]
+    intro = (
+        "## Generated-data quality\n\nRates in [0, 1]. Language fidelity: share of samples that "
+        "py3langid identifies as the target language; label fidelity: agreement of a logistic "
+        "regression trained on gold embeddings with the generated labels; centroid cosine: "
+        "between the generated set and a same-size gold sample."
+    )
+    corr = spearman_table(
+        [{**r["quality"], "macro_f1": r["scores"]["macro_f1_mean"]} for r in rated], QUALITY_METRICS
+    )
+    table = [[m, "" if rho is None else f"{rho:+.2f}", n] for m, rho, n in corr]
+    corr_intro = (
+        "### Which quality metric predicts downstream macro-F1?\n\nSpearman correlation across "
+        "all generated cases (any dataset, language and model), strongest first."
+    )
+    return "\n\n".join(
+        [
+            intro,
+            tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True),
+            corr_intro,
+            tabulate(
+                table,
+                headers=["metric", "Spearman rho", "cases"],
+                tablefmt="github",
+                disable_numparse=True,
+            ),
+        ]
+    )
+
+
+def _fmt_rate(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
 def render(
     results_dir: Path, *, display: str | None = None, figures_dir: Path | None = None
 ) -> str:
@@ -202,6 +251,9 @@ def render(
         generation = generation_table(records)
         if generation:
             parts.append(generation)
+        quality = quality_tables(records)
+        if quality:
+            parts.append(quality)
         parts.append(detail_table(records))
     return "\n\n".join(parts).rstrip() + "\n"
 

@@ -89,6 +89,31 @@ def cold_generation_stats(
     return None if previous.get("cache_hits") else {k: previous[k] for k in keys}
 
 
+def generation_quality(
+    spec: CaseSpec, ctx: RunContext, generated: list[Example], generation: dict[str, Any]
+) -> dict[str, Any]:
+    """Quality metrics of the generated set, against a gold sample of the same size."""
+    from benchmark.quality import generated_set_quality
+
+    train = load_split(spec.dataset, spec.language, "train", data_dir=ctx.data_dir)
+    gold = sample_per_label(train, spec.samples_per_label, seed=spec.seeds[0])
+    candidates: dict[str, int] = {}
+    for counts in generation["per_label"].values():
+        for status, count in counts.items():
+            if status != "prompts":
+                candidates[status] = candidates.get(status, 0) + count
+    encoder = (
+        spec.classifier["encoder"] if spec.classifier["name"] == "embed-logreg" else "e5-small"
+    )
+    return generated_set_quality(
+        [(e.text, e.label) for e in generated],
+        language=spec.language,
+        gold=[(e.text, e.label) for e in gold],
+        encoder=encoder,
+        candidates=candidates,
+    )
+
+
 def run_case(spec: CaseSpec, ctx: RunContext) -> dict[str, Any]:
     """Train and score the case's classifier for every seed and write its record.
 
@@ -185,5 +210,6 @@ def run_case(spec: CaseSpec, ctx: RunContext) -> dict[str, Any]:
         record["figures"] = {"confusion": str(figure.relative_to(ctx.results_dir))}
     if record["generation"]:
         record["generation"]["cold"] = cold_generation_stats(spec, ctx, record["generation"])
+        record["quality"] = generation_quality(spec, ctx, train, record["generation"])
     write_json_atomic(record_path(ctx.results_dir, spec.case_id), record)
     return record

@@ -128,6 +128,12 @@ def test_rounds_top_up_only_short_labels_in_one_batch(use_backend, tmp_path, sib
     assert backend.generate_calls[0] == 7  # round 0: one prompt per label, all labels in one batch
     assert all(n < 7 for n in backend.generate_calls[1:])  # later rounds: only short labels
     assert record["n_train"] == 21
+    assert set(record["quality"]) >= {
+        "language_fidelity",
+        "distinct_2",
+        "label_fidelity",
+        "demo_copy_rate",
+    }
 
 
 def test_revision_records_reasons_and_rejections(use_backend, tmp_path, sib_fixture_dir):
