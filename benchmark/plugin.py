@@ -136,7 +136,11 @@ class BenchCase(pytest.Item):
         self.user_properties.append(("bench_result", json.dumps(summary)))
 
     def repr_failure(self, excinfo, style=None):
-        if excinfo.errisinstance((CaseFailure, DataDirError, LeakageError)):
+        from benchmark.classifiers.finetune import EncoderUnavailableError
+
+        if excinfo.errisinstance(
+            (CaseFailure, DataDirError, LeakageError, EncoderUnavailableError)
+        ):
             return f"{self.spec.case_id}: {excinfo.value}"
         return super().repr_failure(excinfo, style=style)
 

