@@ -137,10 +137,16 @@ class BenchCase(pytest.Item):
 
     def repr_failure(self, excinfo, style=None):
         from benchmark.classifiers.finetune import EncoderUnavailableError
+        from benchmark.llm.backend import ModelUnavailableError
 
-        if excinfo.errisinstance(
-            (CaseFailure, DataDirError, LeakageError, EncoderUnavailableError)
-        ):
+        user_errors = (
+            CaseFailure,
+            DataDirError,
+            LeakageError,
+            EncoderUnavailableError,
+            ModelUnavailableError,
+        )
+        if excinfo.errisinstance(user_errors):
             return f"{self.spec.case_id}: {excinfo.value}"
         return super().repr_failure(excinfo, style=style)
 

@@ -234,6 +234,10 @@ BACKEND_REQUIREMENTS: dict[str, tuple[str, str]] = {
 }
 
 
+class ModelUnavailableError(RuntimeError):
+    """A model's weights cannot be loaded (e.g. a hub model while offline)."""
+
+
 class BackendUnavailableError(ImportError):
     """A backend whose library (or module) is not installed."""
 

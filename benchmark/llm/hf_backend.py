@@ -437,10 +437,19 @@ def _pick_dtype(dtype: Any, device) -> Any:
 def _load(resolved: ResolvedModel, device, dtype, model_kwargs: dict[str, Any] | None):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from benchmark.llm.backend import ModelUnavailableError
+
     source = {"revision": resolved.revision} if resolved.revision else {}
-    tokenizer = AutoTokenizer.from_pretrained(resolved.path_or_id, **source)
     options = {"dtype": dtype, **source, **(model_kwargs or {})}
-    model = AutoModelForCausalLM.from_pretrained(resolved.path_or_id, **options)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(resolved.path_or_id, **source)
+        model = AutoModelForCausalLM.from_pretrained(resolved.path_or_id, **options)
+    except OSError as err:
+        raise ModelUnavailableError(
+            f"model {resolved.alias or resolved.path_or_id!r} ({resolved.path_or_id}) could not be "
+            f"loaded: {err}. Offline, use a packaged model (smollm2-135m, qwen2.5-coder-0.5b) "
+            "or a local directory."
+        ) from None
     if "device_map" not in options:
         model = model.to(device)
     return tokenizer, model.eval()
