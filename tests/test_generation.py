@@ -229,3 +229,28 @@ def test_rerun_is_served_from_cache(use_backend, tmp_path, sib_fixture_dir):
     # the rerun's record keeps the throughput of the run that called the model
     assert second["generation"]["cold"]["stats"]["cached_requests"] == 0
     assert second["generation"]["cold"] == first["generation"]["cold"]
+
+
+def test_summarised_descriptions_are_stored_and_reach_the_prompt(
+    use_backend, tmp_path, sib_fixture_dir
+):
+    import yaml
+
+    prompts: list[str] = []
+
+    def reply(prompt, seed):
+        prompts.append(prompt)
+        if "describe" in prompt.lower() or "summar" in prompt.lower():
+            return f"Texts about {label_of(prompt)} matters.\n\nSecond paragraph."
+        return "\n".join(f"new {label_of(prompt)} text {seed} {i}" for i in range(3))
+
+    use_backend(ScriptedBackend(reply))
+    record = run_case(
+        make_spec(setting="summarised_label", n=2), ctx_for(tmp_path, sib_fixture_dir)
+    )
+    stored = yaml.safe_load(
+        (tmp_path / "out" / "descriptions" / "sib200-scripted-k10.yaml").read_text()
+    )
+    assert stored["descriptions"]["sports"] == "Texts about sports matters."
+    assert record["generation"]["descriptions"]["sports"] == "Texts about sports matters."
+    assert any("Texts about sports matters." in p for p in prompts)

@@ -102,9 +102,13 @@ def translate_demos(
 
 
 def label_descriptions(
-    spec: CaseSpec, strategy: GenerationStrategy, *, ctx, backend_factory
+    spec: CaseSpec, strategy: GenerationStrategy, *, ctx
 ) -> dict[str, str | None]:
-    """The description shown per label (none, human-written, or LLM-summarised)."""
+    """The description shown per label (none, human-written, or LLM-summarised).
+
+    Summaries come from `generation.description_model` (default: the case's model).
+    """
+    from benchmark.generation.backends import backend_for
     from benchmark.generation.describe import summarised_descriptions
     from benchmark.generation.labels import human_description
 
@@ -114,12 +118,13 @@ def label_descriptions(
     if strategy.description == "human":
         return {label: human_description(spec.dataset, label) for label in labels}
     gen = spec.generation
+    model = gen.get("description_model") or spec.model
     summaries = summarised_descriptions(
         spec.dataset,
-        model=gen.get("description_model") or spec.model,
+        model=model,
         k=gen["description_examples"],
         out_dir=ctx.results_dir.parent,
-        backend_factory=backend_factory,
+        backend_factory=lambda: backend_for(gen, model),
         data_dir=ctx.data_dir,
     )
     return {label: summaries.get(label) for label in labels}
@@ -140,9 +145,7 @@ class CaseGenerator:
         self.demos = build_demos(
             spec, self.strategy, data_dir=ctx.data_dir, backend=self.backend, seed=seed
         )
-        self.descriptions = label_descriptions(
-            spec, self.strategy, ctx=ctx, backend_factory=lambda: self.backend
-        )
+        self.descriptions = label_descriptions(spec, self.strategy, ctx=ctx)
         self.candidates: list[Candidate] = []
         self.seen: dict[str, set[str]] = {label: set() for label in self.labels}
         self.attempts: dict[str, int] = dict.fromkeys(self.labels, 0)
