@@ -1,0 +1,202 @@
+"""Selecting k samples from a pool of generated candidates (one label at a time).
+
+Each strategy is a function `(vectors, k, *, seed, gold=None, ...) -> indices` over unit-length
+embeddings (rows of `vectors`); `gold` holds the gold demos' embeddings where a strategy uses
+them. All are vectorised: distances to the selected set are updated incrementally, never
+recomputed from scratch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+Selector = Callable[..., np.ndarray]
+
+
+def _check(vectors: np.ndarray, k: int) -> int:
+    if vectors.ndim != 2:
+        raise ValueError(f"vectors must be 2-D, got shape {vectors.shape}")
+    if k < 0:
+        raise ValueError(f"k must be >= 0, got {k}")
+    return min(k, len(vectors))
+
+
+def select_random(vectors: np.ndarray, k: int, *, seed: int, **_) -> np.ndarray:
+    """k indices uniformly without replacement."""
+    k = _check(vectors, k)
+    return np.random.default_rng(seed).choice(len(vectors), size=k, replace=False)
+
+
+def _greedy_mean_similarity(vectors: np.ndarray, k: int, *, most: bool) -> np.ndarray:
+    """Greedy: start nearest the centroid, then add the item with the highest (or lowest)
+    mean cosine to the items chosen so far."""
+    k = _check(vectors, k)
+    if k == 0:
+        return np.empty(0, dtype=int)
+    centroid = vectors.mean(0)
+    chosen = [int(np.argmax(vectors @ centroid))]
+    sums = vectors @ vectors[chosen[0]]
+    available = np.ones(len(vectors), dtype=bool)
+    available[chosen[0]] = False
+    for _ in range(k - 1):
+        scores = np.where(available, sums if most else -sums, -np.inf)
+        nxt = int(np.argmax(scores))
+        chosen.append(nxt)
+        available[nxt] = False
+        sums += vectors @ vectors[nxt]
+    return np.asarray(chosen)
+
+
+def select_most_similar(vectors: np.ndarray, k: int, **_) -> np.ndarray:
+    """The most mutually similar items (typical samples)."""
+    return _greedy_mean_similarity(vectors, k, most=True)
+
+
+def select_most_diverse(vectors: np.ndarray, k: int, **_) -> np.ndarray:
+    """The least mutually similar items."""
+    return _greedy_mean_similarity(vectors, k, most=False)
+
+
+def _centroid_distance(vectors: np.ndarray) -> np.ndarray:
+    centroid = vectors.mean(0)
+    return np.linalg.norm(vectors - centroid, axis=1)
+
+
+def select_outliers(vectors: np.ndarray, k: int, **_) -> np.ndarray:
+    """The k items farthest from the label centroid."""
+    k = _check(vectors, k)
+    return np.argsort(-_centroid_distance(vectors), kind="stable")[:k]
+
+
+def select_reverse_outliers(vectors: np.ndarray, k: int, **_) -> np.ndarray:
+    """The k items closest to the label centroid."""
+    k = _check(vectors, k)
+    return np.argsort(_centroid_distance(vectors), kind="stable")[:k]
+
+
+def _distances(vectors: np.ndarray, point: np.ndarray, metric: str) -> np.ndarray:
+    if metric == "cosine":
+        return 1.0 - vectors @ point
+    if metric == "euclidean":
+        return np.linalg.norm(vectors - point, axis=1)
+    raise ValueError(f"unknown metric {metric!r}; expected 'cosine' or 'euclidean'")
+
+
+def select_kcenter(
+    vectors: np.ndarray,
+    k: int,
+    *,
+    seed: int,
+    gold: np.ndarray | None = None,
+    metric: str = "cosine",
+    **_,
+) -> np.ndarray:
+    """Greedy k-center coreset: repeatedly add the item farthest from everything chosen.
+
+    Args:
+        vectors: candidate embeddings.
+        k: how many to pick.
+        seed: picks the first centre when no gold demos seed the set.
+        gold: optional gold demo embeddings that count as already chosen.
+        metric: "cosine" or "euclidean".
+
+    Returns:
+        Indices in pick order.
+    """
+    k = _check(vectors, k)
+    if k == 0:
+        return np.empty(0, dtype=int)
+    if gold is not None and len(gold):
+        min_dist = np.min(np.stack([_distances(vectors, g, metric) for g in gold]), axis=0)
+        chosen: list[int] = []
+    else:
+        first = int(np.random.default_rng(seed).integers(len(vectors)))
+        chosen = [first]
+        min_dist = _distances(vectors, vectors[first], metric)
+    min_dist = min_dist.astype(np.float64)
+    for _ in range(k - len(chosen)):
+        if chosen:
+            min_dist[chosen[-1]] = -np.inf
+        nxt = int(np.argmax(min_dist))
+        chosen.append(nxt)
+        np.minimum(min_dist, _distances(vectors, vectors[nxt], metric), out=min_dist)
+        min_dist[nxt] = -np.inf
+    return np.asarray(chosen)
+
+
+def select_kcenter_naive(
+    vectors: np.ndarray, k: int, *, seed: int, metric: str = "cosine", **_
+) -> np.ndarray:
+    """Reference k-center that recomputes all distances to the chosen set at every step
+    (for the speed benchmark and as a test oracle)."""
+    k = _check(vectors, k)
+    chosen = [int(np.random.default_rng(seed).integers(len(vectors)))]
+    while len(chosen) < k:
+        dist = np.min(np.stack([_distances(vectors, vectors[c], metric) for c in chosen]), axis=0)
+        dist[chosen] = -np.inf
+        chosen.append(int(np.argmax(dist)))
+    return np.asarray(chosen[:k])
+
+
+def select_lightweight_coreset(vectors: np.ndarray, k: int, *, seed: int, **_) -> np.ndarray:
+    """Lightweight coreset (Bachem et al. 2018): sample with q(x) = 1/2n + d(x, mean)^2 / 2 sum d^2."""
+    k = _check(vectors, k)
+    d2 = _centroid_distance(vectors) ** 2
+    q = 0.5 / len(vectors) + 0.5 * d2 / max(d2.sum(), 1e-12)
+    return np.random.default_rng(seed).choice(len(vectors), size=k, replace=False, p=q / q.sum())
+
+
+def select_density_coreset(
+    vectors: np.ndarray, k: int, *, seed: int, neighbours: int = 5, **_
+) -> np.ndarray:
+    """k-center over the denser half: skip items whose mean cosine to their nearest neighbours
+    is below the median (likely noise), then run greedy k-center."""
+    k = _check(vectors, k)
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    m = min(neighbours, len(vectors) - 1)
+    if m < 1:
+        return select_kcenter(vectors, k, seed=seed)
+    density = np.sort(sims, axis=1)[:, -m:].mean(1)
+    dense = np.flatnonzero(density >= np.median(density))
+    if len(dense) < k:
+        dense = np.argsort(-density, kind="stable")[:k]
+    return dense[select_kcenter(vectors[dense], k, seed=seed)]
+
+
+def select_adaptive_threshold(
+    vectors: np.ndarray, k: int, *, seed: int, lam: float = 1.0, **_
+) -> np.ndarray:
+    """Drop items farther from the centroid than mean + lam * std, then pick randomly."""
+    k = _check(vectors, k)
+    dist = _centroid_distance(vectors)
+    inside = np.flatnonzero(dist <= dist.mean() + lam * dist.std())
+    if len(inside) < k:
+        inside = np.argsort(dist, kind="stable")[:k]
+    return np.random.default_rng(seed).choice(inside, size=k, replace=False)
+
+
+def select_max_gold_similarity(
+    vectors: np.ndarray, k: int, *, gold: np.ndarray | None = None, **_
+) -> np.ndarray:
+    """The k items with the highest maximum cosine to any gold demo."""
+    k = _check(vectors, k)
+    if gold is None or not len(gold):
+        raise ValueError("max_gold_similarity needs the gold demos' embeddings")
+    return np.argsort(-(vectors @ gold.T).max(1), kind="stable")[:k]
+
+
+SELECTORS: dict[str, Selector] = {
+    "random": select_random,
+    "most_similar": select_most_similar,
+    "most_diverse": select_most_diverse,
+    "outliers": select_outliers,
+    "reverse_outliers": select_reverse_outliers,
+    "kcenter": select_kcenter,
+    "lightweight_coreset": select_lightweight_coreset,
+    "density_coreset": select_density_coreset,
+    "adaptive_threshold": select_adaptive_threshold,
+    "max_gold_similarity": select_max_gold_similarity,
+}
