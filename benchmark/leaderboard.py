@@ -50,7 +50,8 @@ def gap_to_gold(record: dict[str, Any], gold: dict[tuple, float]) -> float | Non
 
 def _row_key(record: dict[str, Any]) -> tuple:
     spec = record["spec"]
-    return (spec["setting"] != GOLD, spec["setting"], spec["model"] or "")
+    selection = (spec.get("selection") or {}).get("method", "")
+    return (spec["setting"] != GOLD, spec["setting"], spec["model"] or "", selection)
 
 
 def summary_tables(records: list[dict[str, Any]], *, figures_dir: Path | None = None) -> list[str]:
@@ -72,7 +73,7 @@ def summary_tables(records: list[dict[str, Any]], *, figures_dir: Path | None = 
         table = []
         for key in sorted(by_row):
             cells = by_row[key]
-            line = [key[1], key[2] or "-"]
+            line = [key[1] + (f" + {key[3]}" if key[3] else ""), key[2] or "-"]
             for code in langs:
                 r = cells.get(code)
                 if r is None:

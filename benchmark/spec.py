@@ -106,6 +106,14 @@ class GenerationOptions(_Strict):
     backend_options: dict[str, Any] = Field(default_factory=dict)
 
 
+class SelectionOptions(_Strict):
+    """How generated settings with a selection build their pool and pick from it."""
+
+    pool_factor: int = Field(3, ge=1, description="generate pool_factor x n per label, keep n")
+    encoder: str = "e5-small"
+    metric: Literal["cosine", "euclidean"] = "cosine"
+
+
 class TaskFile(_Strict):
     """One study: the matrix of datasets x languages x settings x models x sizes x classifiers."""
 
@@ -119,10 +127,18 @@ class TaskFile(_Strict):
     seeds: list[int] = Field(default_factory=lambda: list(range(10)))
     classifiers: list[ClassifierSpec] = Field(default_factory=lambda: [EmbedLogregSpec()])
     generation: GenerationOptions = Field(default_factory=GenerationOptions)
+    selections: list[str] = Field(default_factory=lambda: ["none"])
+    selection: SelectionOptions = Field(default_factory=lambda: SelectionOptions())
     marks: list[str] = Field(default_factory=list)
 
     @field_validator(
-        "samples_per_label", "datasets", "languages", "settings", "models", mode="before"
+        "samples_per_label",
+        "datasets",
+        "languages",
+        "settings",
+        "models",
+        "selections",
+        mode="before",
     )
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
@@ -157,6 +173,7 @@ class CaseSpec:
     seeds: tuple[int, ...]
     classifier: dict[str, Any]
     generation: dict[str, Any] | None
+    selection: dict[str, Any] | None = None
     source: str = field(default="", compare=False)
     marks: tuple[str, ...] = field(default=(), compare=False)
 
@@ -165,7 +182,10 @@ class CaseSpec:
         parts = [self.dataset, self.language, self.setting]
         if self.model:
             parts.append(_slug(self.model))
-        parts += [f"n{self.samples_per_label}", self.classifier_slug]
+        parts.append(f"n{self.samples_per_label}")
+        if self.selection:
+            parts.append(f"sel_{self.selection['method']}")
+        parts.append(self.classifier_slug)
         return "-".join(parts)
 
     @property
@@ -177,6 +197,8 @@ class CaseSpec:
     def spec_hash(self) -> str:
         """Hash of every field that changes the result (not the source file or marks)."""
         payload = {k: v for k, v in asdict(self).items() if k not in ("source", "marks")}
+        if payload["selection"] is None:  # keeps the hashes of cases written before selection
+            del payload["selection"]
         canonical = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

@@ -23,6 +23,7 @@ from benchmark.strategies import GOLD, SETTINGS, is_generated
 
 _SUBMODELS: dict[str, type[BaseModel]] = {
     "generation": TaskFile.model_fields["generation"].annotation,  # type: ignore[dict-item]
+    "selection": TaskFile.model_fields["selection"].annotation,  # type: ignore[dict-item]
     "embed-logreg": EmbedLogregSpec,
     "finetune": FinetuneSpec,
 }
@@ -111,6 +112,14 @@ def _check_names(path: Path, task: TaskFile) -> None:
                 resolve_language(code, dataset=dataset)
             except UnknownLanguageError as err:
                 raise TaskFileError(path, f"languages[{i}]", str(err)) from None
+    from benchmark.selection import SELECTORS
+
+    known = ("none", *SELECTORS)
+    for i, name in enumerate(task.selections):
+        if name not in known:
+            raise TaskFileError(
+                path, f"selections[{i}]", f"unknown selection {name!r}", value=name, choices=known
+            )
     if any(is_generated(s) for s in task.settings) and not task.models:
         raise TaskFileError(
             path,
@@ -205,7 +214,9 @@ def load_cases(
     for dataset, code, setting in itertools.product(task.datasets, task.languages, task.settings):
         language = resolve_language(code, dataset=dataset).code
         models = task.models if is_generated(setting) else [None]
-        for model, n, clf in itertools.product(models, task.samples_per_label, task.classifiers):
+        selections = task.selections if is_generated(setting) else ["none"]
+        grid = itertools.product(models, task.samples_per_label, selections, task.classifiers)
+        for model, n, selection, clf in grid:
             cases.append(
                 CaseSpec(
                     dataset=dataset,
@@ -217,6 +228,9 @@ def load_cases(
                     seeds=tuple(task.seeds),
                     classifier=clf.model_dump(),
                     generation=task.generation.model_dump() if model else None,
+                    selection=None
+                    if selection == "none"
+                    else {"method": selection, **task.selection.model_dump()},
                     source=str(path),
                     marks=tuple(task.marks),
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -254,3 +255,33 @@ def test_summarised_descriptions_are_stored_and_reach_the_prompt(
     assert stored["descriptions"]["sports"] == "Texts about sports matters."
     assert record["generation"]["descriptions"]["sports"] == "Texts about sports matters."
     assert any("Texts about sports matters." in p for p in prompts)
+
+
+def test_selection_keeps_n_from_a_shared_cached_pool(use_backend, tmp_path, sib_fixture_dir):
+    backend = ScriptedBackend(
+        lambda prompt, seed: "\n".join(
+            f"{label_of(prompt)} variant {seed} {i} words" for i in range(3)
+        )
+    )
+    use_backend(backend)
+    ctx = ctx_for(tmp_path, sib_fixture_dir)
+    spec = make_spec(n=2)
+    selected = []
+    for method in ("kcenter", "random"):
+        pipeline._MEMO.clear()
+        selection = {
+            "method": method,
+            "pool_factor": 2,
+            "encoder": "tiny-random",
+            "metric": "cosine",
+        }
+        selected.append(run_case(dataclasses.replace(spec, selection=selection), ctx))
+    first, second = selected
+    assert first["case_id"].endswith("-n2-sel_kcenter-logreg_tiny_random")
+    for record in selected:
+        assert all(
+            v["kept"] == 2 and v["unselected"] >= 2
+            for v in record["generation"]["per_label"].values()
+        )
+    # the second strategy picks from the same pool: every LLM call is served from the cache
+    assert second["generation"]["cache_hits"] == second["generation"]["stats"]["requests"]

@@ -146,3 +146,22 @@ def test_collection_error_in_pytest_output(pytester, sib_fixture_dir):
         ["*bad.yaml: sampels_per_label: unknown key*did you mean 'samples_per_label'*"]
     )
     assert "Traceback" not in result.stdout.str()
+
+
+def test_selection_axis_expands_generated_settings_only(tmp_path, sib_fixture_dir):
+    text = (
+        GOOD.replace("[gold]", "[gold, target_demos]")
+        + "models: [tiny-random]\nselections: [none, kcenter]\n"
+    )
+    ids = [c.case_id for c in load_cases(write(tmp_path, text), data_dir=sib_fixture_dir)]
+    assert "sib200-sw-target_demos-tiny_random-n4-sel_kcenter-logreg_e5_small" in ids
+    assert "sib200-sw-target_demos-tiny_random-n4-logreg_e5_small" in ids
+    assert sum("gold" in i for i in ids) == 2  # gold is never selected
+
+
+def test_unknown_selection(tmp_path, sib_fixture_dir):
+    text = (
+        GOOD.replace("[gold]", "[target_demos]") + "models: [tiny-random]\nselections: [kcentre]\n"
+    )
+    message = error_for(tmp_path, text, sib_fixture_dir)
+    assert "selections[0]" in message and "did you mean 'kcenter'" in message

@@ -35,7 +35,7 @@ class Candidate:
     label: str
     text: str
     round: int
-    status: str  # kept | rejected | demo_copy | duplicate | surplus
+    status: str  # kept | rejected | demo_copy | duplicate | surplus | unselected
     reason: str = ""
 
 
@@ -184,7 +184,7 @@ class CaseGenerator:
     def _round_requests(self, round_index: int) -> list[tuple[str, Any]]:
         from benchmark.llm.backend import ChatRequest, SamplingParams
 
-        n, per = self.spec.samples_per_label, self.gen["per_request"]
+        n, per = self.target, self.gen["per_request"]
         planned = []
         for label in self.labels:
             missing = n - self.kept(label)
@@ -306,11 +306,48 @@ class CaseGenerator:
             round_index += 1
             if on_round:
                 on_round(self)
-        n = self.spec.samples_per_label
         for label in self.labels:
             kept = [c for c in self.candidates if c.label == label and c.status == "kept"]
-            for extra in kept[n:]:
+            for extra in kept[self.target :]:
                 extra.status = "surplus"
+        if self.spec.selection:
+            self.select()
+
+    @property
+    def target(self) -> int:
+        """Kept samples wanted per label: n, or the pool size when a selection follows."""
+        pool = self.spec.selection["pool_factor"] if self.spec.selection else 1
+        return self.spec.samples_per_label * pool
+
+    def select(self) -> None:
+        """Keep n per label from the pool with the case's selection strategy."""
+        from benchmark.encoders.embedder import load_embedder
+        from benchmark.selection import SELECTORS
+
+        options = self.spec.selection
+        embedder = load_embedder(options["encoder"])
+        train = load_split(
+            self.spec.dataset, self.spec.language, "train", data_dir=self.ctx.data_dir
+        )
+        k_gold = self.gen["demos_per_label"] or 10
+        gold = defaultdict(list)
+        for example in sample_per_label(train, k_gold, seed=self.seed):
+            gold[example.label].append(example.text)
+        for label in self.labels:
+            pool = [c for c in self.candidates if c.label == label and c.status == "kept"]
+            if len(pool) <= self.spec.samples_per_label:
+                continue
+            picked = SELECTORS[options["method"]](
+                embedder.encode([c.text for c in pool]),
+                self.spec.samples_per_label,
+                seed=request_seed(self.seed, "select", label),
+                gold=embedder.encode(gold[label]),
+                metric=options["metric"],
+            )
+            chosen = set(picked.tolist())
+            for i, cand in enumerate(pool):
+                if i not in chosen:
+                    cand.status, cand.reason = "unselected", f"not picked by {options['method']}"
 
     def training_examples(self) -> list[Example]:
         return [
@@ -325,7 +362,7 @@ class CaseGenerator:
             mine = [c for c in self.candidates if c.label == label]
             per_label[label] = {
                 s: sum(1 for c in mine if c.status == s)
-                for s in ("kept", "rejected", "demo_copy", "duplicate", "surplus")
+                for s in ("kept", "rejected", "demo_copy", "duplicate", "surplus", "unselected")
             }
             per_label[label]["prompts"] = self.attempts[label]
         kept_total = sum(v["kept"] for v in per_label.values())
@@ -349,6 +386,7 @@ class CaseGenerator:
             "samples_per_second": round(kept_total / s.seconds, 3) if s.seconds else None,
             "tokens_per_second": round(s.completion_tokens / s.seconds, 2) if s.seconds else None,
             "cache_hits": s.cached_requests,
+            "selection": self.spec.selection,
         }
 
     def write(self, folder: Path) -> None:
