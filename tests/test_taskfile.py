@@ -151,7 +151,7 @@ def test_collection_error_in_pytest_output(pytester, sib_fixture_dir):
 def test_selection_axis_expands_generated_settings_only(tmp_path, sib_fixture_dir):
     text = (
         GOOD.replace("[gold]", "[gold, target_demos]")
-        + "models: [tiny-random]\nselections: [none, kcenter]\n"
+        + "models: [tiny-random]\nselections: [none, kcenter]\ngeneration: {demos_per_label: 2}\n"
     )
     ids = [c.case_id for c in load_cases(write(tmp_path, text), data_dir=sib_fixture_dir)]
     assert "sib200-sw-target_demos-tiny_random-n4-sel_kcenter-logreg_e5_small" in ids
