@@ -200,3 +200,78 @@ SELECTORS: dict[str, Selector] = {
     "adaptive_threshold": select_adaptive_threshold,
     "max_gold_similarity": select_max_gold_similarity,
 }
+
+
+# -- pool-level strategies: scored with all labels at once, then the top n per label ----------
+
+
+def cartography(
+    vectors: np.ndarray, labels: list[str], *, seed: int, epochs: int = 6
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dataset cartography (Swayamdipta et al. 2020) on frozen embeddings.
+
+    A linear classifier trains on the pool for a few epochs; after each epoch the probability of
+    every sample's own label is recorded.
+
+    Returns:
+        (confidence, variability): mean and standard deviation of that probability over epochs.
+    """
+    from sklearn.linear_model import SGDClassifier
+
+    classes = np.asarray(sorted(set(labels)))
+    y = np.asarray(labels)
+    index = np.searchsorted(classes, y)
+    model = SGDClassifier(loss="log_loss", alpha=1e-4, random_state=seed)
+    rng = np.random.default_rng(seed)
+    history = []
+    for _ in range(epochs):
+        order = rng.permutation(len(y))
+        model.partial_fit(vectors[order], y[order], classes=classes)
+        history.append(model.predict_proba(vectors)[np.arange(len(y)), index])
+    probs = np.stack(history)
+    return probs.mean(0), probs.std(0)
+
+
+def label_consistency(
+    vectors: np.ndarray, labels: list[str], *, gold: np.ndarray, gold_labels: list[str]
+) -> np.ndarray:
+    """Probability of each sample's own label under a classifier trained on the gold demos;
+    0 where the classifier predicts another label (those are dropped first)."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(max_iter=2000).fit(gold, gold_labels)
+    probs = model.predict_proba(vectors)
+    classes = list(model.classes_)
+    own = np.asarray(
+        [probs[i, classes.index(lab)] if lab in classes else 0.0 for i, lab in enumerate(labels)]
+    )
+    agrees = model.predict(vectors) == np.asarray(labels)
+    return np.where(agrees, own, 0.0)
+
+
+def pool_scores(
+    method: str,
+    vectors: np.ndarray,
+    labels: list[str],
+    *,
+    seed: int,
+    gold: np.ndarray,
+    gold_labels: list[str],
+) -> np.ndarray:
+    """Scores for a pool-level method; within each label the highest scores are kept."""
+    if method == "label_consistency":
+        return label_consistency(vectors, labels, gold=gold, gold_labels=gold_labels)
+    confidence, variability = cartography(vectors, labels, seed=seed)
+    return {
+        "cartography_easy": confidence,
+        "cartography_ambiguous": variability,
+        "cartography_hard": -confidence,
+    }[method]
+
+
+POOL_METHODS = (
+    "cartography_easy",
+    "cartography_ambiguous",
+    "cartography_hard",
+    "label_consistency",
+)

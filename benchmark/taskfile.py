@@ -112,9 +112,9 @@ def _check_names(path: Path, task: TaskFile) -> None:
                 resolve_language(code, dataset=dataset)
             except UnknownLanguageError as err:
                 raise TaskFileError(path, f"languages[{i}]", str(err)) from None
-    from benchmark.selection import SELECTORS
+    from benchmark.selection import POOL_METHODS, SELECTORS
 
-    known = ("none", *SELECTORS)
+    known = ("none", *SELECTORS, *POOL_METHODS)
     for i, name in enumerate(task.selections):
         if name not in known:
             raise TaskFileError(

@@ -3,7 +3,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.selection import SELECTORS, select_kcenter, select_kcenter_naive
+from benchmark.selection import (
+    SELECTORS,
+    cartography,
+    label_consistency,
+    select_kcenter,
+    select_kcenter_naive,
+)
 
 
 def unit(rows):
@@ -60,3 +66,22 @@ def test_seeded_selectors_are_reproducible(pool):
         assert (
             SELECTORS[name](pool, 10, seed=7).tolist() == SELECTORS[name](pool, 10, seed=7).tolist()
         )
+
+
+def test_cartography_separates_easy_from_mislabelled():
+    rng = np.random.default_rng(0)
+    a = unit(np.array([1.0, 0.0]) + 0.1 * rng.normal(size=(30, 2)))
+    b = unit(np.array([0.0, 1.0]) + 0.1 * rng.normal(size=(30, 2)))
+    vectors = np.vstack([a, b])
+    labels = ["a"] * 30 + ["b"] * 30
+    labels[0] = "b"  # a planted label error
+    confidence, variability = cartography(vectors, labels, seed=0)
+    assert confidence[0] < np.median(confidence)  # the mislabelled sample is hard
+    assert variability.shape == confidence.shape
+
+
+def test_label_consistency_zeroes_samples_gold_disagrees_with():
+    gold = unit([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]])
+    pool = unit([[1, 0.05], [0.05, 1]])
+    scores = label_consistency(pool, ["a", "a"], gold=gold, gold_labels=["a", "a", "b", "b"])
+    assert scores[0] > 0.5 and scores[1] == 0.0

@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from benchmark.data import Example, dataset_labels, load_split, sample_per_label
 from benchmark.generation.parse import normalise_for_match, parse_samples, split_demo_copies
 from benchmark.languages import resolve_language
@@ -322,32 +324,49 @@ class CaseGenerator:
     def select(self) -> None:
         """Keep n per label from the pool with the case's selection strategy."""
         from benchmark.encoders.embedder import load_embedder
-        from benchmark.selection import SELECTORS
+        from benchmark.selection import POOL_METHODS, SELECTORS, pool_scores
 
-        options = self.spec.selection
+        options, n = self.spec.selection, self.spec.samples_per_label
         embedder = load_embedder(options["encoder"])
         train = load_split(
             self.spec.dataset, self.spec.language, "train", data_dir=self.ctx.data_dir
         )
-        k_gold = self.gen["demos_per_label"] or 10
-        gold = defaultdict(list)
-        for example in sample_per_label(train, k_gold, seed=self.seed):
-            gold[example.label].append(example.text)
-        for label in self.labels:
-            pool = [c for c in self.candidates if c.label == label and c.status == "kept"]
-            if len(pool) <= self.spec.samples_per_label:
-                continue
-            picked = SELECTORS[options["method"]](
-                embedder.encode([c.text for c in pool]),
-                self.spec.samples_per_label,
-                seed=request_seed(self.seed, "select", label),
-                gold=embedder.encode(gold[label]),
-                metric=options["metric"],
+        gold_examples = sample_per_label(train, self.gen["demos_per_label"] or 10, seed=self.seed)
+        pool = [c for c in self.candidates if c.status == "kept"]
+        vectors = embedder.encode([c.text for c in pool])
+        gold_vectors = embedder.encode([e.text for e in gold_examples])
+        gold_labels = [e.label for e in gold_examples]
+        if options["method"] in POOL_METHODS:
+            scores = pool_scores(
+                options["method"],
+                vectors,
+                [c.label for c in pool],
+                seed=self.seed,
+                gold=gold_vectors,
+                gold_labels=gold_labels,
             )
-            chosen = set(picked.tolist())
-            for i, cand in enumerate(pool):
-                if i not in chosen:
-                    cand.status, cand.reason = "unselected", f"not picked by {options['method']}"
+        for label in self.labels:
+            rows = np.flatnonzero([c.label == label for c in pool])
+            if len(rows) <= n:
+                continue
+            if options["method"] in POOL_METHODS:
+                picked = rows[np.argsort(-scores[rows], kind="stable")[:n]]
+            else:
+                mask = np.asarray(gold_labels) == label
+                picked = rows[
+                    SELECTORS[options["method"]](
+                        vectors[rows],
+                        n,
+                        seed=request_seed(self.seed, "select", label),
+                        gold=gold_vectors[mask],
+                        metric=options["metric"],
+                    )
+                ]
+            for row in set(rows.tolist()) - set(picked.tolist()):
+                pool[row].status, pool[row].reason = (
+                    "unselected",
+                    f"not picked by {options['method']}",
+                )
 
     def training_examples(self) -> list[Example]:
         return [
