@@ -50,8 +50,12 @@ def gap_to_gold(record: dict[str, Any], gold: dict[tuple, float]) -> float | Non
 
 def _row_key(record: dict[str, Any]) -> tuple:
     spec = record["spec"]
-    selection = (spec.get("selection") or {}).get("method", "")
-    return (spec["setting"] != GOLD, spec["setting"], spec["model"] or "", selection)
+    extras = [
+        f"{prefix}{(spec.get(key) or {}).get('method')}"
+        for key, prefix in (("selection", ""), ("augmentation", "aug:"))
+        if spec.get(key)
+    ]
+    return (spec["setting"] != GOLD, spec["setting"], spec["model"] or "", " + ".join(extras))
 
 
 def summary_tables(records: list[dict[str, Any]], *, figures_dir: Path | None = None) -> list[str]:

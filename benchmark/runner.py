@@ -58,7 +58,23 @@ def finished_record(spec: CaseSpec, ctx: RunContext) -> dict[str, Any] | None:
 def training_sets(
     spec: CaseSpec, ctx: RunContext, seed: int
 ) -> tuple[list[Example], dict[str, Any]]:
-    """The training examples of one seed, and what to record about how they were made."""
+    """The training examples of one seed (plus augmented demos), and their provenance."""
+    examples, provenance = base_training_set(spec, ctx, seed)
+    if spec.augmentation:
+        from benchmark.augment import augmented_demos
+
+        gen_seed = (spec.generation or {}).get("seed")
+        aug_seed = seed if spec.model is None else (spec.seeds[0] if gen_seed is None else gen_seed)
+        extra, info = augmented_demos(spec, ctx, seed=aug_seed)
+        examples = [*examples, *extra]
+        provenance = {**provenance, "augmentation": info}
+    return examples, provenance
+
+
+def base_training_set(
+    spec: CaseSpec, ctx: RunContext, seed: int
+) -> tuple[list[Example], dict[str, Any]]:
+    """Gold sample or generated set of one seed, and what to record about how it was made."""
     if spec.setting == GOLD:
         train = load_split(spec.dataset, spec.language, "train", data_dir=ctx.data_dir)
         chosen = sample_per_label(
@@ -210,6 +226,8 @@ def run_case(spec: CaseSpec, ctx: RunContext) -> dict[str, Any]:
         record["figures"] = {"confusion": str(figure.relative_to(ctx.results_dir))}
     if record["generation"]:
         record["generation"]["cold"] = cold_generation_stats(spec, ctx, record["generation"])
-        record["quality"] = generation_quality(spec, ctx, train, record["generation"])
+        record["quality"] = generation_quality(
+            spec, ctx, [e for e in train if e.split == "generated"], record["generation"]
+        )
     write_json_atomic(record_path(ctx.results_dir, spec.case_id), record)
     return record

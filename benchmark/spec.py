@@ -128,6 +128,7 @@ class TaskFile(_Strict):
     classifiers: list[ClassifierSpec] = Field(default_factory=lambda: [EmbedLogregSpec()])
     generation: GenerationOptions = Field(default_factory=GenerationOptions)
     selections: list[str] = Field(default_factory=lambda: ["none"])
+    augmentations: list[str] = Field(default_factory=lambda: ["none"])
     selection: SelectionOptions = Field(default_factory=lambda: SelectionOptions())
     marks: list[str] = Field(default_factory=list)
 
@@ -174,6 +175,7 @@ class CaseSpec:
     classifier: dict[str, Any]
     generation: dict[str, Any] | None
     selection: dict[str, Any] | None = None
+    augmentation: dict[str, Any] | None = None
     source: str = field(default="", compare=False)
     marks: tuple[str, ...] = field(default=(), compare=False)
 
@@ -185,6 +187,8 @@ class CaseSpec:
         parts.append(f"n{self.samples_per_label}")
         if self.selection:
             parts.append(f"sel_{self.selection['method']}")
+        if self.augmentation:
+            parts.append(f"aug_{self.augmentation['method']}")
         parts.append(self.classifier_slug)
         return "-".join(parts)
 
@@ -197,8 +201,9 @@ class CaseSpec:
     def spec_hash(self) -> str:
         """Hash of every field that changes the result (not the source file or marks)."""
         payload = {k: v for k, v in asdict(self).items() if k not in ("source", "marks")}
-        if payload["selection"] is None:  # keeps the hashes of cases written before selection
-            del payload["selection"]
+        for optional in ("selection", "augmentation"):
+            if payload[optional] is None:  # keeps the hashes of cases written before these axes
+                del payload[optional]
         canonical = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

@@ -120,6 +120,17 @@ def _check_names(path: Path, task: TaskFile) -> None:
             raise TaskFileError(
                 path, f"selections[{i}]", f"unknown selection {name!r}", value=name, choices=known
             )
+    from benchmark.augment import AUGMENTATIONS
+
+    for i, name in enumerate(task.augmentations):
+        if name not in ("none", *AUGMENTATIONS):
+            raise TaskFileError(
+                path,
+                f"augmentations[{i}]",
+                f"unknown augmentation {name!r}",
+                value=name,
+                choices=("none", *AUGMENTATIONS),
+            )
     if any(is_generated(s) for s in task.settings) and not task.models:
         raise TaskFileError(
             path,
@@ -214,9 +225,16 @@ def load_cases(
     for dataset, code, setting in itertools.product(task.datasets, task.languages, task.settings):
         language = resolve_language(code, dataset=dataset).code
         models = task.models if is_generated(setting) else [None]
+        from benchmark.augment import LLM_AUGMENTATIONS
+
         selections = task.selections if is_generated(setting) else ["none"]
-        grid = itertools.product(models, task.samples_per_label, selections, task.classifiers)
-        for model, n, selection, clf in grid:
+        augmentations = [
+            a for a in task.augmentations if is_generated(setting) or a not in LLM_AUGMENTATIONS
+        ]
+        grid = itertools.product(
+            models, task.samples_per_label, selections, augmentations, task.classifiers
+        )
+        for model, n, selection, augmentation, clf in grid:
             cases.append(
                 CaseSpec(
                     dataset=dataset,
@@ -231,6 +249,7 @@ def load_cases(
                     selection=None
                     if selection == "none"
                     else {"method": selection, **task.selection.model_dump()},
+                    augmentation=None if augmentation == "none" else {"method": augmentation},
                     source=str(path),
                     marks=tuple(task.marks),
                 )

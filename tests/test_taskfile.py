@@ -165,3 +165,16 @@ def test_unknown_selection(tmp_path, sib_fixture_dir):
     )
     message = error_for(tmp_path, text, sib_fixture_dir)
     assert "selections[0]" in message and "did you mean 'kcenter'" in message
+
+
+def test_augmentation_axis(tmp_path, sib_fixture_dir):
+    text = (
+        GOOD.replace("[gold]", "[gold, target_demos]")
+        + "models: [tiny-random]\naugmentations: [none, eda, paraphrase]\ngeneration: {demos_per_label: 2}\n"
+    )
+    ids = [c.case_id for c in load_cases(write(tmp_path, text), data_dir=sib_fixture_dir)]
+    assert "sib200-sw-gold-n4-aug_eda-logreg_e5_small" in ids
+    assert "sib200-sw-target_demos-tiny_random-n4-aug_paraphrase-logreg_e5_small" in ids
+    assert not any("gold" in i and "paraphrase" in i for i in ids)  # LLM augmentation needs a model
+    message = error_for(tmp_path, GOOD + "augmentations: [edа]\n", sib_fixture_dir)
+    assert "augmentations[0]" in message

@@ -1,0 +1,119 @@
+"""Augmenting the gold demos: classic edits (EDA), LLM paraphrase, LLM back-translation.
+
+The demos are the gold train sample the generation strategies show the LLM
+(`generation.demos_per_label` per label, drawn with the generation seed); their variants
+are added to a case's training data (`augmentations:` axis of a task file).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from benchmark.data import Example, load_split, sample_per_label
+
+AUGMENTATIONS = ("eda", "paraphrase", "backtranslation")
+LLM_AUGMENTATIONS = ("paraphrase", "backtranslation")
+
+
+def eda(text: str, *, rng: random.Random, rate: float = 0.1) -> str:
+    """One classic edit pass: random word swap, deletion, duplication-insertion, character noise."""
+    words = text.split()
+    if len(words) < 2:
+        return text
+    n = max(1, int(rate * len(words)))
+    op = rng.choice(("swap", "delete", "insert", "char"))
+    for _ in range(n):
+        i, j = rng.randrange(len(words)), rng.randrange(len(words))
+        if op == "swap":
+            words[i], words[j] = words[j], words[i]
+        elif op == "delete" and len(words) > 1:
+            del words[i]
+        elif op == "insert":
+            words.insert(j, words[i])
+        elif op == "char" and len(words[i]) > 3:
+            k = rng.randrange(len(words[i]) - 1)
+            w = words[i]
+            words[i] = w[:k] + w[k + 1] + w[k] + w[k + 2 :]
+    return " ".join(words)
+
+
+def eda_variants(texts: Sequence[str], *, seed: int, copies: int = 1) -> list[str]:
+    """`copies` edited variants per text (seeded)."""
+    rng = random.Random(seed)
+    return [eda(t, rng=rng) for t in texts for _ in range(copies)]
+
+
+def _first_line(text: str, fallback: str) -> str:
+    from benchmark.generation.parse import parse_samples
+
+    parsed = parse_samples(text, min_chars=1, max_chars=1000)
+    return parsed.samples[0] if parsed.samples else fallback
+
+
+def llm_paraphrases(texts: Sequence[str], *, language_name: str, backend, seed: int) -> list[str]:
+    """One LLM paraphrase per text, in its language (one batched call)."""
+    from benchmark.generation.prompts import paraphrase_messages
+    from benchmark.llm.backend import ChatRequest, SamplingParams
+
+    requests = [
+        ChatRequest(
+            paraphrase_messages(text=t, language_name=language_name),
+            SamplingParams(temperature=0.7, max_new_tokens=128, seed=seed + i),
+        )
+        for i, t in enumerate(texts)
+    ]
+    return [_first_line(r.text, t) for t, r in zip(texts, backend.generate(requests), strict=True)]
+
+
+def llm_backtranslations(
+    texts: Sequence[str], *, language_name: str, backend, seed: int
+) -> list[str]:
+    """Target -> English -> target with the LLM (two batched calls, greedy)."""
+    from benchmark.generation.prompts import translation_messages
+    from benchmark.llm.backend import ChatRequest, SamplingParams
+
+    def translate(items: Sequence[str], source: str, target: str) -> list[str]:
+        requests = [
+            ChatRequest(
+                translation_messages(
+                    text=t, source_language_name=source, target_language_name=target
+                ),
+                SamplingParams(temperature=0.0, max_new_tokens=128, seed=seed),
+            )
+            for t in items
+        ]
+        return [
+            _first_line(r.text, t) for t, r in zip(items, backend.generate(requests), strict=True)
+        ]
+
+    return translate(translate(texts, language_name, "English"), "English", language_name)
+
+
+def augmented_demos(spec, ctx, *, seed: int) -> tuple[list[Example], dict[str, Any]]:
+    """The case's augmented gold demos, as training examples (split "augmented")."""
+    from benchmark.languages import resolve_language
+
+    method = spec.augmentation["method"]
+    k = (spec.generation or {}).get("demos_per_label") or spec.augmentation.get(
+        "demos_per_label", 10
+    )
+    train = load_split(spec.dataset, spec.language, "train", data_dir=ctx.data_dir)
+    demos = sample_per_label(train, k, seed=seed)
+    texts = [e.text for e in demos]
+    if method == "eda":
+        variants = eda_variants(texts, seed=seed)
+    else:
+        from benchmark.generation.backends import backend_for
+
+        backend = backend_for(spec.generation, spec.model)
+        language = resolve_language(spec.language).name
+        make = llm_paraphrases if method == "paraphrase" else llm_backtranslations
+        variants = make(texts, language_name=language, backend=backend, seed=seed)
+    examples = [
+        Example(text=v, label=d.label, uid=f"aug-{method}-{i}", split="augmented")
+        for i, (d, v) in enumerate(zip(demos, variants, strict=True))
+        if v.strip() and v.strip() != d.text.strip()
+    ]
+    return examples, {"method": method, "demos": len(demos), "variants": len(examples)}
