@@ -33,16 +33,18 @@ def f1_by_language_figure(
         series[name][spec["language"]] = r["scores"]["macro_f1_mean"]
     names = sorted(series, key=lambda s: (not s.startswith("gold"), s))
     width = 0.8 / max(len(names), 1)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(languages) + 2), 3.6))
+    fig, ax = plt.subplots(
+        figsize=(max(6.0, 0.9 * len(languages) + 2) + 3.5, 3.6 + 0.08 * len(names))
+    )
     for i, name in enumerate(names):
         xs = [j + i * width for j, code in enumerate(languages) if code in series[name]]
         ys = [series[name][code] for code in languages if code in series[name]]
         ax.bar(xs, ys, width=width, label=name, color="black" if name == "gold" else None)
-    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(languages))], languages)
+    ax.set_xticks([j + (len(names) - 1) * width / 2 for j in range(len(languages))], languages)
     ax.set_ylabel("macro-F1 (test)")
     ax.set_ylim(0, 100)
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=6, ncol=2, loc="lower left")
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90, metadata={"Software": None})
