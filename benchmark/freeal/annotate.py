@@ -1,0 +1,72 @@
+"""LLM annotation of an unlabeled pool with demonstrations retrieved by embedding similarity."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """The LLM's label for one text (None = abstained) and its log-prob margin."""
+
+    label: str | None
+    margin: float
+
+
+def retrieve(query: np.ndarray, pool: np.ndarray, m: int) -> np.ndarray:
+    """Indices of the m most cosine-similar pool rows for each query row (unit vectors)."""
+    if not len(pool) or m <= 0:
+        return np.empty((len(query), 0), dtype=int)
+    m = min(m, len(pool))
+    sims = query @ pool.T
+    top = np.argpartition(-sims, m - 1, axis=1)[:, :m]
+    order = np.take_along_axis(sims, top, axis=1).argsort(axis=1)[:, ::-1]
+    return np.take_along_axis(top, order, axis=1)
+
+
+def annotate(
+    texts: Sequence[str],
+    *,
+    labels: Sequence[str],
+    demos: Sequence[tuple[str, str]],
+    embed,
+    backend,
+    language_name: str,
+    m: int = 10,
+    abstain_margin: float = 0.0,
+) -> list[Annotation]:
+    """Label every text by a constrained choice over `labels` (one batched backend call).
+
+    Args:
+        texts: the unlabeled pool.
+        labels: the label set (the answers the backend chooses between).
+        demos: (text, label) demonstrations to retrieve from (gold, generated, or none).
+        embed: `texts -> unit vectors` (e.g. `Embedder.encode`).
+        backend: a chat backend with `choose`.
+        language_name: the texts' language, for the prompt.
+        m: demonstrations per text.
+        abstain_margin: abstain when the best label's log-prob beats the runner-up by less.
+
+    Returns:
+        One `Annotation` per text.
+    """
+    from benchmark.generation.prompts import annotation_messages
+    from benchmark.llm.backend import ChoiceRequest
+
+    shown = retrieve(embed(list(texts)), embed([t for t, _ in demos]), m) if demos else None
+    requests = []
+    for i, text in enumerate(texts):
+        chosen = [demos[j] for j in shown[i]] if shown is not None else []
+        messages = annotation_messages(
+            text=text, labels=labels, demos=chosen, language_name=language_name
+        )
+        requests.append(ChoiceRequest(messages, tuple(labels)))
+    out = []
+    for reply in backend.choose(requests):
+        ranked = sorted(reply.logprobs.values(), reverse=True)
+        margin = ranked[0] - ranked[1] if len(ranked) > 1 else float("inf")
+        out.append(Annotation(reply.choice if margin >= abstain_margin else None, margin))
+    return out
