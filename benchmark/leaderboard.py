@@ -204,7 +204,7 @@ def quality_tables(records: list[dict[str, Any]]) -> str | None:
     rows = [
         [
             r["case_id"],
-            *(_fmt_rate(r["quality"].get(m)) for m in QUALITY_METRICS),
+            *(_fmt_metric(m, r["quality"].get(m)) for m in QUALITY_METRICS),
             _fmt(r["scores"]["macro_f1_mean"]),
         ]
         for r in rated
@@ -214,7 +214,12 @@ def quality_tables(records: list[dict[str, Any]]) -> str | None:
         "## Generated-data quality\n\nRates in [0, 1]. Language fidelity: share of samples that "
         "py3langid identifies as the target language; label fidelity: agreement of a logistic "
         "regression trained on gold embeddings with the generated labels; centroid cosine: "
-        "between the generated set and a same-size gold sample."
+        "between the generated set and a same-size gold sample; label error rate: share of "
+        "samples that confident learning (cross-validated logistic regression on the set's own "
+        "embeddings) flags as likely mislabelled; Fréchet to gold: Fréchet distance (as in FID, "
+        "ridge 1e-6) between the embeddings of the generated set and the gold sample, not a rate "
+        "(0 = same distribution). Blank: not defined for the case, or not recorded (records "
+        "written before the metric existed)."
     )
     corr = spearman_table(
         [{**r["quality"], "macro_f1": r["scores"]["macro_f1_mean"]} for r in rated], QUALITY_METRICS
@@ -222,7 +227,8 @@ def quality_tables(records: list[dict[str, Any]]) -> str | None:
     table = [[m, "" if rho is None else f"{rho:+.2f}", n] for m, rho, n in corr]
     corr_intro = (
         "### Which quality metric predicts downstream macro-F1?\n\nSpearman correlation across "
-        "all generated cases (any dataset, language and model), strongest first."
+        "all generated cases (any dataset, language and model), strongest first; cases without "
+        "a value for a metric are left out of its correlation (`cases` counts the rest)."
     )
     return "\n\n".join(
         [
@@ -241,6 +247,13 @@ def quality_tables(records: list[dict[str, Any]]) -> str | None:
 
 def _fmt_rate(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
+
+
+def _fmt_metric(metric: str, value: float | None) -> str:
+    """A quality metric's cell: rates to 2 decimals, the Fréchet distance to 3, blank if None."""
+    if value is None:
+        return ""
+    return f"{value:.3f}" if metric == "frechet_to_gold" else _fmt_rate(value)
 
 
 def render(

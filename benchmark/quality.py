@@ -3,6 +3,8 @@
 Language identification uses `py3langid` (langid.py's model, 97 languages, all 11 study languages
 included); a sample counts as in the target language only when it is the top prediction.
 Embedding metrics use the case's sentence encoder (e5-small by default), through its cache.
+Likely label errors are found by confident learning (`label_error_rate`) on the generated set's own
+embeddings; the distribution distance to gold is a Fréchet distance (`frechet_distance`, as in FID).
 """
 
 from __future__ import annotations
@@ -65,6 +67,101 @@ def label_fidelity(
     return float(np.mean(model.predict(vectors) == np.asarray(labels)))
 
 
+def likely_label_errors(
+    vectors: np.ndarray, labels: Sequence[str], *, folds: int = 5, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Samples that confident learning flags as likely label errors.
+
+    Confident learning (Northcutt, Jiang and Chuang, JAIR 2021), without cleanlab: out-of-sample
+    class probabilities `p` come from a logistic regression cross-validated on the set's own
+    embeddings (stratified, `folds` folds, fewer when the smallest class has fewer samples). The
+    threshold of class j is the mean self-confidence `t_j = mean p_j` over the samples labelled j.
+    A sample counts towards class k of the confident joint when `p_k >= t_k`, taking the most
+    probable such class when several pass; it is a likely error when that class is not its given
+    label (the off-diagonal of the confident joint) and the model's top prediction is not its given
+    label either (as in cleanlab's `find_label_issues(filter_by="confident_learning")`).
+
+    Samples of a class with a single sample cannot be cross-validated: they are left out (not
+    assessed, never flagged).
+
+    Args:
+        vectors: (n, dim) embeddings.
+        labels: n labels.
+        folds: most cross-validation folds.
+        seed: seed of the fold split.
+
+    Returns:
+        (flagged, assessed) boolean masks over the n samples, or None when fewer than two classes
+        with at least two samples exist (an empty set, one class, only singletons).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    labels = np.asarray(list(labels))
+    if len(labels) == 0:
+        return None
+    names, counts = np.unique(labels, return_counts=True)
+    assessed = np.isin(labels, names[counts >= 2])
+    classes, y = np.unique(labels[assessed], return_inverse=True)
+    if len(classes) < 2:
+        return None
+    x = np.asarray(vectors)[assessed]
+    n_splits = int(min(folds, np.bincount(y).min()))
+    cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    probs = cross_val_predict(
+        LogisticRegression(max_iter=2000), x, y, cv=cv, method="predict_proba"
+    )
+    thresholds = np.array([probs[y == j, j].mean() for j in range(len(classes))])
+    confident = probs >= thresholds - 1e-6
+    confident_class = np.where(confident, probs, -np.inf).argmax(axis=1)
+    off_diagonal = confident.any(axis=1) & (confident_class != y)
+    flagged = np.zeros(len(labels), dtype=bool)
+    flagged[assessed] = off_diagonal & (probs.argmax(axis=1) != y)
+    return flagged, assessed
+
+
+def label_error_rate(
+    vectors: np.ndarray, labels: Sequence[str], *, folds: int = 5, seed: int = 0
+) -> float | None:
+    """Share of the assessed samples that `likely_label_errors` flags (confident learning).
+
+    Samples of single-sample classes are not assessed and not counted. Returns None, meaning
+    "undefined", when fewer than two classes have at least two samples (an empty set, one class,
+    only singletons); 0.0 means no sample was flagged.
+    """
+    found = likely_label_errors(vectors, labels, folds=folds, seed=seed)
+    if found is None:
+        return None
+    flagged, assessed = found
+    return float(flagged.sum() / assessed.sum())
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray, *, ridge: float = 1e-6) -> float | None:
+    """Fréchet distance between Gaussians fitted to two embedding sets (as FID does).
+
+    `||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 sqrt(S_a S_b))`, with `scipy.linalg.sqrtm`, its real
+    part, and the result clamped at 0. With fewer samples than dimensions the covariances are
+    rank-deficient (and sqrtm slow and unstable), so `ridge * I` is added to both; directions
+    that neither set spans then contribute 0, and the value stays comparable across cases of the
+    same set sizes (the estimate is biased upwards for small sets, as FID is).
+
+    Returns:
+        The distance (0 for identical sets), or None when a set has fewer than 2 samples.
+    """
+    from scipy.linalg import sqrtm
+
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if len(a) < 2 or len(b) < 2:
+        return None
+    eye = ridge * np.eye(a.shape[1])
+    cov_a = np.cov(a, rowvar=False) + eye
+    cov_b = np.cov(b, rowvar=False) + eye
+    cross = np.real(np.trace(sqrtm(cov_a @ cov_b)))
+    diff = a.mean(0) - b.mean(0)
+    value = float(diff @ diff + np.trace(cov_a) + np.trace(cov_b) - 2.0 * cross)
+    return max(value, 0.0)
+
+
 def generated_set_quality(
     generated: Sequence[tuple[str, str]],
     *,
@@ -79,12 +176,14 @@ def generated_set_quality(
         generated: (text, label) of the kept samples.
         language: short code of the target language.
         gold: (text, label) gold train samples of the same language (for distance and label
-            fidelity).
+            fidelity; `frechet_to_gold` depends on the sizes of both sets).
         encoder: embedder name of the registry.
         candidates: counts of parsed candidates by status (kept, duplicate, demo_copy, ...).
 
     Returns:
-        Metric name -> value (rates in [0, 1]).
+        Metric name -> value (rates in [0, 1]). `label_error_rate` (see `label_error_rate`) and
+        `frechet_to_gold` (see `frechet_distance`) are None when undefined; every embedding
+        metric is absent when fewer than 2 samples were kept.
     """
     from benchmark.encoders.embedder import load_embedder
 
@@ -110,6 +209,8 @@ def generated_set_quality(
     out["label_fidelity"] = label_fidelity(
         gold_vectors, [lab for _, lab in gold], vectors, [lab for _, lab in generated]
     )
+    out["label_error_rate"] = label_error_rate(vectors, [lab for _, lab in generated])
+    out["frechet_to_gold"] = frechet_distance(vectors, gold_vectors)
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}
 
 
@@ -146,4 +247,6 @@ QUALITY_METRICS = (
     "mean_pairwise_cosine",
     "centroid_cosine_to_gold",
     "label_fidelity",
+    "label_error_rate",
+    "frechet_to_gold",
 )
