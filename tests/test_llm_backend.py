@@ -190,6 +190,22 @@ def test_choose_returns_a_choice_with_finite_logprobs(backend):
             assert math.isclose(value, response.logprobs[choice], abs_tol=1e-3)
 
 
+def test_choose_shares_the_prompt_pass_without_changing_scores(backend):
+    """Scores from the shared prompt cache equal a plain forward over prompt + choice."""
+    import torch
+
+    request = ChoiceRequest(chat(PROMPTS[2]).messages, ("yes", "no", "not sure at all"))
+    got = backend.choose([request])[0].logprobs
+    prompt = backend._prompt_ids(request.messages)
+    for choice in request.choices:
+        ids = backend._choice_ids(choice)
+        with torch.inference_mode():
+            logits = backend.model(input_ids=torch.tensor([prompt + ids])).logits[0]
+        logprobs = torch.log_softmax(logits.float(), dim=-1)
+        expected = sum(float(logprobs[len(prompt) - 1 + k, t]) for k, t in enumerate(ids))
+        assert math.isclose(got[choice], expected, abs_tol=1e-3), choice
+
+
 def test_prompt_longer_than_model_len_is_rejected(backend, monkeypatch):
     monkeypatch.setattr(backend, "_max_model_len", 8)
     with pytest.raises(ValueError, match="max_model_len"):

@@ -236,6 +236,9 @@ class TransformersBackend(ChatBackend):
     ) -> list[ChoiceResponse]:
         """Score each choice by the summed log-probability of its tokens after the chat prompt.
 
+        The prompt is run once per request; its KV cache is then shared by all the request's
+        choices, so a 10-way choice costs one prompt pass, not ten.
+
         Args:
             requests: the chats and their choices.
             on_result: called with (index, response) once all choices of a request are scored.
@@ -243,23 +246,35 @@ class TransformersBackend(ChatBackend):
         Returns:
             One response per request (argmax choice, ties to the first), in request order.
         """
-        pairs = []
-        for i, request in enumerate(requests):
-            prompt = self._checked_prompt(i, request.messages)
-            for choice in request.choices:
-                pairs.append((i, choice, prompt, self._choice_ids(choice)))
-        scores: dict[tuple[int, str], float] = {}
-        pending = [len(r.choices) for r in requests]
+        items = [
+            (i, self._checked_prompt(i, r.messages), [self._choice_ids(c) for c in r.choices])
+            for i, r in enumerate(requests)
+        ]
         results: list[ChoiceResponse | None] = [None] * len(requests)
-        for batch in self._batches(pairs, "choose", lambda p: len(p[2]) + len(p[3])):
-            for (i, choice, _, _), score in zip(batch, self._score(batch), strict=True):
-                scores[i, choice] = score
-                pending[i] -= 1
-                if pending[i] == 0:
-                    results[i] = _choice_response(i, requests[i], scores)
-                    if on_result is not None:
-                        on_result(i, results[i])
+        for batch in self._choice_batches(items):
+            for (i, _, _), scores in zip(batch, self._score(batch), strict=True):
+                logprobs = dict(zip(requests[i].choices, scores, strict=True))
+                results[i] = _choice_response(requests[i], logprobs)
+                if on_result is not None:
+                    on_result(i, results[i])
         return [r for r in results if r is not None]
+
+    def _choice_batches(self, items: list):
+        """Length-sorted batches holding at most `batch_size` choices (at least one request)."""
+        from tqdm.auto import tqdm
+
+        order = sorted(items, key=lambda item: len(item[1]), reverse=True)
+        with tqdm(total=len(order), desc="choose", unit="req", disable=not self.progress) as bar:
+            batch: list = []
+            for item in order:
+                if batch and sum(len(b[2]) for b in batch) + len(item[2]) > self.batch_size:
+                    yield batch
+                    bar.update(len(batch))
+                    batch = []
+                batch.append(item)
+            if batch:
+                yield batch
+                bar.update(len(batch))
 
     def _choice_ids(self, choice: str) -> list[int]:
         ids = list(self.tokenizer(choice, add_special_tokens=False)["input_ids"])
@@ -267,22 +282,50 @@ class TransformersBackend(ChatBackend):
             raise ValueError(f"choice {choice!r} encodes to no tokens")
         return ids
 
-    def _score(self, batch: list[tuple[int, str, list[int], list[int]]]) -> list[float]:
-        """Summed log-probabilities of each pair's choice tokens (one forward pass)."""
+    def _score(self, batch: list[tuple[int, list[int], list[list[int]]]]) -> list[list[float]]:
+        """Summed log-probabilities of every choice of each request.
+
+        One prefill pass over the prompts, then one pass over all choices (right-padded)
+        on top of the prompts' KV cache, repeated once per choice.
+        """
         import torch
 
-        ids, mask = self._left_pad([prompt + choice for _, _, prompt, choice in batch])
+        ids, mask = self._left_pad([prompt for _, prompt, _ in batch])
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        longest = max(len(choice) for *_, choice in batch)
+        cache = self._new_cache()
+        owner = [row for row, (_, _, choices) in enumerate(batch) for _ in choices]
+        flat = [c for _, _, choices in batch for c in choices]
+        width = max(len(c) for c in flat)
         with torch.inference_mode():
-            logits = self._forward(ids, mask, positions, None, keep=longest + 1)
-            logprobs = torch.log_softmax(logits[:, -(longest + 1) : -1, :].float(), dim=-1)
+            first = self._forward(ids, mask, positions, cache, keep=1)[:, -1, :]
+            first = torch.log_softmax(first.float(), dim=-1)
+            index = torch.tensor(owner, device=self.device)
+            _select_cache_rows(cache, index)
+            choice_ids = torch.full((len(flat), width), self.pad_id, dtype=torch.long)
+            choice_mask = torch.zeros((len(flat), width), dtype=torch.long)
+            for row, c in enumerate(flat):
+                choice_ids[row, : len(c)] = torch.tensor(c, dtype=torch.long)
+                choice_mask[row, : len(c)] = 1
+            choice_ids, choice_mask = choice_ids.to(self.device), choice_mask.to(self.device)
+            start = mask.sum(-1)[index].unsqueeze(-1)
+            steps = start + torch.arange(width, device=self.device).unsqueeze(0)
+            full_mask = torch.cat([mask[index], choice_mask], dim=-1)
+            rest = None
+            if width > 1:
+                logits = self._forward(choice_ids, full_mask, steps, cache, keep=width)
+                rest = torch.log_softmax(logits[:, : width - 1, :].float(), dim=-1)
         sums = []
-        for row, (*_, choice) in enumerate(batch):
-            steps = logprobs[row, longest - len(choice) :, :]
-            target = torch.tensor(choice, device=steps.device).unsqueeze(-1)
-            sums.append(float(steps.gather(-1, target).sum()))
-        return sums
+        for row, c in enumerate(flat):
+            total = float(first[owner[row], c[0]])
+            if len(c) > 1 and rest is not None:
+                target = torch.tensor(c[1:], device=rest.device).unsqueeze(-1)
+                total += float(rest[row, : len(c) - 1, :].gather(-1, target).sum())
+            sums.append(total)
+        out, k = [], 0
+        for _, _, choices in batch:
+            out.append(sums[k : k + len(choices)])
+            k += len(choices)
+        return out
 
     def _left_pad(self, sequences: list[list[int]]):
         import torch
@@ -319,10 +362,7 @@ class TransformersBackend(ChatBackend):
         self.model = None
 
 
-def _choice_response(
-    index: int, request: ChoiceRequest, scores: dict[tuple[int, str], float]
-) -> ChoiceResponse:
-    logprobs = {choice: scores[index, choice] for choice in request.choices}
+def _choice_response(request: ChoiceRequest, logprobs: dict[str, float]) -> ChoiceResponse:
     best = max(request.choices, key=lambda c: (logprobs[c], -request.choices.index(c)))
     return ChoiceResponse(best, logprobs)
 
