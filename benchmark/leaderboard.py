@@ -11,7 +11,7 @@ from tabulate import tabulate
 
 from benchmark.figures import f1_by_language_figure
 from benchmark.records import read_records
-from benchmark.strategies import GOLD
+from benchmark.strategies import FREEAL, GOLD
 
 LANGUAGE_ORDER = ("en", "de", "th", "he", "id", "sw", "ro", "az", "sl", "te", "cy")
 HEADER = (
@@ -64,6 +64,8 @@ def summary_tables(records: list[dict[str, Any]], *, figures_dir: Path | None = 
     groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         spec = r["spec"]
+        if spec["setting"] == FREEAL:  # own section (one row per demo source x variant)
+            continue
         groups[(spec["dataset"], r["spec"]["classifier_slug"], spec["samples_per_label"])].append(r)
     out = []
     for (dataset, clf, n), rows in sorted(groups.items()):
@@ -272,6 +274,11 @@ def render(
         quality = quality_tables(records)
         if quality:
             parts.append(quality)
+        from benchmark.freeal.report import freeal_tables
+
+        freeal = freeal_tables(records)
+        if freeal:
+            parts.append(freeal)
         parts.append(detail_table(records))
     return "\n\n".join(parts).rstrip() + "\n"
 

@@ -28,7 +28,7 @@ from benchmark.records import (
 )
 from benchmark.scoring import aggregate, confusion_counts, save_confusion_figure, score
 from benchmark.spec import CaseSpec
-from benchmark.strategies import GOLD
+from benchmark.strategies import FREEAL, GOLD
 
 
 class CaseFailure(RuntimeError):
@@ -136,6 +136,10 @@ def run_case(spec: CaseSpec, ctx: RunContext) -> dict[str, Any]:
     Returns:
         The record that was written.
     """
+    if spec.setting == FREEAL:
+        from benchmark.freeal.case import run_freeal_case
+
+        return run_freeal_case(spec, ctx)
     started = time.perf_counter()
     labels = dataset_labels(spec.dataset, data_dir=ctx.data_dir)
     dev = load_split(spec.dataset, spec.language, "dev", data_dir=ctx.data_dir)

@@ -114,6 +114,47 @@ class SelectionOptions(_Strict):
     metric: Literal["cosine", "euclidean"] = "cosine"
 
 
+class FreeALOptions(_Strict):
+    """FreeAL settings: the unlabeled pool, the rounds, and the axes compared across cases.
+
+    `demo_sources`, `clean_selection` and `consistency` are axes (one case per combination);
+    the rest applies to every FreeAL case of the file.
+    """
+
+    pool_size: int = Field(200, gt=1, description="gold train texts annotated (labels hidden)")
+    rounds: int = Field(2, ge=1, description="round 0 (annotate all) + refinement rounds")
+    demo_sources: list[str] = Field(
+        default_factory=lambda: ["gold"],
+        min_length=1,
+        description="gold | none | a generation strategy (its samples are the demos)",
+    )
+    clean_selection: list[Literal["reference", "class_balanced"]] = Field(
+        default_factory=lambda: ["reference"], min_length=1
+    )
+    consistency: list[Literal["backtranslation", "paraphrase", "none"]] = Field(
+        default_factory=lambda: ["backtranslation"], min_length=1
+    )
+    demos_per_text: int = Field(10, ge=1, description="retrieved demonstrations per text (m)")
+    abstain_margin: float = Field(
+        0.0, ge=0, description="abstain when the best label's log-prob leads by less than this"
+    )
+    retrieval_encoder: str = "e5-small"
+    clean_threshold: float = Field(0.7, gt=0, lt=1)
+    min_per_class: int = Field(5, ge=0, description="class_balanced: clean samples kept per class")
+    epochs: int = Field(30, gt=0)
+    warmup_epochs: int = Field(3, ge=0)
+    rampup_epochs: int = Field(10, ge=1)
+    lr: float = Field(1e-3, gt=0, description="head lr (frozen encoder); finetune uses its own")
+    batch_size: int = Field(32, gt=0)
+    mixup_alpha: float = Field(4.0, gt=0)
+    temperature: float = Field(0.85, gt=0)
+
+    @field_validator("demo_sources", "clean_selection", "consistency", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
 class TaskFile(_Strict):
     """One study: the matrix of datasets x languages x settings x models x sizes x classifiers."""
 
@@ -130,6 +171,7 @@ class TaskFile(_Strict):
     selections: list[str] = Field(default_factory=lambda: ["none"])
     augmentations: list[str] = Field(default_factory=lambda: ["none"])
     selection: SelectionOptions = Field(default_factory=lambda: SelectionOptions())
+    freeal: FreeALOptions = Field(default_factory=lambda: FreeALOptions())
     marks: list[str] = Field(default_factory=list)
 
     @field_validator(
@@ -176,6 +218,7 @@ class CaseSpec:
     generation: dict[str, Any] | None
     selection: dict[str, Any] | None = None
     augmentation: dict[str, Any] | None = None
+    freeal: dict[str, Any] | None = None
     source: str = field(default="", compare=False)
     marks: tuple[str, ...] = field(default=(), compare=False)
 
@@ -189,6 +232,14 @@ class CaseSpec:
             parts.append(f"sel_{self.selection['method']}")
         if self.augmentation:
             parts.append(f"aug_{self.augmentation['method']}")
+        if self.freeal:
+            fa = self.freeal
+            parts += [
+                f"pool{fa['pool_size']}",
+                f"demos_{fa['demo_source']}",
+                f"clean_{fa['clean_selection']}",
+                f"cons_{fa['consistency']}",
+            ]
         parts.append(self.classifier_slug)
         return "-".join(parts)
 
@@ -201,7 +252,7 @@ class CaseSpec:
     def spec_hash(self) -> str:
         """Hash of every field that changes the result (not the source file or marks)."""
         payload = {k: v for k, v in asdict(self).items() if k not in ("source", "marks")}
-        for optional in ("selection", "augmentation"):
+        for optional in ("selection", "augmentation", "freeal"):
             if payload[optional] is None:  # keeps the hashes of cases written before these axes
                 del payload[optional]
         canonical = json.dumps(payload, sort_keys=True, default=str)

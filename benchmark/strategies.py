@@ -29,6 +29,7 @@ class GenerationStrategy:
 
 
 GOLD = "gold"
+FREEAL = "freeal"
 
 STRATEGIES: dict[str, GenerationStrategy] = {
     s.name: s
@@ -55,9 +56,14 @@ STRATEGIES: dict[str, GenerationStrategy] = {
     )
 }
 
-SETTINGS: tuple[str, ...] = (GOLD, *STRATEGIES)
+SETTINGS: tuple[str, ...] = (GOLD, *STRATEGIES, FREEAL)
 
 
 def is_generated(setting: str) -> bool:
     """True for settings whose training data an LLM writes."""
     return setting in STRATEGIES
+
+
+def needs_model(setting: str) -> bool:
+    """True for settings that call an LLM (generation strategies and FreeAL)."""
+    return setting in STRATEGIES or setting == FREEAL

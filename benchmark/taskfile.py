@@ -19,11 +19,12 @@ from benchmark.spec import (
     TaskFileError,
     did_you_mean,
 )
-from benchmark.strategies import GOLD, SETTINGS, is_generated
+from benchmark.strategies import FREEAL, GOLD, SETTINGS, STRATEGIES, is_generated, needs_model
 
 _SUBMODELS: dict[str, type[BaseModel]] = {
     "generation": TaskFile.model_fields["generation"].annotation,  # type: ignore[dict-item]
     "selection": TaskFile.model_fields["selection"].annotation,  # type: ignore[dict-item]
+    "freeal": TaskFile.model_fields["freeal"].annotation,  # type: ignore[dict-item]
     "embed-logreg": EmbedLogregSpec,
     "finetune": FinetuneSpec,
 }
@@ -131,12 +132,22 @@ def _check_names(path: Path, task: TaskFile) -> None:
                 value=name,
                 choices=("none", *AUGMENTATIONS),
             )
-    if any(is_generated(s) for s in task.settings) and not task.models:
+    if any(needs_model(s) for s in task.settings) and not task.models:
         raise TaskFileError(
             path,
             "models",
-            "generated settings need at least one model (an alias, a local directory or a Hugging Face id)",
+            "generated and freeal settings need at least one model (an alias, a local directory or a Hugging Face id)",
         )
+    sources = ("gold", "none", *STRATEGIES)
+    for i, source in enumerate(task.freeal.demo_sources):
+        if source not in sources:
+            raise TaskFileError(
+                path,
+                f"freeal.demo_sources[{i}]",
+                f"unknown demo source {source!r}",
+                value=source,
+                choices=sources,
+            )
     for i, model in enumerate(task.models):
         _check_model(path, f"models[{i}]", model)
     for i, clf in enumerate(task.classifiers):
@@ -188,6 +199,12 @@ def _check_data(path: Path, task: TaskFile, data_dir: Path | str | None) -> None
                         "samples_per_label",
                         f"{n} per label is more than any label of {dataset}/{code} train has (largest: {max(counts.values())})",
                     )
+        if FREEAL in task.settings and task.freeal.pool_size >= sum(counts.values()):
+            raise TaskFileError(
+                path,
+                "freeal.pool_size",
+                f"{task.freeal.pool_size} pool texts, but {dataset}/{code} train has only {sum(counts.values())} (gold demos come from the rest)",
+            )
         if any(is_generated(s) for s in task.settings) and gen.demos_per_label > min(
             counts.values()
         ):
@@ -224,8 +241,12 @@ def load_cases(
     cases = []
     for dataset, code, setting in itertools.product(task.datasets, task.languages, task.settings):
         language = resolve_language(code, dataset=dataset).code
-        models = task.models if is_generated(setting) else [None]
+        models = task.models if needs_model(setting) else [None]
         from benchmark.augment import LLM_AUGMENTATIONS
+
+        if setting == FREEAL:
+            cases.extend(_freeal_cases(path, task, dataset, language, models))
+            continue
 
         selections = task.selections if is_generated(setting) else ["none"]
         augmentations = [
@@ -256,6 +277,44 @@ def load_cases(
             )
     _check_unique(path, cases)
     return cases
+
+
+def _freeal_cases(
+    path: Path, task: TaskFile, dataset: str, language: str, models: list[str]
+) -> list[CaseSpec]:
+    """One case per model x size x classifier x demo source x clean selection x consistency."""
+    fa = task.freeal
+    shared = fa.model_dump(exclude={"demo_sources", "clean_selection", "consistency"})
+    grid = itertools.product(
+        models,
+        task.samples_per_label,
+        task.classifiers,
+        fa.demo_sources,
+        fa.clean_selection,
+        fa.consistency,
+    )
+    return [
+        CaseSpec(
+            dataset=dataset,
+            language=language,
+            setting=FREEAL,
+            model=model,
+            samples_per_label=n,
+            gold_sampling=task.gold_sampling,
+            seeds=tuple(task.seeds),
+            classifier=clf.model_dump(),
+            generation=task.generation.model_dump(),
+            freeal={
+                **shared,
+                "demo_source": source,
+                "clean_selection": selection,
+                "consistency": consistency,
+            },
+            source=str(path),
+            marks=tuple(task.marks),
+        )
+        for model, n, clf, source, selection, consistency in grid
+    ]
 
 
 def _check_unique(path: Path, cases: list[CaseSpec]) -> None:

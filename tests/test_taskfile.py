@@ -178,3 +178,47 @@ def test_augmentation_axis(tmp_path, sib_fixture_dir):
     assert not any("gold" in i and "paraphrase" in i for i in ids)  # LLM augmentation needs a model
     message = error_for(tmp_path, GOOD + "augmentations: [edа]\n", sib_fixture_dir)
     assert "augmentations[0]" in message
+
+
+FREEAL = """
+datasets: [sib200]
+languages: [sw]
+settings: [freeal]
+models: [tiny-random]
+samples_per_label: 2
+seeds: 1
+freeal:
+  pool_size: 10
+  demo_sources: [gold, none, target_demos]
+  clean_selection: [reference, class_balanced]
+"""
+
+
+def test_freeal_axes_expand_into_cases(tmp_path, sib_fixture_dir):
+    cases = load_cases(write(tmp_path, FREEAL), data_dir=sib_fixture_dir)
+    assert len(cases) == 6
+    assert cases[0].case_id == (
+        "sib200-sw-freeal-tiny_random-n2-pool10-demos_gold-clean_reference"
+        "-cons_backtranslation-logreg_e5_small"
+    )
+    assert {c.freeal["demo_source"] for c in cases} == {"gold", "none", "target_demos"}
+    assert len({c.spec_hash for c in cases}) == 6
+
+
+def test_freeal_unknown_demo_source_and_key(tmp_path, sib_fixture_dir):
+    message = error_for(tmp_path, FREEAL.replace("none,", "nothing,"), sib_fixture_dir)
+    assert "freeal.demo_sources[1]" in message and "unknown demo source 'nothing'" in message
+    message = error_for(tmp_path, FREEAL + "  pool_sise: 3\n", sib_fixture_dir)
+    assert "freeal.pool_sise" in message and "did you mean 'pool_size'" in message
+
+
+def test_freeal_pool_larger_than_train_is_an_error(tmp_path, sib_fixture_dir):
+    message = error_for(
+        tmp_path, FREEAL.replace("pool_size: 10", "pool_size: 100000"), sib_fixture_dir
+    )
+    assert "freeal.pool_size" in message and "train has only" in message
+
+
+def test_freeal_needs_a_model(tmp_path, sib_fixture_dir):
+    message = error_for(tmp_path, FREEAL.replace("models: [tiny-random]\n", ""), sib_fixture_dir)
+    assert "models" in message and "freeal" in message

@@ -53,20 +53,56 @@ def annotate(
     Returns:
         One `Annotation` per text.
     """
+    shown = retrieve(embed(list(texts)), embed([t for t, _ in demos]), m) if demos else None
+    per_text = [
+        [demos[j] for j in shown[i]] if shown is not None else [] for i in range(len(texts))
+    ]
+    return annotate_with_demos(
+        texts,
+        per_text,
+        labels=labels,
+        backend=backend,
+        language_name=language_name,
+        abstain_margin=abstain_margin,
+    )
+
+
+def annotate_with_demos(
+    texts: Sequence[str],
+    per_text_demos: Sequence[Sequence[tuple[str, str]]],
+    *,
+    labels: Sequence[str],
+    backend,
+    language_name: str,
+    abstain_margin: float = 0.0,
+) -> list[Annotation]:
+    """Label every text by a constrained choice, each with its own demonstrations.
+
+    A text whose prompt is too long for the model drops demonstrations (from the least
+    similar, i.e. the end) until it fits; one that cannot fit even without demos abstains.
+    """
     from benchmark.generation.prompts import annotation_messages
     from benchmark.llm.backend import ChoiceRequest
 
-    shown = retrieve(embed(list(texts)), embed([t for t, _ in demos]), m) if demos else None
-    requests = []
-    for i, text in enumerate(texts):
-        chosen = [demos[j] for j in shown[i]] if shown is not None else []
-        messages = annotation_messages(
-            text=text, labels=labels, demos=chosen, language_name=language_name
-        )
-        requests.append(ChoiceRequest(messages, tuple(labels)))
-    out = []
-    for reply in backend.choose(requests):
+    count = getattr(backend, "count_tokens", None)
+    limit = getattr(backend, "max_model_len", None)
+    fits = (lambda m: True) if count is None or limit is None else (lambda m: count(m) < limit - 16)  # noqa: E731
+    requests, rows = [], []
+    for i, (text, chosen) in enumerate(zip(texts, per_text_demos, strict=True)):
+        chosen = list(chosen)
+        while True:
+            messages = annotation_messages(
+                text=text, labels=labels, demos=chosen, language_name=language_name
+            )
+            if not chosen or fits(messages):
+                break
+            chosen.pop()
+        if fits(messages):
+            requests.append(ChoiceRequest(messages, tuple(labels)))
+            rows.append(i)
+    out = [Annotation(None, 0.0)] * len(texts)
+    for i, reply in zip(rows, backend.choose(requests), strict=True):
         ranked = sorted(reply.logprobs.values(), reverse=True)
         margin = ranked[0] - ranked[1] if len(ranked) > 1 else float("inf")
-        out.append(Annotation(reply.choice if margin >= abstain_margin else None, margin))
+        out[i] = Annotation(reply.choice if margin >= abstain_margin else None, margin)
     return out

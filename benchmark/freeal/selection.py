@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -9,6 +10,7 @@ import numpy as np
 
 def _gmm_clean_probability(losses: np.ndarray, *, seed: int) -> np.ndarray:
     """Posterior of the low-mean component of a 2-component GMM on min-max normalised losses."""
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.mixture import GaussianMixture
 
     span = losses.max() - losses.min()
@@ -16,7 +18,9 @@ def _gmm_clean_probability(losses: np.ndarray, *, seed: int) -> np.ndarray:
         return np.ones(len(losses))
     x = ((losses - losses.min()) / span).reshape(-1, 1)
     gmm = GaussianMixture(n_components=2, max_iter=10, tol=1e-2, reg_covar=5e-4, random_state=seed)
-    gmm.fit(x)
+    with warnings.catch_warnings():  # max_iter=10 is FreeAL's setting; early stops are expected
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gmm.fit(x)
     return gmm.predict_proba(x)[:, int(np.argmin(gmm.means_.ravel()))]
 
 

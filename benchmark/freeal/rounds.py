@@ -1,0 +1,295 @@
+"""The FreeAL loop of one case: annotate the pool, train robustly, feed demos back, repeat."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from benchmark.data import Example, Split, dataset_labels, load_split, sample_per_label
+from benchmark.freeal.annotate import annotate, annotate_with_demos
+from benchmark.freeal.selection import class_counts, collapsing_classes, demo_pool
+from benchmark.freeal.train import FrozenFeatures, RobustConfig, TrainableEncoder, train_robust
+from benchmark.runner import CaseFailure
+from benchmark.scoring import score
+from benchmark.spec import CaseSpec
+
+
+class FreeALFailure(CaseFailure):
+    """A FreeAL round cannot go on (e.g. the LLM abstained on nearly every text)."""
+
+
+def draw_pool(train: Split, size: int, *, seed: int) -> list[Example]:
+    """`size` train examples drawn uniformly (the natural label imbalance is kept)."""
+    ordered = sorted(train.examples, key=lambda e: e.uid)
+    return random.Random(f"freeal-pool:{seed}").sample(ordered, min(size, len(ordered)))
+
+
+def demo_source(
+    spec: CaseSpec, ctx, train: Split, pool: Sequence[Example], *, seed: int
+) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+    """The round-0 demonstrations: gold (never pool texts), generated, or none."""
+    source = spec.freeal["demo_source"]
+    if source == "none":
+        return [], {"source": "none", "demos": 0}
+    if source == "gold":
+        hidden = {e.uid for e in pool}
+        rest = dataclasses.replace(
+            train, examples=tuple(e for e in train.examples if e.uid not in hidden)
+        )
+        chosen = sample_per_label(rest, spec.samples_per_label, seed=seed)
+        return [(e.text, e.label) for e in chosen], {"source": "gold", "demos": len(chosen)}
+    from benchmark.generation.pipeline import generated_training_set
+    from benchmark.records import case_dir
+
+    generation_spec = dataclasses.replace(spec, setting=source, freeal=None)
+    folder = case_dir(ctx.results_dir, spec.case_id) / "demo_generation"
+    examples, provenance = generated_training_set(
+        generation_spec, dataclasses.replace(ctx, results_dir=folder), seed=seed
+    )
+    summary = provenance["generation"]
+    return [(e.text, e.label) for e in examples], {
+        "source": source,
+        "demos": len(examples),
+        "short_labels": summary.get("short_labels", []),
+    }
+
+
+def consistency_views(
+    texts: Sequence[str], method: str, *, backend, language_name: str, seed: int
+) -> list[str] | None:
+    """One augmented view per pool text for consistency regularisation (None: off)."""
+    from benchmark.augment import llm_backtranslations, llm_paraphrases
+
+    if method == "none":
+        return None
+    make = llm_backtranslations if method == "backtranslation" else llm_paraphrases
+    return make(list(texts), language_name=language_name, backend=backend, seed=seed)
+
+
+def feedback_demos(
+    vectors: np.ndarray,
+    pool_rows: dict[str, list[int]],
+    texts: Sequence[str],
+    queries: Sequence[int],
+    *,
+    m: int,
+) -> list[list[tuple[str, str]]]:
+    """Per query row: the most similar representatives of every class (m // classes each),
+    most similar first."""
+    per_class = max(1, m // max(1, len(pool_rows)))
+    out = []
+    for q in queries:
+        picked: list[tuple[float, str, int]] = []
+        for label, rows in pool_rows.items():
+            rows = [r for r in rows if r != q]
+            if not rows:
+                continue
+            sims = vectors[rows] @ vectors[q]
+            for k in np.argsort(-sims, kind="stable")[:per_class]:
+                picked.append((float(sims[k]), label, rows[k]))
+        picked.sort(key=lambda p: -p[0])
+        out.append([(texts[r], label) for _, label, r in picked])
+    return out
+
+
+def _features(spec: CaseSpec):
+    from benchmark.classifiers.finetune import encoder_dir
+    from benchmark.encoders.embedder import load_embedder
+
+    clf = spec.classifier
+    if clf["name"] == "embed-logreg":
+        return FrozenFeatures(load_embedder(clf["encoder"])), spec.freeal["lr"]
+    return TrainableEncoder(encoder_dir(clf["encoder"]), max_length=clf["max_length"]), clf["lr"]
+
+
+def _robust_config(spec: CaseSpec, lr: float) -> RobustConfig:
+    fa = spec.freeal
+    balanced = fa["clean_selection"] == "class_balanced"
+    return RobustConfig(
+        epochs=fa["epochs"],
+        warmup_epochs=fa["warmup_epochs"],
+        rampup_epochs=fa["rampup_epochs"],
+        lr=lr,
+        batch_size=fa["batch_size"],
+        mixup_alpha=fa["mixup_alpha"],
+        temperature=fa["temperature"],
+        clean_threshold=fa["clean_threshold"],
+        class_balanced=balanced,
+        min_per_class=fa["min_per_class"] if balanced else 0,
+    )
+
+
+def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
+    """All rounds of one seed.
+
+    Returns:
+        `{"seed", "pool", "demos", "rounds": [...], "final": scores on test}`; each round has
+        the LLM's transductive accuracy on the pool, abstentions, the small model's test
+        scores, per-class counts, clean counts and collapsing classes.
+    """
+    from benchmark.encoders.embedder import load_embedder
+    from benchmark.generation.backends import backend_for
+    from benchmark.languages import resolve_language
+
+    fa = spec.freeal
+    classes = list(dataset_labels(spec.dataset, data_dir=ctx.data_dir))
+    index = {c: i for i, c in enumerate(classes)}
+    train = load_split(spec.dataset, spec.language, "train", data_dir=ctx.data_dir)
+    test = load_split(spec.dataset, spec.language, "test", data_dir=ctx.data_dir)
+    pool = draw_pool(train, fa["pool_size"], seed=seed)
+    texts, hidden = [e.text for e in pool], [e.label for e in pool]
+    language_name = resolve_language(spec.language).name
+    backend = backend_for(spec.generation, spec.model)
+    demos, demo_info = demo_source(spec, ctx, train, pool, seed=seed)
+    retriever = load_embedder(fa["retrieval_encoder"])
+    vectors = retriever.encode(texts)
+    t0 = time.perf_counter()
+    views = consistency_views(
+        texts, fa["consistency"], backend=backend, language_name=language_name, seed=seed
+    )
+    augment_seconds = time.perf_counter() - t0
+    features, lr = _features(spec)
+    config = _robust_config(spec, lr)
+    labels: list[str | None] = [None] * len(texts)
+    rounds: list[dict[str, Any]] = []
+    previous_counts: dict[str, int] | None = None
+    result = None
+    rows: list[int] = []
+    for r in range(fa["rounds"]):
+        t0 = time.perf_counter()
+        if r == 0:
+            todo = list(range(len(texts)))
+            fresh = annotate(
+                texts,
+                labels=classes,
+                demos=demos,
+                embed=retriever.encode,
+                backend=backend,
+                language_name=language_name,
+                m=fa["demos_per_text"],
+                abstain_margin=fa["abstain_margin"],
+            )
+        else:
+            assert result is not None
+            # `rows`: the pool texts the small model trained on last round (abstentions left out)
+            predicted = [classes[k] for k in result.predicted]
+            reps = demo_pool(
+                vectors[rows],
+                predicted,
+                [labels[i] for i in rows],
+                result.confidence,
+                classes=classes,
+                seed=seed,
+            )
+            clean_rows = set()
+            for k in np.flatnonzero(result.clean):  # clean samples keep the small model's label
+                labels[rows[k]] = predicted[k]
+                clean_rows.add(rows[k])
+            todo = [i for i in range(len(texts)) if i not in clean_rows]
+            pool_rows = {c: [rows[k] for k in found] for c, found in reps.items() if found}
+            fresh = annotate_with_demos(
+                [texts[i] for i in todo],
+                feedback_demos(vectors, pool_rows, texts, todo, m=fa["demos_per_text"]),
+                labels=classes,
+                backend=backend,
+                language_name=language_name,
+                abstain_margin=fa["abstain_margin"],
+            )
+        for i, ann in zip(todo, fresh, strict=True):
+            labels[i] = ann.label
+        annotate_seconds = time.perf_counter() - t0
+        rows = [i for i, lab in enumerate(labels) if lab is not None]
+        if len({labels[i] for i in rows}) < 2:
+            raise FreeALFailure(
+                f"round {r}: only {len(rows)} labelled pool texts in "
+                f"{len({labels[i] for i in rows})} classes after annotation (need 2 classes)"
+            )
+        t0 = time.perf_counter()
+        result = train_robust(
+            features,
+            [texts[i] for i in rows],
+            [index[labels[i]] for i in rows],
+            n_classes=len(classes),
+            augmented=[views[i] for i in rows] if views is not None else None,
+            config=config,
+            seed=seed,
+        )
+        train_seconds = time.perf_counter() - t0
+        probs = result.model.predict_proba([e.text for e in test.examples])
+        test_scores = score(
+            [e.label for e in test.examples], [classes[k] for k in probs.argmax(1)], labels=classes
+        )
+        counts = class_counts(labels, classes)
+        clean_labels = [labels[rows[k]] for k in np.flatnonzero(result.clean)]
+        fresh_labels = [a.label for a in fresh]
+        rounds.append(
+            {
+                "round": r,
+                "annotated": len(todo),
+                "abstained": sum(a.label is None for a in fresh),
+                "abstention_share": round(sum(a.label is None for a in fresh) / len(todo), 4)
+                if todo
+                else 0.0,
+                "llm_accuracy_fresh": _accuracy(fresh_labels, [hidden[i] for i in todo]),
+                "label_accuracy": _accuracy(labels, hidden),
+                "small_model_pool_accuracy": _accuracy(
+                    [classes[k] for k in result.predicted], [hidden[i] for i in rows]
+                ),
+                "test_macro_f1": round(test_scores["macro_f1"], 4),
+                "test_accuracy": round(test_scores["accuracy"], 4),
+                "label_counts": counts,
+                "clean_counts": class_counts(clean_labels, classes),
+                "clean": int(result.clean.sum()),
+                "collapsing": collapsing_classes(previous_counts, counts)
+                if previous_counts
+                else [],
+                "seconds": {
+                    "annotate": round(annotate_seconds, 2),
+                    "train": round(train_seconds, 2),
+                },
+            }
+        )
+        previous_counts = counts
+    final = rounds[-1]
+    supervised = _supervised_reference(features, texts, hidden, index, test, config, seed=seed)
+    return {
+        "seed": seed,
+        "pool": {"size": len(pool), "label_counts": class_counts(hidden, classes)},
+        "demos": demo_info,
+        "augment_seconds": round(augment_seconds, 2),
+        "rounds": rounds,
+        "final": {"macro_f1": final["test_macro_f1"], "accuracy": final["test_accuracy"]},
+        "supervised_reference": supervised,
+    }
+
+
+def _supervised_reference(features, texts, hidden, index, test, config, *, seed):
+    """Test scores of the same small model trained on the pool's true labels (upper bound)."""
+    plain = dataclasses.replace(config, warmup_epochs=config.epochs)  # plain cross-entropy
+    result = train_robust(
+        features,
+        texts,
+        [index[h] for h in hidden],
+        n_classes=len(index),
+        augmented=None,
+        config=plain,
+        seed=seed,
+    )
+    classes = list(index)
+    probs = result.model.predict_proba([e.text for e in test.examples])
+    scores = score(
+        [e.label for e in test.examples], [classes[k] for k in probs.argmax(1)], labels=classes
+    )
+    return {k: round(v, 4) for k, v in scores.items()}
+
+
+def _accuracy(predicted: Sequence[str | None], gold: Sequence[str]) -> float:
+    """Percentage of matches (an abstention counts as wrong); 0 for no items."""
+    if not gold:
+        return 0.0
+    return round(100.0 * sum(p == g for p, g in zip(predicted, gold, strict=True)) / len(gold), 2)

@@ -1,0 +1,301 @@
+"""Robust small-model training on noisy LLM labels (FreeAL's self-training step).
+
+Per epoch after the warm-up: per-sample loss over the whole pool -> 2-component GMM ->
+clean / noisy split. Clean samples get cross-entropy plus mixup on the encoder outputs
+(lambda ~ Beta(a, a), lambda = max(lambda, 1 - lambda)); the unsupervised part (cross-entropy
+on the augmented clean samples + 0.5 x symmetric KL between noisy samples and their
+augmentations at temperature T) ramps up linearly. Warm-up epochs train on all samples.
+
+The encoder is either frozen (embeddings computed once through the embedding cache, only a
+linear head trains: the CPU recipe) or fine-tuned with the head (GPU recipe).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from benchmark.freeal.selection import clean_mask
+
+
+@dataclass(frozen=True)
+class RobustConfig:
+    """Training hyper-parameters (defaults follow REFERENCE.md where it gives them)."""
+
+    epochs: int = 30
+    warmup_epochs: int = 3
+    rampup_epochs: int = 10
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    batch_size: int = 32
+    mixup_alpha: float = 4.0
+    temperature: float = 0.85
+    kl_weight: float = 0.5
+    clean_threshold: float = 0.7
+    class_balanced: bool = False
+    min_per_class: int = 0
+
+
+@dataclass
+class RobustResult:
+    """What one training run leaves: the model, and its view of the pool."""
+
+    model: Any
+    losses: np.ndarray
+    clean: np.ndarray
+    predicted: np.ndarray
+    confidence: np.ndarray
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+class FrozenFeatures:
+    """Sentence embeddings of a frozen encoder, computed once (disk-cached)."""
+
+    trainable = False
+
+    def __init__(self, embedder):
+        self.embedder = embedder
+        self.dim = embedder.dim
+        self._memo: dict[str, np.ndarray] = {}
+
+    def prepare(self, texts: Sequence[str]) -> None:
+        todo = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        if todo:
+            self._memo.update(zip(todo, self.embedder.encode(todo), strict=True))
+
+    def __call__(self, texts: Sequence[str]):
+        import torch
+
+        self.prepare(texts)
+        return torch.from_numpy(np.stack([self._memo[t] for t in texts]))
+
+    def parameters(self):
+        return []
+
+    def train(self, mode: bool = True) -> None:
+        pass
+
+
+class TrainableEncoder:
+    """A transformers encoder fine-tuned with the head (mean pooling, E5 prefix)."""
+
+    trainable = True
+
+    def __init__(self, source: str, *, max_length: int = 128, device=None, prefix: str = "query: "):
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        self.device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.tokenizer = AutoTokenizer.from_pretrained(source)
+        self.model = AutoModel.from_pretrained(source).to(self.device)
+        self.dim = int(self.model.config.hidden_size)
+        self.max_length, self.prefix = max_length, prefix
+
+    def prepare(self, texts: Sequence[str]) -> None:
+        pass
+
+    def __call__(self, texts: Sequence[str]):
+        enc = self.tokenizer(
+            [self.prefix + t for t in texts],
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+        ).to(self.device)
+        hidden = self.model(**enc).last_hidden_state
+        mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+    def parameters(self):
+        return self.model.parameters()
+
+    def train(self, mode: bool = True) -> None:
+        self.model.train(mode)
+
+
+class SmallModel:
+    """Featurizer + linear head; `predict_proba` over texts."""
+
+    def __init__(self, features, n_classes: int, *, seed: int, dropout: float = 0.1):
+        import torch
+
+        torch.manual_seed(seed)
+        self.features = features
+        self.head = torch.nn.Sequential(
+            torch.nn.Dropout(dropout), torch.nn.Linear(features.dim, n_classes)
+        )
+        device = getattr(features, "device", None)
+        if device is not None:
+            self.head.to(device)
+
+    def train(self, mode: bool = True) -> None:
+        self.features.train(mode)
+        self.head.train(mode)
+
+    def parameters(self):
+        return [*self.features.parameters(), *self.head.parameters()]
+
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        import torch
+
+        self.train(False)
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(texts), batch_size):
+                feats = self.features(list(texts[start : start + batch_size]))
+                out.append(torch.softmax(self.head(feats).float(), -1).cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.head[-1].out_features))
+
+
+def per_sample_losses(model: SmallModel, texts: Sequence[str], targets: np.ndarray) -> np.ndarray:
+    """Cross-entropy of each sample against its (noisy) label, in eval mode."""
+    probs = model.predict_proba(texts)
+    return -np.log(np.clip(probs[np.arange(len(targets)), targets], 1e-12, None))
+
+
+def train_robust(
+    features,
+    texts: Sequence[str],
+    targets: Sequence[int],
+    *,
+    n_classes: int,
+    augmented: Sequence[str] | None,
+    config: RobustConfig,
+    seed: int,
+) -> RobustResult:
+    """Train a small model on noisy labels with FreeAL's robust recipe.
+
+    Args:
+        features: a `FrozenFeatures` or `TrainableEncoder`.
+        texts: the pool texts with an LLM label.
+        targets: label indices (the LLM's).
+        n_classes: size of the label set.
+        augmented: one augmented text per pool text (back-translation or paraphrase), or None
+            to train without consistency regularisation.
+        config: hyper-parameters.
+        seed: torch / GMM / shuffling seed.
+
+    Returns:
+        The trained model, final per-sample losses, clean mask, predictions and confidence.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    texts = list(texts)
+    y = torch.tensor(list(targets), dtype=torch.long)
+    features.prepare(texts + list(augmented or []))
+    model = SmallModel(features, n_classes, seed=seed)
+    device = next(iter(model.head.parameters())).device
+    y = y.to(device)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+    generator = torch.Generator().manual_seed(seed)
+    beta = torch.distributions.Beta(config.mixup_alpha, config.mixup_alpha)
+    torch.manual_seed(seed)
+    clean = np.ones(len(texts), dtype=bool)
+    history: list[dict[str, float]] = []
+    y_np = y.cpu().numpy()
+    for epoch in range(config.epochs):
+        warm = epoch < config.warmup_epochs
+        if not warm:
+            losses = per_sample_losses(model, texts, y_np)
+            clean = clean_mask(
+                losses,
+                y_np,
+                threshold=config.clean_threshold,
+                class_balanced=config.class_balanced,
+                min_per_class=config.min_per_class,
+                seed=seed,
+            )
+        weights = _class_weights(y_np[clean], n_classes, device) if config.class_balanced else None
+        ramp = min(1.0, (epoch - config.warmup_epochs + 1) / config.rampup_epochs)
+        model.train(True)
+        order = torch.randperm(len(texts), generator=generator).tolist()
+        total = 0.0
+        for start in range(0, len(order), config.batch_size):
+            idx = order[start : start + config.batch_size]
+            feats = features([texts[i] for i in idx])
+            if warm:
+                loss = F.cross_entropy(model.head(feats), y[idx])
+            else:
+                loss = _robust_loss(
+                    model,
+                    feats,
+                    y[idx],
+                    torch.as_tensor(clean[idx], device=device),
+                    [augmented[i] for i in idx] if augmented is not None else None,
+                    ramp=ramp,
+                    weights=weights,
+                    beta=beta,
+                    config=config,
+                )
+            if loss is None:
+                continue
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(idx)
+        history.append(
+            {"epoch": epoch, "loss": total / len(texts), "clean_share": float(clean.mean())}
+        )
+    losses = per_sample_losses(model, texts, y_np)
+    clean = clean_mask(
+        losses,
+        y_np,
+        threshold=config.clean_threshold,
+        class_balanced=config.class_balanced,
+        min_per_class=config.min_per_class,
+        seed=seed,
+    )
+    probs = model.predict_proba(texts)
+    return RobustResult(model, losses, clean, probs.argmax(1), probs.max(1), history)
+
+
+def _class_weights(labels: np.ndarray, n_classes: int, device):
+    """Inverse-frequency weights over the clean samples (mean 1; absent classes get 1)."""
+    import torch
+
+    counts = np.bincount(labels, minlength=n_classes).astype(float)
+    weights = np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 1.0)
+    return torch.tensor(weights, dtype=torch.float32, device=device)
+
+
+def _robust_loss(model, feats, y, clean, aug_texts, *, ramp, weights, beta, config):
+    """Clean CE + mixup on clean + ramped (CE on augmented clean + KL on noisy vs augmented)."""
+    import torch
+    import torch.nn.functional as F
+
+    parts = []
+    if clean.any():
+        fc, yc = feats[clean], y[clean]
+        parts.append(F.cross_entropy(model.head(fc), yc, weight=weights))
+        if len(yc) > 1:
+            lam = float(beta.sample())
+            lam = max(lam, 1 - lam)
+            perm = torch.randperm(len(yc))
+            mixed = model.head(lam * fc + (1 - lam) * fc[perm])
+            parts.append(
+                lam * F.cross_entropy(mixed, yc, weight=weights)
+                + (1 - lam) * F.cross_entropy(mixed, yc[perm], weight=weights)
+            )
+    if aug_texts is not None and ramp > 0:
+        aug = model.features(aug_texts)
+        unsup = []
+        if clean.any():
+            unsup.append(F.cross_entropy(model.head(aug[clean]), y[clean], weight=weights))
+        noisy = ~clean
+        if noisy.any():
+            p = F.log_softmax(model.head(feats[noisy]) / config.temperature, -1)
+            q = F.log_softmax(model.head(aug[noisy]) / config.temperature, -1)
+            sym_kl = 0.5 * (
+                F.kl_div(p, q, log_target=True, reduction="batchmean")
+                + F.kl_div(q, p, log_target=True, reduction="batchmean")
+            )
+            unsup.append(config.kl_weight * sym_kl)
+        if unsup:
+            parts.append(ramp * sum(unsup))
+    return sum(parts) if parts else None

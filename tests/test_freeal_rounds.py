@@ -1,0 +1,172 @@
+"""FreeAL's robust training and round driver, on synthetic embeddings and a scripted LLM."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmark.freeal.rounds import feedback_demos, run_freeal
+from benchmark.freeal.train import FrozenFeatures, RobustConfig, train_robust
+from benchmark.llm.backend import ChatResponse, ChoiceResponse
+from benchmark.spec import FreeALOptions
+
+
+class TableEmbedder:
+    """Texts "<class>:<i>" -> a noisy vector near the class's own axis."""
+
+    dim = 8
+
+    def encode(self, texts):
+        out = []
+        for text in texts:
+            head, _, tail = text.partition(":")
+            rng = np.random.default_rng(abs(hash(text)) % 2**32)
+            v = rng.normal(0, 0.25, self.dim)
+            v[int(head[-1]) % self.dim] += 1.0
+            out.append(v / np.linalg.norm(v))
+        return np.asarray(out, dtype=np.float32)
+
+
+def noisy_pool(n_per_class=60, classes=3, flip=0.25, seed=0):
+    rng = np.random.default_rng(seed)
+    texts, truth, given = [], [], []
+    for c in range(classes):
+        for i in range(n_per_class):
+            texts.append(f"c{c}:{i}")
+            truth.append(c)
+            given.append(int(rng.integers(classes)) if rng.random() < flip else c)
+    return texts, np.array(truth), np.array(given)
+
+
+@pytest.mark.parametrize("class_balanced", [False, True])
+def test_robust_training_flags_planted_label_errors(class_balanced):
+    texts, truth, given = noisy_pool()
+    views = [t + ":aug" for t in texts]  # same class axis, new noise: a valid augmentation
+    config = RobustConfig(
+        epochs=25, lr=0.05, class_balanced=class_balanced, min_per_class=5 if class_balanced else 0
+    )
+    result = train_robust(
+        FrozenFeatures(TableEmbedder()),
+        texts,
+        given,
+        n_classes=3,
+        augmented=views,
+        config=config,
+        seed=0,
+    )
+    wrong = given != truth
+    assert (~result.clean[wrong]).mean() > 0.7  # most planted errors are not "clean"
+    assert result.clean[~wrong].mean() > 0.7
+    assert (result.predicted == truth).mean() > 0.9  # the model learned the true classes
+
+
+def test_feedback_demos_take_every_class_most_similar_first():
+    vectors = np.eye(4)[[0, 0, 1, 1, 2]] + 0.01
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    texts = ["a0", "a1", "b0", "b1", "q"]
+    pool = {"a": [0, 1], "b": [2, 3]}
+    demos = feedback_demos(vectors, pool, texts, [4, 0], m=2)
+    assert {label for _, label in demos[0]} == {"a", "b"}
+    assert "a0" not in [t for t, _ in demos[1]]  # a text is never its own demo
+
+
+class ScriptedLLM:
+    """Chooses the true class for 60% of texts, a wrong one for 20%, abstains on 20%."""
+
+    max_model_len = 10_000
+
+    def __init__(self):
+        self.choose_sizes: list[int] = []
+
+    def count_tokens(self, messages):
+        return sum(len(c.split()) for _, c in messages)
+
+    def choose(self, requests):
+        self.choose_sizes.append(len(requests))
+        out = []
+        for request in requests:
+            text = request.messages[-1][1].split("Text: ")[-1].split("\n")[0]
+            i = int(text.split(":")[1])
+            true = request.choices[int(text.split(":")[0][-1])]
+            if i % 5 == 4:  # a tie between every label: abstained under abstain_margin > 0
+                out.append(ChoiceResponse(request.choices[0], dict.fromkeys(request.choices, -1.0)))
+                continue
+            best = true if i % 5 < 3 else request.choices[(request.choices.index(true) + 1) % 3]
+            out.append(
+                ChoiceResponse(best, {c: (0.0 if c == best else -2.0) for c in request.choices})
+            )
+        return out
+
+    def generate(self, requests):
+        return [ChatResponse(r.messages[-1][1].split("\n")[-1], 5, 5, "stop") for r in requests]
+
+
+def test_rounds_run_with_abstentions_and_record_every_round(monkeypatch, tmp_path):
+    """Round 0 and a refinement round, with abstaining ties, on a scripted LLM."""
+    from dataclasses import dataclass
+
+    import benchmark.freeal.rounds as rounds
+    from benchmark.spec import CaseSpec
+
+    texts, truth, _ = noisy_pool(n_per_class=20)
+    labels = ("c0", "c1", "c2")
+
+    @dataclass
+    class FakeSplit:
+        examples: tuple
+        fingerprint: str = "x"
+
+    from benchmark.data import Example
+
+    train = FakeSplit(
+        tuple(
+            Example(t, labels[c], f"u{i}", "train")
+            for i, (t, c) in enumerate(zip(texts, truth, strict=True))
+        )
+    )
+    test = FakeSplit(
+        tuple(Example(f"c{c}:{900 + c}", labels[c], f"t{c}", "test") for c in range(3))
+    )
+    llm = ScriptedLLM()
+    monkeypatch.setattr(rounds, "dataset_labels", lambda *a, **k: labels)
+    monkeypatch.setattr(
+        rounds, "load_split", lambda d, lang, split, **k: test if split == "test" else train
+    )
+    monkeypatch.setattr("benchmark.generation.backends.backend_for", lambda *a: llm)
+    monkeypatch.setattr(
+        "benchmark.encoders.embedder.load_embedder", lambda *a, **k: TableEmbedder()
+    )
+    monkeypatch.setattr(
+        "benchmark.languages.resolve_language",
+        lambda code, **k: type("L", (), {"name": "English", "code": code})(),
+    )
+    options = FreeALOptions(
+        pool_size=45, rounds=2, epochs=8, lr=0.05, abstain_margin=0.5
+    ).model_dump(exclude={"demo_sources", "clean_selection", "consistency"})
+    spec = CaseSpec(
+        dataset="sib200",
+        language="en",
+        setting="freeal",
+        model="scripted",
+        samples_per_label=2,
+        gold_sampling="at_most",
+        seeds=(0,),
+        classifier={"name": "embed-logreg", "encoder": "table"},
+        generation={},
+        freeal={
+            **options,
+            "demo_source": "none",
+            "clean_selection": "class_balanced",
+            "consistency": "paraphrase",
+        },
+    )
+    ctx = type("Ctx", (), {"data_dir": None, "results_dir": tmp_path})()
+    out = run_freeal(spec, ctx, seed=0)
+    first, second = out["rounds"]
+    assert first["annotated"] == 45 and first["abstained"] > 0
+    assert first["label_counts"]["None"] == first["abstained"]
+    assert 0 < second["annotated"] < 45  # only non-clean texts go back to the LLM
+    assert llm.choose_sizes == [45, second["annotated"]]  # one batched call per round
+    for r in out["rounds"]:
+        assert set(r["label_counts"]) == {*labels, "None"}
+        assert 0 <= r["test_macro_f1"] <= 100
