@@ -87,7 +87,9 @@ def build_cached_dir(final: Path, build: Callable[[Path], None]) -> Path:
 
 
 def default_threads() -> int:
-    """CPU threads for torch: usable cores, shared between pytest-xdist workers."""
+    """CPU threads for torch: $BENCH_THREADS, else usable cores shared between xdist workers."""
+    if os.environ.get("BENCH_THREADS"):
+        return max(1, int(os.environ["BENCH_THREADS"]))
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
