@@ -1,7 +1,7 @@
 """The chat-backend interface: requests, responses, the abstract backend and a lazy registry.
 
-Backends are named in task files (`transformers`, `vllm`) and imported only when used, so
-CPU-only code never imports vllm.
+Backends are named in task files (`transformers`, `vllm`, `openai`) and imported only when used,
+so CPU-only code never imports vllm.
 """
 
 from __future__ import annotations
@@ -223,6 +223,7 @@ class ChatBackend(abc.ABC):
 BACKENDS: dict[str, str] = {
     "transformers": "benchmark.llm.hf_backend:TransformersBackend",
     "vllm": "benchmark.llm.vllm_backend:VLLMBackend",
+    "openai": "benchmark.llm.openai_backend:OpenAIBackend",
 }
 BACKEND_REQUIREMENTS: dict[str, tuple[str, str]] = {
     "transformers": ("transformers", "pip install transformers accelerate"),
