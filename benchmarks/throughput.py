@@ -1,0 +1,217 @@
+"""Generation throughput: the study's reference loop vs our whole-case scheduler.
+
+Same model, same prompts (same demos, same per-attempt seeds), same target of accepted samples
+per label, revision on:
+
+(a) reference loop: per label, one prompt per call until enough samples are accepted, one
+    revision call per candidate (what the study's code sent to vLLM);
+(b) scheduler: every prompt of a round in one batch, every revision check of the round in one
+    batch, top up only the labels still short (`benchmark.generation.pipeline.CaseGenerator`).
+
+Each (backend, mode) runs in its own subprocess with no response cache, so peak memory is that
+run's own and nothing is served from a cache. Model / engine loading is not timed.
+
+    python benchmarks/throughput.py --backends transformers vllm --n 10 --labels 3
+
+The vLLM backend needs `vllm` (CPU build: see README, "vLLM on CPU"); run the script from that
+environment to get both rows in one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def _spec(args, backend: str):
+    from benchmark.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
+
+    options = {"dtype": "float32"} if backend == "vllm" else {}
+    generation = GenerationOptions(
+        backend=backend,
+        demos_per_label=10,
+        per_request=args.per_request,
+        max_attempts=args.max_attempts,
+        max_new_tokens=args.max_new_tokens,
+        batch_size=args.batch_size,
+        backend_options=options,
+    )
+    return CaseSpec(
+        dataset=args.dataset,
+        language=args.language,
+        setting=args.setting,
+        model=args.model,
+        samples_per_label=args.n,
+        gold_sampling="at_most",
+        seeds=(args.seed,),
+        classifier=EmbedLogregSpec().model_dump(),
+        generation=generation.model_dump(),
+    )
+
+
+def _generator(args, backend_name: str):
+    """A CaseGenerator whose backend is the raw (uncached) backend."""
+    import benchmark.generation.backends as backends
+    from benchmark.generation.pipeline import CaseGenerator
+    from benchmark.llm.backend import load_backend
+    from benchmark.runner import RunContext
+
+    spec = _spec(args, backend_name)
+    options = {"max_model_len": spec.generation["max_model_len"]}
+    if backend_name == "transformers":
+        options.update(batch_size=args.batch_size, progress=False)
+    else:
+        options.update(spec.generation["backend_options"])
+    raw = load_backend(backend_name, args.model, **options)
+    backends.backend_for = lambda *a, **k: raw  # the generator must not use the cache
+    import benchmark.generation.pipeline as pipeline
+
+    pipeline.backend_for = backends.backend_for
+    ctx = RunContext(results_dir=args.scratch, data_dir=args.data_dir)
+    gen = CaseGenerator(spec, ctx, seed=args.seed)
+    gen.labels = gen.labels[: args.labels]
+    return gen
+
+
+def _reference_loop(gen) -> None:
+    """One prompt per call; one revision call per candidate; until n accepted per label."""
+    from benchmark.generation.pipeline import request_seed
+    from benchmark.llm.backend import ChatRequest, SamplingParams
+
+    g = gen.gen
+    for label in gen.labels:
+        messages = gen._messages(label)
+        while gen.kept(label) < gen.target and gen.attempts[label] < g["max_attempts"]:
+            attempt = gen.attempts[label]
+            gen.attempts[label] += 1
+            sampling = SamplingParams(
+                temperature=g["temperature"],
+                top_p=g["top_p"],
+                repetition_penalty=g["repetition_penalty"],
+                max_new_tokens=g["max_new_tokens"],
+                seed=request_seed(gen.seed, gen.spec.language, label, attempt),
+            )
+            reply = gen.backend.generate([ChatRequest(messages, sampling)])[0]
+            gen._count(reply)
+            for cand in gen._parse(label, reply, attempt):
+                if cand.status == "pending" and gen.kept(label) < gen.target:
+                    if gen.strategy.revision:
+                        gen._revise([cand])  # one call per sample
+                    if cand.status == "pending":
+                        cand.status = "kept"
+                elif cand.status == "pending":
+                    cand.status = "surplus"
+                gen.candidates.append(cand)
+
+
+def run_one(args) -> dict:
+    """Child process: one backend x mode, timed; prints a JSON line."""
+    gen = _generator(args, args.backend)
+    start = time.perf_counter()
+    if args.mode == "reference":
+        _reference_loop(gen)
+    else:
+        while gen.run_round(gen.stats.rounds):
+            pass
+    seconds = time.perf_counter() - start
+    accepted = sum(min(gen.kept(label), gen.target) for label in gen.labels)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "backend": args.backend,
+        "mode": args.mode,
+        "seconds": round(seconds, 2),
+        "accepted": accepted,
+        "target": gen.target * len(gen.labels),
+        "llm_calls": gen.stats.requests + gen.stats.revision_checks,
+        "completion_tokens": gen.stats.completion_tokens,
+        "samples_per_s": round(accepted / seconds, 3),
+        "tokens_per_s": round(gen.stats.completion_tokens / seconds, 2),
+        "peak_rss_mib": round(peak_mib),
+    }
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backends", nargs="+", default=["transformers"])
+    parser.add_argument("--model", default="smollm2-135m")
+    parser.add_argument("--dataset", default="sib200")
+    parser.add_argument("--language", default="de")
+    parser.add_argument("--setting", default="target_demos_revision")
+    parser.add_argument("--n", type=int, default=10, help="accepted samples per label")
+    parser.add_argument("--labels", type=int, default=3, help="first k labels of the dataset")
+    parser.add_argument("--per-request", type=int, default=10)
+    parser.add_argument("--max-attempts", type=int, default=4)
+    parser.add_argument("--max-new-tokens", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--scratch", default="/tmp/lowres-throughput")
+    parser.add_argument("--json", default=None, help="also write the rows to this file")
+    parser.add_argument("--backend", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.backend:  # child
+        print("RESULT " + json.dumps(run_one(args)), flush=True)
+        return
+    rows = []
+    base = [a for a in (argv if argv is not None else sys.argv[1:])]
+    for backend in args.backends:
+        for mode in ("reference", "scheduler"):
+            cmd = [sys.executable, __file__, *base, "--backend", backend, "--mode", mode]
+            print(f"running {backend} / {mode} ...", file=sys.stderr, flush=True)
+            out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
+            if line is None:
+                sys.stderr.write(out.stdout[-3000:] + out.stderr[-3000:])
+                raise SystemExit(f"{backend} / {mode} failed (exit {out.returncode})")
+            rows.append(json.loads(line[len("RESULT ") :]))
+    print(table(rows))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(rows, fh, indent=1)
+
+
+def table(rows: list[dict]) -> str:
+    """Markdown table with the scheduler / reference ratio per backend."""
+    from tabulate import tabulate
+
+    lines = []
+    for r in rows:
+        ref = next(x for x in rows if x["backend"] == r["backend"] and x["mode"] == "reference")
+        ratio = r["samples_per_s"] / ref["samples_per_s"] if ref["samples_per_s"] else None
+        lines.append(
+            [
+                r["backend"],
+                r["mode"],
+                f"{r['accepted']}/{r['target']}",
+                r["llm_calls"],
+                r["seconds"],
+                r["samples_per_s"],
+                r["tokens_per_s"],
+                r["peak_rss_mib"],
+                "" if r["mode"] == "reference" or ratio is None else f"{ratio:.1f}x",
+            ]
+        )
+    headers = [
+        "backend",
+        "mode",
+        "accepted",
+        "LLM requests",
+        "seconds",
+        "samples/s",
+        "tokens/s",
+        "peak RSS MiB",
+        "speed-up",
+    ]
+    return tabulate(lines, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+if __name__ == "__main__":
+    main()
