@@ -101,16 +101,26 @@ class TransformersBackend(ChatBackend):
         self.dtype = _pick_dtype(dtype, self.device)
         self.batch_size = batch_size
         self.progress = progress
-        self.tokenizer, self.model = _load(self.resolved, self.device, self.dtype, model_kwargs)
+        self._model_kwargs = model_kwargs
+        self._model = None
+        self.tokenizer, config, generation_config = _load_light(self.resolved)
         if not getattr(self.tokenizer, "chat_template", None):
             raise ValueError(f"model {model_ref!r} has no chat template; use an instruct model")
-        limit = getattr(self.model.config, "max_position_embeddings", None) or max_model_len
+        limit = getattr(config, "max_position_embeddings", None) or max_model_len
         self._max_model_len = min(max_model_len, int(limit))
-        self.stop_ids = _stop_token_ids(self.tokenizer, self.model)
+        self.stop_ids = _stop_token_ids(self.tokenizer, generation_config)
         self.pad_id = _pad_id(self.tokenizer, self.stop_ids)
-        params = inspect.signature(self.model.forward).parameters
-        self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
-        self._keeps_logits = "logits_to_keep" in params
+
+    @property
+    def model(self):
+        """The weights, loaded on first use: a run served from the response cache never
+        loads them (only the tokenizer, to count prompt tokens)."""
+        if self._model is None:
+            self._model = _load(self.resolved, self.device, self.dtype, self._model_kwargs)
+            params = inspect.signature(self._model.forward).parameters
+            self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
+            self._keeps_logits = "logits_to_keep" in params
+        return self._model
 
     @property
     def max_model_len(self) -> int:
@@ -358,8 +368,8 @@ class TransformersBackend(ChatBackend):
             return DynamicCache()
 
     def close(self) -> None:
-        """Drop the model so its memory can be freed."""
-        self.model = None
+        """Drop the model so its memory can be freed (it reloads on next use)."""
+        self._model = None
 
 
 def _choice_response(request: ChoiceRequest, logprobs: dict[str, float]) -> ChoiceResponse:
@@ -474,31 +484,51 @@ def _pick_dtype(dtype: Any, device) -> Any:
     return dtype
 
 
-def _load(resolved: ResolvedModel, device, dtype, model_kwargs: dict[str, Any] | None):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
+def _unavailable(resolved: ResolvedModel, err: Exception):
     from benchmark.llm.backend import ModelUnavailableError
+
+    return ModelUnavailableError(
+        f"model {resolved.alias or resolved.path_or_id!r} ({resolved.path_or_id}) could not be "
+        f"loaded: {err}. Offline, use a packaged model (smollm2-135m, qwen2.5-coder-0.5b) "
+        "or a local directory."
+    )
+
+
+def _load_light(resolved: ResolvedModel):
+    """Tokenizer, model config and generation config: everything but the weights."""
+    from transformers import AutoConfig, AutoTokenizer, GenerationConfig
+
+    source = {"revision": resolved.revision} if resolved.revision else {}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(resolved.path_or_id, **source)
+        config = AutoConfig.from_pretrained(resolved.path_or_id, **source)
+    except OSError as err:
+        raise _unavailable(resolved, err) from None
+    try:
+        generation_config = GenerationConfig.from_pretrained(resolved.path_or_id, **source)
+    except OSError:  # what the model would derive from its config
+        generation_config = GenerationConfig.from_model_config(config)
+    return tokenizer, config, generation_config
+
+
+def _load(resolved: ResolvedModel, device, dtype, model_kwargs: dict[str, Any] | None):
+    from transformers import AutoModelForCausalLM
 
     source = {"revision": resolved.revision} if resolved.revision else {}
     options = {"dtype": dtype, **source, **(model_kwargs or {})}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(resolved.path_or_id, **source)
         model = AutoModelForCausalLM.from_pretrained(resolved.path_or_id, **options)
     except OSError as err:
-        raise ModelUnavailableError(
-            f"model {resolved.alias or resolved.path_or_id!r} ({resolved.path_or_id}) could not be "
-            f"loaded: {err}. Offline, use a packaged model (smollm2-135m, qwen2.5-coder-0.5b) "
-            "or a local directory."
-        ) from None
+        raise _unavailable(resolved, err) from None
     if "device_map" not in options:
         model = model.to(device)
-    return tokenizer, model.eval()
+    return model.eval()
 
 
-def _stop_token_ids(tokenizer, model) -> frozenset[int]:
+def _stop_token_ids(tokenizer, generation_config) -> frozenset[int]:
     """EOS ids of the generation config and tokenizer, plus the chat template's end-of-turn."""
     ids: set[int] = set()
-    for source in (getattr(model, "generation_config", None), tokenizer):
+    for source in (generation_config, tokenizer):
         eos = getattr(source, "eos_token_id", None)
         ids.update(eos if isinstance(eos, list | tuple) else [eos] if eos is not None else [])
     added = tokenizer.get_added_vocab()
