@@ -73,6 +73,19 @@ def _describe(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def _quality(args: argparse.Namespace, extra: list[str]) -> int:
+    from benchmark.leaderboard import write_leaderboard
+    from benchmark.requality import recompute_quality
+
+    if extra:
+        raise SystemExit(f"unexpected arguments: {' '.join(extra)}")
+    out = Path(args.out)
+    updated = recompute_quality(out / "results", data_dir=args.data_dir, only_missing=not args.all)
+    print(f"quality recomputed for {len(updated)} case(s)")
+    print(write_leaderboard(out))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lowres-bench", description=__doc__)
     sub = parser.add_subparsers(dest="command")
@@ -102,10 +115,22 @@ def main(argv: list[str] | None = None) -> int:
     describe.add_argument("--backend", default="transformers")
     describe.add_argument("--data-dir", default=None)
     describe.add_argument("--out", default="leaderboard", help="folder holding descriptions/")
+    quality = sub.add_parser(
+        "quality",
+        help="recompute the quality metrics of finished generated cases from their samples",
+    )
+    quality.add_argument("--out", default="leaderboard", help="folder holding results/")
+    quality.add_argument("--data-dir", default=None)
+    quality.add_argument("--all", action="store_true", help="also cases with every metric")
     args, extra = parser.parse_known_args(argv)
     if args.command is None:
         args = parser.parse_args(["run"])
-    commands = {"run": _run, "leaderboard": _leaderboard, "describe": _describe}
+    commands = {
+        "run": _run,
+        "leaderboard": _leaderboard,
+        "describe": _describe,
+        "quality": _quality,
+    }
     return commands[args.command](args, extra)
 
 

@@ -314,3 +314,27 @@ def test_same_seed_cold_cache_reproduces_the_samples(monkeypatch, tmp_path, sib_
         runs.append([(c.label, c.text, c.status) for c in gen.candidates])
     assert runs[0] == runs[1]
     assert runs[0]  # something was generated
+
+
+def test_quality_recomputed_from_stored_samples_matches_the_run(
+    use_backend, tmp_path, sib_fixture_dir
+):
+    from benchmark.records import read_record, record_path
+    from benchmark.requality import recompute_quality
+
+    backend = ScriptedBackend(
+        lambda prompt, seed: "\n".join(f"{label_of(prompt)} text {seed} {i}" for i in range(3))
+    )
+    use_backend(backend)
+    ctx = ctx_for(tmp_path, sib_fixture_dir)
+    record = run_case(make_spec(n=3), ctx)
+    path = record_path(ctx.results_dir, record["case_id"])
+    stripped = {
+        **record,
+        "quality": {k: v for k, v in record["quality"].items() if k != "distinct_1"},
+    }
+    path.write_text(json.dumps(stripped))
+    assert recompute_quality(ctx.results_dir, data_dir=sib_fixture_dir) == [record["case_id"]]
+    assert read_record(path)["quality"] == record["quality"]
+    assert read_record(path)["scores"] == record["scores"]  # nothing else changes
+    assert recompute_quality(ctx.results_dir, data_dir=sib_fixture_dir) == []  # nothing missing

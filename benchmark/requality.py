@@ -1,0 +1,63 @@
+"""Recompute the quality block of finished generated cases from their stored samples.
+
+The training samples of a generated case are the `kept` rows of its `generated.jsonl`, so new
+quality metrics can be added to old records without calling the LLM or retraining anything.
+Only the record's `quality` key changes; the rewrite is atomic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from benchmark.data import Example
+from benchmark.records import case_dir, read_record, record_path, write_json_atomic
+from benchmark.spec import CaseSpec
+
+
+def spec_from_record(record: dict[str, Any]) -> CaseSpec:
+    """The CaseSpec a record was written from."""
+    names = {f.name for f in dataclasses.fields(CaseSpec)}
+    raw = {k: v for k, v in record["spec"].items() if k in names}
+    raw["seeds"], raw["marks"] = tuple(raw["seeds"]), tuple(raw.get("marks", ()))
+    return CaseSpec(**raw)
+
+
+def kept_samples(folder: Path) -> list[Example]:
+    """The `kept` rows of a case's generated.jsonl, as training examples."""
+    rows = [json.loads(line) for line in (folder / "generated.jsonl").read_text().splitlines()]
+    return [
+        Example(text=r["text"], label=r["label"], uid=f"gen-{i}", split="generated")
+        for i, r in enumerate(rows)
+        if r["status"] == "kept"
+    ]
+
+
+def recompute_quality(results_dir: Path, *, data_dir=None, only_missing: bool = True) -> list[str]:
+    """Recompute `quality` for every generated record (by default only where a metric is
+    missing); returns the case ids that were updated."""
+    from benchmark.quality import QUALITY_METRICS
+    from benchmark.runner import RunContext, generation_quality
+
+    ctx = RunContext(results_dir=results_dir, data_dir=data_dir)
+    updated = []
+    for path in sorted(results_dir.glob("*.json")):
+        record = read_record(path)
+        if not record or not record.get("quality") or not record.get("generation"):
+            continue
+        if only_missing and all(m in record["quality"] for m in QUALITY_METRICS):
+            continue
+        folder = case_dir(results_dir, record["case_id"])
+        if not (folder / "generated.jsonl").is_file():
+            continue
+        spec = spec_from_record(record)
+        if spec.case_id != record["case_id"] or spec.spec_hash != record["spec_hash"]:
+            raise ValueError(f"{path}: spec does not reproduce its case id / hash; not touched")
+        quality = generation_quality(spec, ctx, kept_samples(folder), record["generation"])
+        write_json_atomic(
+            record_path(results_dir, record["case_id"]), {**record, "quality": quality}
+        )
+        updated.append(record["case_id"])
+    return updated
