@@ -202,15 +202,7 @@ def train_robust(
     for epoch in range(config.epochs):
         warm = epoch < config.warmup_epochs
         if not warm:
-            losses = per_sample_losses(model, texts, y_np)
-            clean = clean_mask(
-                losses,
-                y_np,
-                threshold=config.clean_threshold,
-                class_balanced=config.class_balanced,
-                min_per_class=config.min_per_class,
-                seed=seed,
-            )
+            clean = _select_clean(per_sample_losses(model, texts, y_np), y_np, config, seed)
         weights = _class_weights(y_np[clean], n_classes, device) if config.class_balanced else None
         ramp = min(1.0, (epoch - config.warmup_epochs + 1) / config.rampup_epochs)
         model.train(True)
@@ -243,16 +235,20 @@ def train_robust(
             {"epoch": epoch, "loss": total / len(texts), "clean_share": float(clean.mean())}
         )
     losses = per_sample_losses(model, texts, y_np)
-    clean = clean_mask(
+    clean = _select_clean(losses, y_np, config, seed)
+    probs = model.predict_proba(texts)
+    return RobustResult(model, losses, clean, probs.argmax(1), probs.max(1), history)
+
+
+def _select_clean(losses, labels, config: RobustConfig, seed: int) -> np.ndarray:
+    return clean_mask(
         losses,
-        y_np,
+        labels,
         threshold=config.clean_threshold,
         class_balanced=config.class_balanced,
         min_per_class=config.min_per_class,
         seed=seed,
     )
-    probs = model.predict_proba(texts)
-    return RobustResult(model, losses, clean, probs.argmax(1), probs.max(1), history)
 
 
 def _class_weights(labels: np.ndarray, n_classes: int, device):
