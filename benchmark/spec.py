@@ -144,7 +144,7 @@ class FreeALOptions(_Strict):
     epochs: int = Field(30, gt=0)
     warmup_epochs: int = Field(3, ge=0)
     rampup_epochs: int = Field(10, ge=1)
-    lr: float = Field(1e-3, gt=0, description="head lr (frozen encoder); finetune uses its own")
+    lr: float = Field(0.1, gt=0, description="head lr (frozen encoder); finetune uses its own")
     batch_size: int = Field(32, gt=0)
     mixup_alpha: float = Field(4.0, gt=0)
     temperature: float = Field(0.85, gt=0)

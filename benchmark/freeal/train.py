@@ -28,7 +28,7 @@ class RobustConfig:
     epochs: int = 30
     warmup_epochs: int = 3
     rampup_epochs: int = 10
-    lr: float = 1e-3
+    lr: float = 0.1
     weight_decay: float = 0.01
     batch_size: int = 32
     mixup_alpha: float = 4.0
