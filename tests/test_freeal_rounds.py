@@ -169,4 +169,5 @@ def test_rounds_run_with_abstentions_and_record_every_round(monkeypatch, tmp_pat
     assert llm.choose_sizes == [45, second["annotated"]]  # one batched call per round
     for r in out["rounds"]:
         assert set(r["label_counts"]) == {*labels, "None"}
+        assert r["classes_present"] >= 1
         assert 0 <= r["test_macro_f1"] <= 100

@@ -204,11 +204,8 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
             labels[i] = ann.label
         annotate_seconds = time.perf_counter() - t0
         rows = [i for i, lab in enumerate(labels) if lab is not None]
-        if len({labels[i] for i in rows}) < 2:
-            raise FreeALFailure(
-                f"round {r}: only {len(rows)} labelled pool texts in "
-                f"{len({labels[i] for i in rows})} classes after annotation (need 2 classes)"
-            )
+        if not rows:
+            raise FreeALFailure(f"round {r}: the LLM abstained on all {len(texts)} pool texts")
         t0 = time.perf_counter()
         result = train_robust(
             features,
@@ -245,6 +242,7 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
                 "label_counts": counts,
                 "clean_counts": class_counts(clean_labels, classes),
                 "clean": int(result.clean.sum()),
+                "classes_present": len({labels[i] for i in rows}),
                 "collapsing": collapsing_classes(previous_counts, counts)
                 if previous_counts
                 else [],
