@@ -134,6 +134,11 @@ class FreeALOptions(_Strict):
     consistency: list[Literal["backtranslation", "paraphrase", "none"]] = Field(
         default_factory=lambda: ["backtranslation"], min_length=1
     )
+    calibration: list[Literal["none", "batch"]] = Field(
+        default_factory=lambda: ["none"],
+        min_length=1,
+        description="batch: divide label probabilities by their mean over the round's pool",
+    )
     demos_per_text: int = Field(10, ge=1, description="retrieved demonstrations per text (m)")
     abstain_margin: float = Field(
         0.0, ge=0, description="abstain when the best label's log-prob leads by less than this"
@@ -149,7 +154,7 @@ class FreeALOptions(_Strict):
     mixup_alpha: float = Field(4.0, gt=0)
     temperature: float = Field(0.85, gt=0)
 
-    @field_validator("demo_sources", "clean_selection", "consistency", mode="before")
+    @field_validator("demo_sources", "clean_selection", "consistency", "calibration", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
@@ -240,6 +245,8 @@ class CaseSpec:
                 f"clean_{fa['clean_selection']}",
                 f"cons_{fa['consistency']}",
             ]
+            if fa.get("calibration", "none") != "none":
+                parts.append(f"cal_{fa['calibration']}")
         parts.append(self.classifier_slug)
         return "-".join(parts)
 
@@ -255,6 +262,8 @@ class CaseSpec:
         for optional in ("selection", "augmentation", "freeal"):
             if payload[optional] is None:  # keeps the hashes of cases written before these axes
                 del payload[optional]
+        if payload.get("freeal", {}).get("calibration") == "none":  # added later: same rule
+            payload["freeal"] = {k: v for k, v in payload["freeal"].items() if k != "calibration"}
         canonical = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

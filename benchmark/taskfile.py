@@ -284,7 +284,9 @@ def _freeal_cases(
 ) -> list[CaseSpec]:
     """One case per model x size x classifier x demo source x clean selection x consistency."""
     fa = task.freeal
-    shared = fa.model_dump(exclude={"demo_sources", "clean_selection", "consistency"})
+    shared = fa.model_dump(
+        exclude={"demo_sources", "clean_selection", "consistency", "calibration"}
+    )
     grid = itertools.product(
         models,
         task.samples_per_label,
@@ -292,6 +294,7 @@ def _freeal_cases(
         fa.demo_sources,
         fa.clean_selection,
         fa.consistency,
+        fa.calibration,
     )
     return [
         CaseSpec(
@@ -309,11 +312,12 @@ def _freeal_cases(
                 "demo_source": source,
                 "clean_selection": selection,
                 "consistency": consistency,
+                "calibration": calibration,
             },
             source=str(path),
             marks=tuple(task.marks),
         )
-        for model, n, clf, source, selection, consistency in grid
+        for model, n, clf, source, selection, consistency, calibration in grid
     ]
 
 

@@ -92,3 +92,30 @@ def test_annotation_with_retrieved_demos_and_abstentions():
         language_name="English",
     )
     assert [a.label for a in zero_shot][:2] == ["sports", "politics"]
+
+
+class BiasedChooser:
+    """Scores the true label (named in the text) +1, but every text's label "a" gets +3."""
+
+    def choose(self, requests):
+        out = []
+        for request in requests:
+            text = request.messages[-1][1].split("Text: ")[-1].split("\n")[0]
+            scores = {
+                c: (1.0 if c in text.split() else 0.0) + (3.0 if c == "a" else 0.0)
+                for c in request.choices
+            }
+            out.append(ChoiceResponse(max(scores, key=scores.get), scores))
+        return out
+
+
+def test_batch_calibration_removes_a_label_prior():
+    from benchmark.freeal.annotate import annotate_with_demos
+
+    texts = [f"text {label} {i}" for label in ("a", "b", "c") for i in range(10)]
+    truth = [t.split()[1] for t in texts]
+    kwargs = dict(labels=["a", "b", "c"], backend=BiasedChooser(), language_name="English")
+    plain = annotate_with_demos(texts, [[]] * len(texts), **kwargs)
+    calibrated = annotate_with_demos(texts, [[]] * len(texts), calibration="batch", **kwargs)
+    assert {a.label for a in plain} == {"a"}  # the prior wins everywhere
+    assert [a.label for a in calibrated] == truth

@@ -37,6 +37,7 @@ def annotate(
     language_name: str,
     m: int = 10,
     abstain_margin: float = 0.0,
+    calibration: str = "none",
 ) -> list[Annotation]:
     """Label every text by a constrained choice over `labels` (one batched backend call).
 
@@ -64,7 +65,16 @@ def annotate(
         backend=backend,
         language_name=language_name,
         abstain_margin=abstain_margin,
+        calibration=calibration,
     )
+
+
+def batch_calibrated(logprobs: np.ndarray) -> np.ndarray:
+    """Log of each row's label distribution divided by the batch's mean distribution."""
+    shifted = logprobs - logprobs.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    prior = np.exp(log_p).mean(axis=0)
+    return log_p - np.log(prior + 1e-12)
 
 
 def annotate_with_demos(
@@ -75,8 +85,13 @@ def annotate_with_demos(
     backend,
     language_name: str,
     abstain_margin: float = 0.0,
+    calibration: str = "none",
 ) -> list[Annotation]:
     """Label every text by a constrained choice, each with its own demonstrations.
+
+    `calibration="batch"` divides each text's label probabilities by their mean over the
+    batch (batch calibration, Zhou et al. 2024): it removes the label prior a small model puts
+    on short or early labels, at no extra LLM call.
 
     A text whose prompt is too long for the model drops demonstrations (from the least
     similar, i.e. the end) until it fits; one that cannot fit even without demos abstains.
@@ -101,8 +116,12 @@ def annotate_with_demos(
             requests.append(ChoiceRequest(messages, tuple(labels)))
             rows.append(i)
     out = [Annotation(None, 0.0)] * len(texts)
-    for i, reply in zip(rows, backend.choose(requests), strict=True):
-        ranked = sorted(reply.logprobs.values(), reverse=True)
-        margin = ranked[0] - ranked[1] if len(ranked) > 1 else float("inf")
-        out[i] = Annotation(reply.choice if margin >= abstain_margin else None, margin)
+    replies = backend.choose(requests)
+    scores = np.array([[r.logprobs[c] for c in labels] for r in replies], dtype=float)
+    if calibration == "batch" and len(scores):
+        scores = batch_calibrated(scores)
+    for i, row in zip(rows, scores, strict=True):
+        order = np.argsort(-row, kind="stable")
+        margin = float(row[order[0]] - row[order[1]]) if len(row) > 1 else float("inf")
+        out[i] = Annotation(labels[order[0]] if margin >= abstain_margin else None, margin)
     return out

@@ -173,6 +173,7 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
                 language_name=language_name,
                 m=fa["demos_per_text"],
                 abstain_margin=fa["abstain_margin"],
+                calibration=fa.get("calibration", "none"),
             )
         else:
             assert result is not None
@@ -199,6 +200,7 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
                 backend=backend,
                 language_name=language_name,
                 abstain_margin=fa["abstain_margin"],
+                calibration=fa.get("calibration", "none"),
             )
         for i, ann in zip(todo, fresh, strict=True):
             labels[i] = ann.label
