@@ -150,6 +150,7 @@ class VLLMBackend(ChatBackend):
             "dtype": dtype or _default_dtype(),
             "seed": seed,
             **({"quantization": quantization} if quantization else {}),
+            **_cpu_defaults(),
             **(engine_kwargs or {}),
         }
         self.engine_options = options
@@ -370,6 +371,15 @@ def _choice_constraint(choices: list[str]) -> dict[str, Any]:
 
         return {"guided_decoding": GuidedDecodingParams(choice=choices)}
     return {"structured_outputs": StructuredOutputsParams(choice=choices)}
+
+
+def _cpu_defaults() -> dict[str, Any]:
+    """On the CPU build: a token budget that never splits a prompt's prefill. A split prefill
+    rewinds a seeded request's generator, which CPU generators cannot do (the engine dies with
+    "CPU Generator does not use offset" once a batch of seeded prompts exceeds the budget)."""
+    from vllm.platforms import current_platform
+
+    return {"max_num_batched_tokens": 65536} if current_platform.is_cpu() else {}
 
 
 def _default_dtype() -> str:
