@@ -235,6 +235,43 @@ BACKEND_REQUIREMENTS: dict[str, tuple[str, str]] = {
 }
 
 
+class LocalTemplateMixin:
+    """Prompt templating for backends that hold the model's tokenizer in-process.
+
+    Needs `self.tokenizer`, `self.resolved` (a `ResolvedModel`) and `self._max_model_len`.
+    """
+
+    @property
+    def max_model_len(self) -> int:
+        """Prompt plus completion length limit in tokens."""
+        return self._max_model_len
+
+    @property
+    def fingerprint(self) -> str:
+        """Backend-independent id of the model weights."""
+        return self.resolved.fingerprint
+
+    def count_tokens(self, messages: MessagesLike) -> int:
+        """Length of the templated prompt in tokens (generation prompt included)."""
+        return len(self._prompt_ids(normalize_messages(messages)))
+
+    def _prompt_ids(self, messages: Messages) -> list[int]:
+        text = self.tokenizer.apply_chat_template(
+            messages_as_dicts(messages), add_generation_prompt=True, tokenize=False
+        )
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _checked_prompt(self, index: int, messages: Messages, extra: int = 0) -> list[int]:
+        """Prompt ids; a prompt that leaves fewer than `extra` + 1 tokens is an error."""
+        ids = self._prompt_ids(messages)
+        if len(ids) + extra >= self.max_model_len:
+            raise ValueError(
+                f"request {index}: prompt has {len(ids)} tokens, max_model_len is "
+                f"{self.max_model_len}; shorten it (e.g. drop demos) before sending"
+            )
+        return ids
+
+
 class ModelUnavailableError(RuntimeError):
     """A model's weights cannot be loaded (e.g. a hub model while offline)."""
 

@@ -35,11 +35,8 @@ from benchmark.llm.backend import (
     ChoiceRequest,
     ChoiceResponse,
     FinishReason,
-    Messages,
-    MessagesLike,
+    LocalTemplateMixin,
     SamplingParams,
-    messages_as_dicts,
-    normalize_messages,
 )
 from benchmark.llm.models import ResolvedModel, resolve_model
 
@@ -59,7 +56,7 @@ class _Row:
     finish: FinishReason | None = None
 
 
-class TransformersBackend(ChatBackend):
+class TransformersBackend(LocalTemplateMixin, ChatBackend):
     """A transformers causal LM behind the `ChatBackend` interface.
 
     Args:
@@ -121,42 +118,6 @@ class TransformersBackend(ChatBackend):
             self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
             self._keeps_logits = "logits_to_keep" in params
         return self._model
-
-    @property
-    def max_model_len(self) -> int:
-        """Prompt plus completion length limit in tokens."""
-        return self._max_model_len
-
-    @property
-    def fingerprint(self) -> str:
-        """Backend-independent id of the model weights."""
-        return self.resolved.fingerprint
-
-    def count_tokens(self, messages: MessagesLike) -> int:
-        """Length of the templated prompt in tokens.
-
-        Args:
-            messages: the chat.
-
-        Returns:
-            The token count (generation prompt included).
-        """
-        return len(self._prompt_ids(normalize_messages(messages)))
-
-    def _prompt_ids(self, messages: Messages) -> list[int]:
-        text = self.tokenizer.apply_chat_template(
-            messages_as_dicts(messages), add_generation_prompt=True, tokenize=False
-        )
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def _checked_prompt(self, index: int, messages: Messages) -> list[int]:
-        ids = self._prompt_ids(messages)
-        if len(ids) >= self.max_model_len:
-            raise ValueError(
-                f"request {index}: prompt has {len(ids)} tokens, max_model_len is "
-                f"{self.max_model_len}; shorten it (e.g. drop demos) before sending"
-            )
-        return ids
 
     def generate(
         self, requests: Sequence[ChatRequest], *, on_result: ChatCallback | None = None

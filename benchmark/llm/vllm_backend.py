@@ -51,11 +51,9 @@ from benchmark.llm.backend import (
     ChoiceRequest,
     ChoiceResponse,
     FinishReason,
-    Messages,
-    MessagesLike,
+    LocalTemplateMixin,
     SamplingParams,
     messages_as_dicts,
-    normalize_messages,
 )
 from benchmark.llm.choice_logprobs import PathStep, score_choices_on_path
 from benchmark.llm.models import ResolvedModel, resolve_model
@@ -94,7 +92,7 @@ def shutdown_engines() -> None:
     _ENGINES.clear()
 
 
-class VLLMBackend(ChatBackend):
+class VLLMBackend(LocalTemplateMixin, ChatBackend):
     """An offline vLLM engine behind the `ChatBackend` interface.
 
     Args:
@@ -163,42 +161,6 @@ class VLLMBackend(ChatBackend):
 
     def __repr__(self) -> str:
         return f"VLLMBackend({self.resolved.alias or self.resolved.path_or_id!r}, {self.engine_options})"
-
-    @property
-    def max_model_len(self) -> int:
-        """Prompt plus completion length limit in tokens (the engine's)."""
-        return self._max_model_len
-
-    @property
-    def fingerprint(self) -> str:
-        """Backend-independent id of the model weights."""
-        return self.resolved.fingerprint
-
-    def count_tokens(self, messages: MessagesLike) -> int:
-        """Length of the templated prompt in tokens.
-
-        Args:
-            messages: the chat.
-
-        Returns:
-            The token count (generation prompt included).
-        """
-        return len(self._prompt_ids(normalize_messages(messages)))
-
-    def _prompt_ids(self, messages: Messages) -> list[int]:
-        text = self.tokenizer.apply_chat_template(
-            messages_as_dicts(messages), add_generation_prompt=True, tokenize=False
-        )
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def _checked_prompt(self, index: int, messages: Messages, extra: int = 0) -> list[int]:
-        ids = self._prompt_ids(messages)
-        if len(ids) + extra >= self.max_model_len:
-            raise ValueError(
-                f"request {index}: prompt has {len(ids)} tokens, max_model_len is "
-                f"{self.max_model_len}; shorten it (e.g. drop demos) before sending"
-            )
-        return ids
 
     def _sampling(self, params: SamplingParams, budget: int):
         from vllm import SamplingParams as VLLMSamplingParams
