@@ -194,9 +194,7 @@ class Embedder:
         with torch.inference_mode():
             with autocast:
                 hidden = self._model(**enc).last_hidden_state.float()
-            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-            pooled = torch.nn.functional.normalize(pooled, dim=-1)
+            pooled = torch.nn.functional.normalize(mean_pool(hidden, enc["attention_mask"]), dim=-1)
         self.n_embedded += len(texts)
         return pooled.cpu().numpy().astype(np.float32)
 
@@ -225,6 +223,12 @@ class Embedder:
                     self.cache.put_many(self.fingerprint, zip(batch, vectors, strict=True))
                 bar.update(len(batch))
         return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
+
+
+def mean_pool(hidden, attention_mask):
+    """Mean of the token vectors over the attention mask (E5 pooling)."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
 def _hub_dir(repo_id: str) -> Path:

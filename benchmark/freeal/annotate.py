@@ -109,10 +109,11 @@ def annotate_with_demos(
             messages = annotation_messages(
                 text=text, labels=labels, demos=chosen, language_name=language_name
             )
-            if not chosen or fits(messages):
+            fitting = fits(messages)
+            if fitting or not chosen:
                 break
             chosen.pop()
-        if fits(messages):
+        if fitting:
             requests.append(ChoiceRequest(messages, tuple(labels)))
             rows.append(i)
     out = [Annotation(None, 0.0)] * len(texts)

@@ -105,9 +105,9 @@ class TrainableEncoder:
             max_length=self.max_length,
             return_tensors="pt",
         ).to(self.device)
-        hidden = self.model(**enc).last_hidden_state
-        mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        from benchmark.encoders.embedder import mean_pool
+
+        return mean_pool(self.model(**enc).last_hidden_state, enc["attention_mask"])
 
     def parameters(self):
         return self.model.parameters()
