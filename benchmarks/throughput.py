@@ -3,10 +3,16 @@
 Same model, same prompts (same demos, same per-attempt seeds), same target of accepted samples
 per label, revision on:
 
-(a) reference loop: per label, one prompt per call until enough samples are accepted, one
-    revision call per candidate (what the study's code sent to vLLM);
-(b) scheduler: every prompt of a round in one batch, every revision check of the round in one
-    batch, top up only the labels still short (`benchmark.generation.pipeline.CaseGenerator`).
+(a) reference loop (`benchmark.generation.reference`): per label, one prompt per call until
+    enough samples are accepted, one revision call per candidate (what the study's code sent
+    to vLLM);
+(b) scheduler (`benchmark.generation.pipeline.CaseGenerator`): every prompt of a round in one
+    batch, every revision check of the round in one batch, top-ups sized by the observed yield
+    for the labels still short.
+
+Both keep the same samples by construction (first n that pass, in attempt order); the table's
+"kept samples" column is a digest of each run's kept (label, text) pairs, so a difference
+(batch-dependent numerics) shows.
 
 Each (backend, mode) runs in its own subprocess with no response cache, so nothing is served from
 a cache and peak memory (resident, process tree: vLLM's engine is a child process) is that run's
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import resource
@@ -91,37 +98,6 @@ def _generator(args, backend_name: str):
     return gen
 
 
-def _reference_loop(gen) -> None:
-    """One prompt per call; one revision call per candidate; until n accepted per label."""
-    from benchmark.generation.pipeline import request_seed
-    from benchmark.llm.backend import ChatRequest, SamplingParams
-
-    g = gen.gen
-    for label in gen.labels:
-        messages = gen._messages(label)
-        while gen.kept(label) < gen.target and gen.attempts[label] < g["max_attempts"]:
-            attempt = gen.attempts[label]
-            gen.attempts[label] += 1
-            sampling = SamplingParams(
-                temperature=g["temperature"],
-                top_p=g["top_p"],
-                repetition_penalty=g["repetition_penalty"],
-                max_new_tokens=g["max_new_tokens"],
-                seed=request_seed(gen.seed, gen.spec.language, label, attempt),
-            )
-            reply = gen.backend.generate([ChatRequest(messages, sampling)])[0]
-            gen._count(reply)
-            for cand in gen._parse(label, reply, attempt):
-                if cand.status == "pending" and gen.kept(label) < gen.target:
-                    if gen.strategy.revision:
-                        gen._revise([cand])  # one call per sample
-                    if cand.status == "pending":
-                        cand.status = "kept"
-                elif cand.status == "pending":
-                    cand.status = "surplus"
-                gen.candidates.append(cand)
-
-
 class TreeMemory:
     """Peak resident memory of this process and all its children (vLLM runs its engine in a
     child process), sampled every 0.2 s; without psutil, this process's own peak."""
@@ -163,16 +139,19 @@ class TreeMemory:
 
 def run_one(args) -> dict:
     """Child process: one backend x mode, timed; prints a JSON line."""
+    from benchmark.generation.reference import run_reference_loop
+
     gen = _generator(args, args.backend)
     with TreeMemory() as memory:
         start = time.perf_counter()
         if args.mode == "reference":
-            _reference_loop(gen)
+            run_reference_loop(gen)
         else:
             while gen.run_round(gen.stats.rounds):
                 pass
         seconds = time.perf_counter() - start
     accepted = sum(min(gen.kept(label), gen.target) for label in gen.labels)
+    kept = sorted(f"{c.label}\t{c.text}" for c in gen.candidates if c.status == "kept")
     peak_mib = memory.peak_mib
     return {
         "backend": args.backend,
@@ -185,6 +164,7 @@ def run_one(args) -> dict:
         "samples_per_s": round(accepted / seconds, 3),
         "tokens_per_s": round(gen.stats.completion_tokens / seconds, 2),
         "peak_rss_mib": round(peak_mib),
+        "kept_sha256": hashlib.sha256("\n".join(kept).encode()).hexdigest()[:12],
     }
 
 
@@ -248,6 +228,7 @@ def table(rows: list[dict]) -> str:
                 r["samples_per_s"],
                 r["tokens_per_s"],
                 r["peak_rss_mib"],
+                r.get("kept_sha256", ""),
                 "" if r["mode"] == "reference" or ratio is None else f"{ratio:.1f}x",
             ]
         )
@@ -260,6 +241,7 @@ def table(rows: list[dict]) -> str:
         "samples/s",
         "tokens/s",
         "peak RSS MiB",
+        "kept samples (sha256)",
         "speed-up",
     ]
     return tabulate(lines, headers=headers, tablefmt="github", disable_numparse=True)

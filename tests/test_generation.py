@@ -70,7 +70,7 @@ def label_of(prompt: str) -> str:
 
 def make_spec(setting="target_demos", n=3, **generation) -> CaseSpec:
     options = GenerationOptions(
-        demos_per_label=2, per_request=3, max_attempts=3, **generation
+        **{"demos_per_label": 2, "per_request": 3, "max_attempts": 3, **generation}
     ).model_dump()
     return CaseSpec(
         dataset="sib200",
@@ -167,6 +167,54 @@ def test_revision_records_reasons_and_rejections(use_backend, tmp_path, sib_fixt
     assert backend.choose_calls[0] == sum(
         1 for r in rows if r["round"] == 0 and r["status"] in ("kept", "rejected", "surplus")
     )
+
+
+def low_yield_reply(prompt, seed):
+    """One sample in three passes: one good, one rejected by revision, one too short."""
+    if "reason" in prompt.lower() or "why" in prompt.lower():
+        return "It is off topic."
+    label = label_of(prompt)
+    if seed % 5 == 0:
+        return "Sorry, I cannot help."
+    return f"1. a good {label} sentence {seed}\n2. a bad {label} sentence {seed}\n3. ok"
+
+
+def test_top_ups_are_sized_by_the_observed_yield(use_backend, tmp_path, sib_fixture_dir):
+    backend = ScriptedBackend(low_yield_reply)
+    use_backend(backend)
+    spec = make_spec(setting="target_demos_revision", n=6, max_attempts=20)
+    record = run_case(spec, ctx_for(tmp_path, sib_fixture_dir))
+    gen = record["generation"]
+    assert all(v["kept"] == 6 for v in gen["per_label"].values())
+    # one sample in three (or fewer) passes: sized by per_request alone, the loop would need
+    # 4+ rounds; sized by the yield, the first top-up asks for enough
+    assert gen["stats"]["rounds"] <= 3
+    assert gen["stats"]["samples_passed"] <= gen["stats"]["samples_asked"] / 3
+
+
+def test_scheduler_keeps_what_the_one_call_at_a_time_loop_keeps(
+    monkeypatch, tmp_path, sib_fixture_dir
+):
+    from benchmark.generation.reference import run_reference_loop
+
+    spec = make_spec(setting="target_demos_revision", n=4, max_attempts=20)
+    runs = {}
+    for mode in ("scheduler", "reference"):
+        backend = ScriptedBackend(low_yield_reply)
+        cached = CachedBackend(backend, ResponseCache(tmp_path / f"{mode}.sqlite"))
+        monkeypatch.setattr("benchmark.generation.backends.backend_for", lambda g, m, b=cached: b)
+        gen = pipeline.CaseGenerator(spec, ctx_for(tmp_path, sib_fixture_dir), seed=0)
+        gen.run() if mode == "scheduler" else run_reference_loop(gen)
+        runs[mode] = (gen, backend)
+    (sched, sched_backend), (ref, ref_backend) = runs["scheduler"], runs["reference"]
+
+    def outcome(gen, status):
+        return sorted((c.label, c.text, c.reason) for c in gen.candidates if c.status == status)
+
+    for status in ("kept", "rejected"):
+        assert outcome(sched, status) == outcome(ref, status)
+    assert len(outcome(sched, "kept")) == 7 * 4
+    assert len(sched_backend.choose_calls) < len(ref_backend.choose_calls) / 10
 
 
 def test_demo_copies_are_excluded_and_counted(use_backend, tmp_path, sib_fixture_dir):

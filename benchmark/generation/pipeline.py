@@ -5,6 +5,14 @@ them as one batch, parses, then sends every revision check of the round as one
 batch, and tops up only the labels still short, until each label has n kept
 samples or has used `max_attempts` prompts. Every call goes through the response
 cache, so a rerun (or a run restarted after a kill) is served from it.
+
+Top-ups are sized by the case's observed yield (samples that passed parsing,
+de-duplication and revision per sample asked for), so a model that keeps one
+sample in three gets three times the prompts (plus 25% headroom) in the next
+round instead of crawling one round per attempt. Sizing never changes which samples are kept:
+a label's candidates are taken in attempt order, the first n that pass are
+kept and every later one is "surplus" (not revised further, no reason asked),
+exactly what a one-prompt-at-a-time loop would keep.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from benchmark.spec import CaseSpec
 from benchmark.strategies import STRATEGIES, GenerationStrategy
 
 YES_NO = ("yes", "no")
+TOP_UP_HEADROOM = 1.25  # top-ups ask for 25% more than the observed yield predicts is missing
 
 
 @dataclass
@@ -48,6 +57,8 @@ class GenerationStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     revision_checks: int = 0
+    samples_asked: int = 0
+    samples_passed: int = 0
     seconds: float = 0.0
     rounds: int = 0
 
@@ -187,13 +198,15 @@ class CaseGenerator:
         from benchmark.llm.backend import ChatRequest, SamplingParams
 
         n, per = self.target, self.gen["per_request"]
+        expected = per * self.observed_yield()
+        headroom = TOP_UP_HEADROOM if self.stats.samples_asked else 1.0
         planned = []
         for label in self.labels:
             missing = n - self.kept(label)
             left = self.gen["max_attempts"] - self.attempts[label]
             if missing <= 0 or left <= 0:
                 continue
-            count = min(left, max(1, math.ceil(missing / per)))
+            count = min(left, max(1, math.ceil(headroom * missing / expected)))
             messages = self._messages(label)
             for _ in range(count):
                 attempt = self.attempts[label]
@@ -220,11 +233,13 @@ class CaseGenerator:
         for (label, _), reply in zip(planned, replies, strict=True):
             self._count(reply)
             fresh.extend(self._parse(label, reply, round_index))
+        self.stats.samples_asked += self.gen["per_request"] * len(planned)
         if self.strategy.revision:
             self._revise([c for c in fresh if c.status == "pending"])
-        for c in fresh:
-            if c.status == "pending":
-                c.status = "kept"
+        self.stats.samples_passed += sum(c.status == "pending" for c in fresh)
+        self._fill_quotas(fresh)
+        if self.strategy.revision:
+            self._explain([c for c in fresh if c.status == "rejected"])
         self.candidates.extend(fresh)
         self.stats.seconds += time.perf_counter() - start
         self.stats.rounds += 1
@@ -263,43 +278,70 @@ class CaseGenerator:
             out.append(Candidate(label, text, round_index, "pending"))
         return out
 
+    def observed_yield(self) -> float:
+        """Samples that passed (parse, de-duplication, revision) per sample asked for so far;
+        1.0 before the first round, at least 0.1 (a label then gets its remaining attempts)."""
+        if not self.stats.samples_asked:
+            return 1.0
+        return max(0.1, self.stats.samples_passed / self.stats.samples_asked)
+
+    def _fill_quotas(self, fresh: list[Candidate]) -> None:
+        """In attempt order per label: passed samples are kept until the label has its target;
+        every later passed or rejected one is surplus (a sequential loop would not have got
+        that far)."""
+        kept = {label: self.kept(label) for label in self.labels}
+        for c in fresh:
+            if c.status not in ("pending", "rejected"):
+                continue
+            if kept[c.label] >= self.target:
+                c.status, c.reason = "surplus", "label already had its samples"
+            elif c.status == "pending":
+                c.status = "kept"
+                kept[c.label] += 1
+
     def _revise(self, pending: list[Candidate]) -> None:
-        from benchmark.generation.prompts import revision_messages, revision_reason_messages
-        from benchmark.llm.backend import ChatRequest, ChoiceRequest, SamplingParams
+        """One yes/no check per candidate, batched: "pending" (accepted) or "rejected"."""
+        from benchmark.generation.prompts import revision_messages
+        from benchmark.llm.backend import ChoiceRequest
 
         if not pending:
             return
-        kwargs = [
-            {
-                "text": c.text,
-                "label": c.label,
-                "description": self.descriptions[c.label],
-                "language_name": self.language.name,
-            }
-            for c in pending
-        ]
         choices = self.backend.choose(
-            [ChoiceRequest(revision_messages(**kw), YES_NO) for kw in kwargs]
+            [ChoiceRequest(revision_messages(**self._revision_fields(c)), YES_NO) for c in pending]
         )
         self.stats.revision_checks += len(pending)
-        rejected = []
-        for cand, kw, answer in zip(pending, kwargs, choices, strict=True):
+        for cand, answer in zip(pending, choices, strict=True):
             margin = answer.logprobs["yes"] - answer.logprobs["no"]
-            if answer.choice == "yes":
-                cand.status, cand.reason = "pending", f"accepted (log-odds yes-no {margin:+.2f})"
-            else:
-                cand.status = "rejected"
-                rejected.append((cand, kw, margin))
-        if rejected:
-            sampling = SamplingParams(temperature=0.0, max_new_tokens=48, seed=0)
-            reasons = self.backend.generate(
-                [
-                    ChatRequest(revision_reason_messages(**kw, verdict="no"), sampling)
-                    for _, kw, _ in rejected
-                ]
-            )
-            for (cand, _, margin), reply in zip(rejected, reasons, strict=True):
-                cand.reason = f"rejected (log-odds yes-no {margin:+.2f}): {' '.join(reply.text.split())[:300]}"
+            verdict = "accepted" if answer.choice == "yes" else "rejected"
+            cand.status = "pending" if answer.choice == "yes" else "rejected"
+            cand.reason = f"{verdict} (log-odds yes-no {margin:+.2f})"
+
+    def _explain(self, rejected: list[Candidate]) -> None:
+        """Ask the model why it rejected each candidate (greedy, batched); appended to reason."""
+        from benchmark.generation.prompts import revision_reason_messages
+        from benchmark.llm.backend import ChatRequest, SamplingParams
+
+        if not rejected:
+            return
+        sampling = SamplingParams(temperature=0.0, max_new_tokens=48, seed=0)
+        replies = self.backend.generate(
+            [
+                ChatRequest(
+                    revision_reason_messages(**self._revision_fields(c), verdict="no"), sampling
+                )
+                for c in rejected
+            ]
+        )
+        for cand, reply in zip(rejected, replies, strict=True):
+            cand.reason += f": {' '.join(reply.text.split())[:300]}"
+
+    def _revision_fields(self, c: Candidate) -> dict[str, str]:
+        return {
+            "text": c.text,
+            "label": c.label,
+            "description": self.descriptions[c.label],
+            "language_name": self.language.name,
+        }
 
     # -- whole case ------------------------------------------------------------------------
     def run(self, *, on_round=None) -> None:
@@ -308,10 +350,6 @@ class CaseGenerator:
             round_index += 1
             if on_round:
                 on_round(self)
-        for label in self.labels:
-            kept = [c for c in self.candidates if c.label == label and c.status == "kept"]
-            for extra in kept[self.target :]:
-                extra.status = "surplus"
         if self.spec.selection:
             self.select()
 
