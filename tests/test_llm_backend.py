@@ -161,6 +161,28 @@ def test_seeded_sampling_is_reproducible(backend):
     assert backend.generate([other_seed])[0].text != alone
 
 
+def test_identical_prompts_share_one_prefill_and_keep_their_own_samples(backend, monkeypatch):
+    """Requests that differ only in their seed: the prompt runs once per batch, and each
+    request still samples what it samples alone."""
+    requests = [
+        chat(PROMPTS[2], SamplingParams(temperature=1.0, max_new_tokens=8, seed=s))
+        for s in (1, 2, 3)
+    ]
+    alone = [backend.generate([r])[0].text for r in requests]
+    widths = []
+    forward = backend._forward
+
+    def counting(ids, *args, **kwargs):
+        widths.append(tuple(ids.shape))
+        return forward(ids, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "_forward", counting)
+    assert [r.text for r in backend.generate(requests)] == alone
+    prefills = [shape for shape in widths if shape[1] > 1]
+    assert [rows for rows, _ in prefills] == [1]  # one prompt row for the 3 requests
+    assert len(set(alone)) > 1
+
+
 def test_generation_stops_at_end_of_turn(backend, monkeypatch):
     request = chat(PROMPTS[0])
     first_token = backend.tokenizer.encode(

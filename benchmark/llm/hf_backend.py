@@ -14,6 +14,11 @@ request's seed. Reproducibility, exactly:
   the same caveat applies. Across devices (CPU vs CUDA) the random streams differ.
 * Unseeded sampling (seed None) uses a fresh random seed per request: not reproducible.
 
+Requests of a batch that share their prompt (the scheduler sends each label's prompt several
+times with different seeds) share one prefill: the prompt runs once and each request gets its
+own copy of the KV cache. Batches are sorted by prompt length and then content, so such
+requests land side by side.
+
 On CPU this loop runs as fast as `model.generate` (SmolLM2-135M: ~10 tok/s single, ~45 tok/s at
 batch 16 on 2 cores).
 """
@@ -133,7 +138,7 @@ class TransformersBackend(LocalTemplateMixin, ChatBackend):
         """
         rows = [self._new_row(i, request) for i, request in enumerate(requests)]
         results: list[ChatResponse | None] = [None] * len(rows)
-        for batch in self._batches(rows, "generate", lambda r: len(r.prompt)):
+        for batch in self._batches(rows, "generate", lambda r: (len(r.prompt), r.prompt)):
             self._decode(batch)
             for row in batch:
                 results[row.index] = self._response(row)
@@ -165,15 +170,12 @@ class TransformersBackend(LocalTemplateMixin, ChatBackend):
         """Decode one batch in place: prefill, then one token per step for live rows."""
         import torch
 
-        ids, mask = self._left_pad([row.prompt for row in rows])
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        history = torch.where(mask.bool(), ids, ids[:, -1:])
         generators = [_generator(row.params.seed, self.device) for row in rows]
         cache = self._new_cache()
         live = list(range(len(rows)))
         with torch.inference_mode():
+            logits, mask, positions, history = self._prefill(rows, cache)
             while live:
-                logits = self._forward(ids, mask, positions, cache, keep=1)[:, -1, :]
                 chosen = next_tokens(
                     logits, history, [rows[i].params for i in live], [generators[i] for i in live]
                 )
@@ -188,6 +190,30 @@ class TransformersBackend(LocalTemplateMixin, ChatBackend):
                 positions = positions[index, -1:] + 1
                 if len(keep) < len(chosen):
                     _select_cache_rows(cache, index)
+                logits = self._forward(ids, mask, positions, cache, keep=1)[:, -1, :]
+
+    def _prefill(self, rows: list[_Row], cache):
+        """Run each distinct prompt of the batch once (requests that differ only in their seed
+        share it), then give every row its own copy of the cache. Returns the rows' last
+        logits, attention mask, positions and token history (for the repetition penalty)."""
+        import torch
+
+        prompts = [tuple(row.prompt) for row in rows]
+        slot = {prompt: k for k, prompt in enumerate(dict.fromkeys(prompts))}
+        ids, mask = self._left_pad([list(prompt) for prompt in slot])
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        logits = self._forward(ids, mask, positions, cache, keep=1)[:, -1, :]
+        if len(slot) < len(rows):
+            expand = torch.tensor([slot[prompt] for prompt in prompts], device=self.device)
+            _select_cache_rows(cache, expand)
+            logits, ids, mask, positions = (
+                logits[expand],
+                ids[expand],
+                mask[expand],
+                positions[expand],
+            )
+        history = torch.where(mask.bool(), ids, ids[:, -1:])
+        return logits, mask, positions, history
 
     def _advance(self, live_rows: list[_Row], tokens: list[int]) -> list[int]:
         """Append each live row's token; return the positions (in `live_rows`) still running."""
