@@ -40,6 +40,22 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # GiB, vLLM CPU build
 
 
+def _bind_vllm_cpu_threads() -> None:
+    """vLLM's CPU build runs its model on every core but one (kept for its scheduler process):
+    half of a 2-core machine. Give it the cores the transformers rows get ($BENCH_THREADS, else
+    all usable ones), unless VLLM_CPU_OMP_THREADS_BIND is set."""
+    if "VLLM_CPU_OMP_THREADS_BIND" in os.environ:
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    if os.environ.get("BENCH_THREADS"):
+        cores = cores[: max(1, int(os.environ["BENCH_THREADS"]))]
+    os.environ["VLLM_CPU_OMP_THREADS_BIND"] = ",".join(map(str, cores))
+    os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
+
+
+_bind_vllm_cpu_threads()
+
+
 def _spec(args, backend: str):
     from benchmark.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
 
