@@ -57,8 +57,7 @@ class GenerationStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     revision_checks: int = 0
-    samples_asked: int = 0
-    samples_passed: int = 0
+    samples_passed: int = 0  # passed parsing, de-duplication and revision
     seconds: float = 0.0
     rounds: int = 0
 
@@ -195,11 +194,9 @@ class CaseGenerator:
         return sum(1 for c in self.candidates if c.label == label and c.status == "kept")
 
     def _round_requests(self, round_index: int) -> list[tuple[str, Any]]:
-        from benchmark.llm.backend import ChatRequest, SamplingParams
-
         n, per = self.target, self.gen["per_request"]
         expected = per * self.observed_yield()
-        headroom = TOP_UP_HEADROOM if self.stats.samples_asked else 1.0
+        headroom = TOP_UP_HEADROOM if self.stats.requests else 1.0
         planned = []
         for label in self.labels:
             missing = n - self.kept(label)
@@ -208,18 +205,23 @@ class CaseGenerator:
                 continue
             count = min(left, max(1, math.ceil(headroom * missing / expected)))
             messages = self._messages(label)
-            for _ in range(count):
-                attempt = self.attempts[label]
-                self.attempts[label] += 1
-                sampling = SamplingParams(
-                    temperature=self.gen["temperature"],
-                    top_p=self.gen["top_p"],
-                    repetition_penalty=self.gen["repetition_penalty"],
-                    max_new_tokens=self.gen["max_new_tokens"],
-                    seed=request_seed(self.seed, self.spec.language, label, attempt),
-                )
-                planned.append((label, ChatRequest(messages, sampling)))
+            planned.extend((label, self.next_attempt(label, messages)) for _ in range(count))
         return planned
+
+    def next_attempt(self, label: str, messages):
+        """The label's next generation request, seeded by (seed, language, label, attempt)."""
+        from benchmark.llm.backend import ChatRequest, SamplingParams
+
+        attempt = self.attempts[label]
+        self.attempts[label] += 1
+        sampling = SamplingParams(
+            temperature=self.gen["temperature"],
+            top_p=self.gen["top_p"],
+            repetition_penalty=self.gen["repetition_penalty"],
+            max_new_tokens=self.gen["max_new_tokens"],
+            seed=request_seed(self.seed, self.spec.language, label, attempt),
+        )
+        return ChatRequest(messages, sampling)
 
     # -- one round -------------------------------------------------------------------------
     def run_round(self, round_index: int) -> bool:
@@ -233,7 +235,6 @@ class CaseGenerator:
         for (label, _), reply in zip(planned, replies, strict=True):
             self._count(reply)
             fresh.extend(self._parse(label, reply, round_index))
-        self.stats.samples_asked += self.gen["per_request"] * len(planned)
         if self.strategy.revision:
             self._revise([c for c in fresh if c.status == "pending"])
         self.stats.samples_passed += sum(c.status == "pending" for c in fresh)
@@ -281,9 +282,8 @@ class CaseGenerator:
     def observed_yield(self) -> float:
         """Samples that passed (parse, de-duplication, revision) per sample asked for so far;
         1.0 before the first round, at least 0.1 (a label then gets its remaining attempts)."""
-        if not self.stats.samples_asked:
-            return 1.0
-        return max(0.1, self.stats.samples_passed / self.stats.samples_asked)
+        asked = self.gen["per_request"] * self.stats.requests
+        return max(0.1, self.stats.samples_passed / asked) if asked else 1.0
 
     def _fill_quotas(self, fresh: list[Candidate]) -> None:
         """In attempt order per label: passed samples are kept until the label has its target;
