@@ -219,3 +219,26 @@ def sample_per_label(
         rng = random.Random(f"{seed}:{label}")
         chosen.extend(rng.sample(pool, min(n, len(pool))))
     return chosen
+
+
+def sample_with_counts(split: Split, counts: dict[str, int], *, seed: int) -> list[Example]:
+    """Draw exactly `counts[label]` examples per label (fewer where the label has fewer), seeded.
+
+    The matched gold control of a generated case: gold data with the case's per-label counts.
+
+    Args:
+        split: a train split (never test).
+        counts: label -> examples wanted.
+        seed: sampling seed.
+
+    Returns:
+        Examples in sorted label order; labels with count 0 are absent.
+    """
+    refuse_test_examples(split.examples, purpose="a matched gold sample")
+    groups = split.by_label()
+    chosen: list[Example] = []
+    for label in sorted(counts):
+        pool = sorted(groups.get(label, []), key=lambda e: e.uid)
+        rng = random.Random(f"{seed}:{label}:matched")
+        chosen.extend(rng.sample(pool, min(counts[label], len(pool))))
+    return chosen

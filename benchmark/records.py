@@ -12,7 +12,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2  # 2: generation seeds, matched gold controls, stored predictions
+READABLE_VERSIONS = (1, 2)
 TRACKED_PACKAGES = (
     "lowres-gen-bench",
     "torch",
@@ -72,7 +73,7 @@ def read_records(results_dir: Path) -> list[dict[str, Any]]:
     records = []
     for path in sorted(results_dir.glob("*.json")):
         record = read_record(path)
-        if record and record.get("record_version") == RECORD_VERSION and "case_id" in record:
+        if record and record.get("record_version") in READABLE_VERSIONS and "case_id" in record:
             records.append(record)
     return sorted(records, key=lambda r: r["case_id"])
 

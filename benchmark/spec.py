@@ -53,6 +53,9 @@ class EmbedLogregSpec(_Strict):
     encoder: str = "e5-small"
     c: float = Field(1.0, gt=0, description="inverse L2 strength of the logistic regression")
     max_iter: int = Field(2000, gt=0)
+    class_weight: Literal["balanced", "none"] = Field(
+        "balanced", description="balanced: loss weights inverse to label counts (see README)"
+    )
 
     @property
     def slug(self) -> str:
@@ -74,6 +77,9 @@ class FinetuneSpec(_Strict):
     strip_punctuation: bool = True
     freeze_embeddings: bool = False
     device: str = "auto"
+    class_weight: Literal["balanced", "none"] = Field(
+        "balanced", description="balanced: cross-entropy weighted inverse to label counts"
+    )
 
     @property
     def slug(self) -> str:
@@ -87,23 +93,44 @@ class GenerationOptions(_Strict):
     """How generated settings sample, parse and bound their work."""
 
     backend: str = "transformers"
-    seed: int | None = Field(None, description="generation seed (default: the case's first seed)")
+    seed: int | None = Field(None, description="one generation seed (legacy; prefer `seeds`)")
+    seeds: list[int] = Field(
+        default_factory=lambda: [0, 1, 2],
+        min_length=1,
+        description="generation seeds (a count or a list): one generated set per seed",
+    )
     demos_per_label: int = Field(10, ge=0)
     description_examples: int = Field(10, gt=0)
     description_model: str | None = None
     per_request: int = Field(10, gt=0, description="samples asked for in one prompt")
-    max_attempts: int = Field(6, gt=0, description="prompts per label before giving up")
+    max_attempts: int = Field(30, gt=0, description="prompts per label before giving up")
+    max_tokens_per_label: int | None = Field(
+        None, gt=0, description="generated tokens per label before giving up (default 400 x n)"
+    )
     temperature: float = Field(0.4, ge=0)
     top_p: float = Field(0.9, gt=0, le=1)
     repetition_penalty: float = Field(1.2, gt=0)
     max_new_tokens: int = Field(512, gt=0)
     max_model_len: int = Field(4096, gt=0)
     min_chars: int = Field(10, ge=1)
-    max_chars: int = Field(200, ge=1)
+    max_chars: int = Field(100, ge=1, description="the study keeps 10-100 characters")
     keep_demo_copies: bool = False
     batch_size: int = Field(16, gt=0)
     dtype: str | None = None
     backend_options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seed_count(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 1:
+                raise ValueError("a generation seed count must be at least 1")
+            return list(range(value))
+        return value
+
+    def generation_seeds(self) -> list[int]:
+        """The seeds of the generated sets: `[seed]` when the legacy single seed is set."""
+        return [self.seed] if self.seed is not None else list(self.seeds)
 
 
 class SelectionOptions(_Strict):
@@ -264,6 +291,10 @@ class CaseSpec:
                 del payload[optional]
         if payload.get("freeal", {}).get("calibration") == "none":  # added later: same rule
             payload["freeal"] = {k: v for k, v in payload["freeal"].items() if k != "calibration"}
+        if payload["classifier"].get("class_weight") == "none":  # unweighted before the option
+            payload["classifier"] = {
+                k: v for k, v in payload["classifier"].items() if k != "class_weight"
+            }
         canonical = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

@@ -15,6 +15,7 @@ from benchmark.spec import (
     CaseSpec,
     EmbedLogregSpec,
     FinetuneSpec,
+    GenerationOptions,
     TaskFile,
     TaskFileError,
     did_you_mean,
@@ -266,7 +267,7 @@ def load_cases(
                     gold_sampling=task.gold_sampling,
                     seeds=tuple(task.seeds),
                     classifier=clf.model_dump(),
-                    generation=task.generation.model_dump() if model else None,
+                    generation=generation_dict(task.generation) if model else None,
                     selection=None
                     if selection == "none"
                     else {"method": selection, **task.selection.model_dump()},
@@ -306,7 +307,7 @@ def _freeal_cases(
             gold_sampling=task.gold_sampling,
             seeds=tuple(task.seeds),
             classifier=clf.model_dump(),
-            generation=task.generation.model_dump(),
+            generation=generation_dict(task.generation),
             freeal={
                 **shared,
                 "demo_source": source,
@@ -319,6 +320,14 @@ def _freeal_cases(
         )
         for model, n, clf, source, selection, consistency, calibration in grid
     ]
+
+
+def generation_dict(options: GenerationOptions) -> dict[str, Any]:
+    """A case's generation options with its generation seeds resolved (`seed` folded into
+    `seeds`)."""
+    out = options.model_dump(exclude={"seed"})
+    out["seeds"] = options.generation_seeds()
+    return out
 
 
 def _check_unique(path: Path, cases: list[CaseSpec]) -> None:

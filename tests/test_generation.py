@@ -70,7 +70,7 @@ def label_of(prompt: str) -> str:
 
 def make_spec(setting="target_demos", n=3, **generation) -> CaseSpec:
     options = GenerationOptions(
-        **{"demos_per_label": 2, "per_request": 3, "max_attempts": 3, **generation}
+        **{"demos_per_label": 2, "per_request": 3, "max_attempts": 3, "seeds": [0], **generation}
     ).model_dump()
     return CaseSpec(
         dataset="sib200",
@@ -87,7 +87,6 @@ def make_spec(setting="target_demos", n=3, **generation) -> CaseSpec:
 
 @pytest.fixture
 def use_backend(monkeypatch, tmp_path):
-    pipeline._MEMO.clear()
 
     def install(backend):
         cached = CachedBackend(backend, ResponseCache(tmp_path / "llm.sqlite"))
@@ -272,7 +271,6 @@ def test_rerun_is_served_from_cache(use_backend, tmp_path, sib_fixture_dir):
     ctx = ctx_for(tmp_path, sib_fixture_dir)
     first = run_case(make_spec(n=3), ctx)
     calls = sum(backend.generate_calls)
-    pipeline._MEMO.clear()
     second = run_case(make_spec(n=3), RunContext(**{**ctx.__dict__, "overwrite": True}))
     assert sum(backend.generate_calls) == calls  # nothing new reached the model
     assert second["generation"]["cache_hits"] == second["generation"]["stats"]["requests"]
@@ -318,7 +316,6 @@ def test_selection_keeps_n_from_a_shared_cached_pool(use_backend, tmp_path, sib_
     spec = make_spec(n=2)
     selected = []
     for method in ("kcenter", "random", "cartography_easy", "label_consistency"):
-        pipeline._MEMO.clear()
         selection = {
             "method": method,
             "pool_factor": 2,
@@ -349,7 +346,6 @@ def test_same_seed_cold_cache_reproduces_the_samples(monkeypatch, tmp_path, sib_
 
     runs = []
     for batch_size in (1, 4):
-        pipeline._MEMO.clear()
         backend = CachedBackend(
             TransformersBackend("tiny-random", batch_size=batch_size, progress=False),
             ResponseCache(tmp_path / f"cold{batch_size}.sqlite"),
@@ -387,3 +383,64 @@ def test_quality_recomputed_from_stored_samples_matches_the_run(
     assert read_record(path)["quality"] == record["quality"]
     assert read_record(path)["scores"] == record["scores"]  # nothing else changes
     assert recompute_quality(ctx.results_dir, data_dir=sib_fixture_dir) == []  # nothing missing
+
+
+def test_matched_gold_control_has_the_generated_sets_label_counts(
+    use_backend, tmp_path, sib_fixture_dir
+):
+    def reply(prompt, seed):  # sports gets 3 samples, travel 1, every other label none
+        label = label_of(prompt)
+        count = {"sports": 3, "travel": 1}.get(label, 0)
+        return "\n".join(f"{i}. a {label} sentence number {seed}-{i} here" for i in range(count))
+
+    use_backend(ScriptedBackend(reply))
+    record = run_case(make_spec(n=3, max_attempts=1), ctx_for(tmp_path, sib_fixture_dir))
+    assert record["train_label_counts"] == {"sports": 3, "travel": 1}
+    matched = record["matched_gold"]
+    assert matched["train_label_counts"] == record["train_label_counts"]
+    assert len(matched["scores"]["per_seed"]) == len(record["scores"]["per_seed"])
+    assert matched["gap_macro_f1"] == pytest.approx(
+        record["scores"]["macro_f1_mean"] - matched["scores"]["macro_f1_mean"], abs=1e-3
+    )
+    predictions = json.loads(
+        (tmp_path / "out" / "results" / record["predictions"]).read_text(encoding="utf-8")
+    )
+    assert len(predictions["runs"]) == len(predictions["matched_gold"]) == 1
+    assert len(predictions["runs"][0]["predicted"]) == record["n_test"]
+
+
+def test_generation_seeds_make_one_set_each_and_report_their_spread(
+    use_backend, tmp_path, sib_fixture_dir
+):
+    def reply(prompt, seed):
+        label = label_of(prompt)
+        return "\n".join(f"{i}. a {label} sentence number {seed}-{i} here" for i in range(3))
+
+    use_backend(ScriptedBackend(reply))
+    spec = dataclasses.replace(make_spec(n=3, seeds=[0, 1]), seeds=(0, 1))
+    record = run_case(spec, ctx_for(tmp_path, sib_fixture_dir))
+    runs = record["scores"]["per_seed"]
+    assert [(r["generation_seed"], r["seed"]) for r in runs] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert [b["generation_seed"] for b in record["scores"]["by_generation_seed"]] == [0, 1]
+    assert "macro_f1_std_over_generation_seeds" in record["scores"]
+    assert record["generation"]["sets"] == 2 and record["generation"]["kept_per_set"] == [21, 21]
+    folder = tmp_path / "out" / "results" / spec.case_id
+    texts = [
+        {json.loads(line)["text"] for line in (folder / f"generated-seed{g}.jsonl").open()}
+        for g in (0, 1)
+    ]
+    assert texts[0] != texts[1]  # another generation seed, other requests, other samples
+
+
+def test_token_budget_stops_a_label_and_says_why(use_backend, tmp_path, sib_fixture_dir):
+    def reply(prompt, seed):  # one usable sample per reply; every reply costs 20 tokens
+        return f"1. a {label_of(prompt)} sentence number {seed} here"
+
+    backend = ScriptedBackend(reply)
+    use_backend(backend)
+    spec = make_spec(n=3, max_attempts=30, max_tokens_per_label=40)
+    record = run_case(spec, ctx_for(tmp_path, sib_fixture_dir))
+    gen = record["generation"]
+    assert all(v["prompts"] <= 3 and v["kept"] < 3 for v in gen["per_label"].values())
+    assert all("token budget" in why for why in gen["short_label_reasons"].values())
+    assert set(gen["short_label_reasons"]) == set(gen["per_label"])

@@ -21,7 +21,7 @@ models: [tiny-random]
 samples_per_label: 4
 seeds: 1
 classifiers: [{name: embed-logreg, encoder: tiny-random}]
-generation: {demos_per_label: 2, per_request: 3, max_attempts: 4, max_new_tokens: 40, batch_size: 1, min_chars: 3, max_chars: 2000}
+generation: {seeds: 1, demos_per_label: 2, per_request: 3, max_attempts: 4, max_new_tokens: 40, batch_size: 1, min_chars: 3, max_chars: 2000}
 """
 CASE = "sib200-en-target_demos-tiny_random-n4-logreg_tiny_random"
 

@@ -26,8 +26,12 @@ class EmbedLogregClassifier:
 
         start = time.perf_counter()
         features = self.embedder.encode(list(texts))
+        weight = self.spec.get("class_weight", "none")  # records before the option: none
         self.model = LogisticRegression(
-            C=self.spec["c"], max_iter=self.spec["max_iter"], random_state=seed
+            C=self.spec["c"],
+            max_iter=self.spec["max_iter"],
+            random_state=seed,
+            class_weight="balanced" if weight == "balanced" else None,
         )
         self.model.fit(features, np.asarray(labels))
         return FitInfo(seconds=time.perf_counter() - start, details={"n_train": len(texts)})

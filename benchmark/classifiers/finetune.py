@@ -147,13 +147,19 @@ class FinetuneClassifier:
             params, lr=self.spec["lr"], weight_decay=self.spec["weight_decay"]
         )
         generator = torch.Generator().manual_seed(seed)
+        weights = class_weights(train_y, len(self.labels), self.spec.get("class_weight", "none"))
+        weights = None if weights is None else torch.tensor(weights, device=model.device)
         best_loss, best_state, best_epoch, waited, epoch = math.inf, None, 0, 0, 0
         history = []
         bar = tqdm(range(self.spec["max_epochs"]), desc=f"finetune seed {seed}", leave=False)
         for epoch in bar:
             model.train()
             for batch in self._batches(train_x, train_y, shuffle=True, generator=generator):
-                loss = model(**{k: v.to(model.device) for k, v in batch.items()}).loss
+                batch = {k: v.to(model.device) for k, v in batch.items()}
+                targets = batch.pop("labels")
+                loss = torch.nn.functional.cross_entropy(
+                    model(**batch).logits, targets, weight=weights
+                )
                 loss.backward()
                 optimiser.step()
                 optimiser.zero_grad(set_to_none=True)
@@ -199,3 +205,15 @@ class FinetuneClassifier:
     @property
     def fingerprint(self) -> str:
         return self.source
+
+
+def class_weights(targets: Sequence[int], n_labels: int, mode: str) -> list[float] | None:
+    """Loss weights inverse to label counts (sklearn's "balanced": n / (k * count)); None when
+    `mode` is "none". Labels absent from the training data get weight 0."""
+    if mode == "none":
+        return None
+    counts = [0] * n_labels
+    for t in targets:
+        counts[t] += 1
+    present = sum(1 for c in counts if c)
+    return [len(targets) / (present * c) if c else 0.0 for c in counts]

@@ -161,6 +161,7 @@ class CaseGenerator:
         self.candidates: list[Candidate] = []
         self.seen: dict[str, set[str]] = {label: set() for label in self.labels}
         self.attempts: dict[str, int] = dict.fromkeys(self.labels, 0)
+        self.tokens: dict[str, int] = dict.fromkeys(self.labels, 0)
         self.demos_used: dict[str, int] = {}
         self.parse_drops: dict[str, int] = defaultdict(int)
         self.stats = GenerationStats()
@@ -201,9 +202,11 @@ class CaseGenerator:
         for label in self.labels:
             missing = n - self.kept(label)
             left = self.gen["max_attempts"] - self.attempts[label]
-            if missing <= 0 or left <= 0:
+            if missing <= 0 or left <= 0 or self.tokens[label] >= self.token_budget:
                 continue
             count = min(left, max(1, math.ceil(headroom * missing / expected)))
+            tokens_left = self.token_budget - self.tokens[label]
+            count = min(count, max(1, math.ceil(tokens_left / self.tokens_per_prompt())))
             messages = self._messages(label)
             planned.extend((label, self.next_attempt(label, messages)) for _ in range(count))
         return planned
@@ -234,6 +237,7 @@ class CaseGenerator:
         fresh: list[Candidate] = []
         for (label, _), reply in zip(planned, replies, strict=True):
             self._count(reply)
+            self.tokens[label] += reply.n_completion_tokens
             fresh.extend(self._parse(label, reply, round_index))
         if self.strategy.revision:
             self._revise([c for c in fresh if c.status == "pending"])
@@ -278,6 +282,12 @@ class CaseGenerator:
             self.seen[label].add(key)
             out.append(Candidate(label, text, round_index, "pending"))
         return out
+
+    def tokens_per_prompt(self) -> float:
+        """Mean completion tokens per request so far (max_new_tokens before the first)."""
+        if not self.stats.requests:
+            return float(self.gen["max_new_tokens"])
+        return max(1.0, self.stats.completion_tokens / self.stats.requests)
 
     def observed_yield(self) -> float:
         """Samples that passed (parse, de-duplication, revision) per sample asked for so far;
@@ -354,6 +364,20 @@ class CaseGenerator:
             self.select()
 
     @property
+    def token_budget(self) -> int:
+        """Generated tokens a label may use: `max_tokens_per_label`, default 400 x n."""
+        budget = self.gen.get("max_tokens_per_label")
+        return budget if budget else 400 * self.target
+
+    def stop_reason(self, label: str) -> str | None:
+        """Why a label ended short of its target (None when it reached it)."""
+        if self.kept(label) >= self.target:
+            return None
+        if self.tokens[label] >= self.token_budget:
+            return f"token budget spent ({self.tokens[label]} of {self.token_budget})"
+        return f"prompt budget spent ({self.attempts[label]} of {self.gen['max_attempts']})"
+
+    @property
     def target(self) -> int:
         """Kept samples wanted per label: n, or the pool size when a selection follows."""
         pool = self.spec.selection["pool_factor"] if self.spec.selection else 1
@@ -422,6 +446,7 @@ class CaseGenerator:
                 for s in ("kept", "rejected", "demo_copy", "duplicate", "surplus", "unselected")
             }
             per_label[label]["prompts"] = self.attempts[label]
+            per_label[label]["tokens"] = self.tokens[label]
         kept_total = sum(v["kept"] for v in per_label.values())
         s = self.stats
         return {
@@ -433,6 +458,11 @@ class CaseGenerator:
             "short_labels": sorted(
                 k for k, v in per_label.items() if v["kept"] < self.spec.samples_per_label
             ),
+            "short_label_reasons": {
+                label: reason
+                for label in self.labels
+                if (reason := self.stop_reason(label)) is not None
+            },
             "kept": kept_total,
             "demo_copies": sum(v["demo_copy"] for v in per_label.values()),
             "rejected": sum(v["rejected"] for v in per_label.values()),
@@ -446,35 +476,39 @@ class CaseGenerator:
             "selection": self.spec.selection,
         }
 
-    def write(self, folder: Path) -> None:
+    def write(self, folder: Path, name: str = "generated.jsonl") -> None:
         rows = [
             json.dumps({**asdict(c), "strategy": self.spec.setting}, ensure_ascii=False)
             for c in self.candidates
         ]
-        write_text_atomic(folder / "generated.jsonl", "\n".join(rows) + ("\n" if rows else ""))
+        write_text_atomic(folder / name, "\n".join(rows) + ("\n" if rows else ""))
 
 
-_MEMO: dict[str, tuple[list[Example], dict[str, Any]]] = {}
+def generated_set(
+    spec: CaseSpec, ctx, *, generation_seed: int
+) -> tuple[list[Example], dict[str, Any]]:
+    """One generated training set of the case (the runner asks once per generation seed).
+
+    Demos are drawn and requests seeded with `generation_seed`. Candidates are written to
+    `<results>/<case_id>/generated.jsonl` (`generated-seed<g>.jsonl` when the case has several
+    generation seeds) after every round, so partial data survives a failure.
+    """
+    folder = case_dir(ctx.results_dir, spec.case_id)
+    seeds = (spec.generation or {}).get("seeds") or []
+    name = "generated.jsonl" if len(seeds) <= 1 else f"generated-seed{generation_seed}.jsonl"
+    generator = CaseGenerator(spec, ctx, seed=generation_seed)
+    generator.run(on_round=lambda g: g.write(folder, name))
+    generator.write(folder, name)
+    return generator.training_examples(), {"generation": generator.summary()}
 
 
 def generated_training_set(
     spec: CaseSpec, ctx, *, seed: int
 ) -> tuple[list[Example], dict[str, Any]]:
-    """The case's generated training data (made once per case; classifier seeds reuse it).
+    """The generated set of the case's first generation seed (FreeAL's generated demos).
 
-    The generation seed is `generation.seed` (default: the case's first seed); demos
-    are drawn with it. Candidates are written to `<results>/<case_id>/generated.jsonl`
-    after every round, so partial data survives a failure.
+    `seed` (a classifier or FreeAL seed) does not change the set.
     """
-    key = f"{spec.case_id}:{spec.spec_hash}"
-    if key not in _MEMO:
-        gen_seed = spec.generation.get("seed")
-        gen_seed = spec.seeds[0] if gen_seed is None else gen_seed
-        folder = case_dir(ctx.results_dir, spec.case_id)
-        generator = CaseGenerator(spec, ctx, seed=gen_seed)
-        generator.run(on_round=lambda g: g.write(folder))
-        generator.write(folder)
-        _MEMO.clear()
-        _MEMO[key] = (generator.training_examples(), {"generation": generator.summary()})
-    examples, provenance = _MEMO[key]
-    return list(examples), provenance
+    gen = spec.generation or {}
+    seeds = gen.get("seeds") or [spec.seeds[0] if gen.get("seed") is None else gen["seed"]]
+    return generated_set(spec, ctx, generation_seed=seeds[0])

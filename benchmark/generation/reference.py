@@ -16,10 +16,15 @@ def run_reference_loop(gen: CaseGenerator) -> None:
     """Fill `gen.candidates` one call at a time (no batching)."""
     for label in gen.labels:
         messages = gen._messages(label)
-        while gen.kept(label) < gen.target and gen.attempts[label] < gen.gen["max_attempts"]:
+        while (
+            gen.kept(label) < gen.target
+            and gen.attempts[label] < gen.gen["max_attempts"]
+            and gen.tokens[label] < gen.token_budget
+        ):
             attempt = gen.attempts[label]
             reply = gen.backend.generate([gen.next_attempt(label, messages)])[0]
             gen._count(reply)
+            gen.tokens[label] += reply.n_completion_tokens
             for cand in gen._parse(label, reply, attempt):
                 still_short = gen.kept(label) < gen.target
                 if cand.status == "pending" and still_short and gen.strategy.revision:
