@@ -1,0 +1,302 @@
+"""The leaderboard's opening: the study's questions answered in words and numbers.
+
+Only current records answer (written with the present semantics: matched gold controls,
+generation seeds, class-balanced classifiers); records of older semantics are superseded and
+listed apart by the leaderboard. Differences carry a `*` when the paired bootstrap
+(`benchmark.significance`) puts their 95% interval away from 0.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from benchmark.significance import Comparison, compare_records, compare_with_matched_gold
+from benchmark.strategies import FREEAL, GOLD
+
+CURRENT_VERSION = 2
+REVISION_PAIRS = (
+    ("target_demos_revision", "target_demos"),
+    ("target_demos_sl_revision", "target_demos_sl"),
+)
+
+
+def is_superseded(record: dict[str, Any]) -> bool:
+    """A generated or FreeAL record written before matched controls and generation seeds."""
+    return record.get("record_version", 1) < CURRENT_VERSION and record["spec"]["setting"] != GOLD
+
+
+def current(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records that answer the questions (not superseded)."""
+    return [r for r in records if not is_superseded(r)]
+
+
+def _variant(spec: dict[str, Any], key: str) -> str | None:
+    value = spec.get(key)
+    if isinstance(value, dict):
+        return value.get("method")
+    if isinstance(value, (list, tuple)):
+        return "+".join(value) or None
+    return value or None
+
+
+def cell(spec: dict[str, Any]) -> tuple:
+    """What must match for two generated rows to be compared."""
+    return (
+        spec["dataset"],
+        spec["language"],
+        spec.get("model") or "",
+        spec["samples_per_label"],
+        spec["classifier_slug"],
+    )
+
+
+def variants(spec: dict[str, Any]) -> tuple:
+    return (_variant(spec, "selection"), _variant(spec, "augmentation"), _variant(spec, "gates"))
+
+
+def f1(record: dict[str, Any]) -> float:
+    return record["scores"]["macro_f1_mean"]
+
+
+def f1_text(record: dict[str, Any]) -> str:
+    """`mean ± std`; the std is over generation seeds when the case has several."""
+    scores = record["scores"]
+    spread = scores.get("macro_f1_std_over_generation_seeds")
+    std = scores["macro_f1_std"] if spread is None else spread
+    return f"{scores['macro_f1_mean']:.1f} ± {std:.1f}"
+
+
+def signed(comparison: Comparison | None, fallback: float | None = None) -> str:
+    if comparison is None:
+        return "" if fallback is None else f"{fallback:+.1f}"
+    return f"{comparison.diff:+.1f}{comparison.mark}"
+
+
+def kept_text(record: dict[str, Any]) -> str:
+    gen = record.get("generation") or {}
+    sets = gen.get("sets", 1) or 1
+    wanted = record["spec"]["samples_per_label"] * len(record.get("labels", [])) or None
+    kept = gen.get("kept")
+    if kept is None or wanted is None:
+        return ""
+    return f"{kept / sets:.0f}/{wanted}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+class Answers:
+    """Indexes the current records once and answers each question from them."""
+
+    def __init__(self, records: list[dict[str, Any]], results_dir: Path | None):
+        self.results_dir = Path(results_dir) if results_dir else None
+        self.records = current(records)
+        self.gold = {
+            (s["dataset"], s["language"], s["samples_per_label"], s["classifier_slug"]): r
+            for r in self.records
+            if (s := r["spec"])["setting"] == GOLD and not s.get("augmentation")
+        }
+        self.generated: dict[tuple, dict[tuple, dict[str, Any]]] = defaultdict(dict)
+        for r in self.records:
+            spec = r["spec"]
+            if spec["setting"] not in (GOLD, FREEAL):
+                self.generated[cell(spec)][(spec["setting"], *variants(spec))] = r
+
+    def compare(self, a: dict[str, Any], b: dict[str, Any]) -> Comparison | None:
+        return compare_records(self.results_dir, a, b) if self.results_dir else None
+
+    def matched(self, record: dict[str, Any]) -> Comparison | None:
+        if not self.results_dir:
+            return None
+        return compare_with_matched_gold(self.results_dir, record)
+
+    def full_gold(self, spec: dict[str, Any]) -> dict[str, Any] | None:
+        key = (spec["dataset"], spec["language"], spec["samples_per_label"])
+        return self.gold.get((*key, spec["classifier_slug"]))
+
+    # -- question 1 -----------------------------------------------------------------------
+    def closest_to_gold(self) -> list[str]:
+        rows = []
+        for key in sorted(self.generated):
+            plain = {k[0]: r for k, r in self.generated[key].items() if k[1:] == (None,) * 3}
+            if not plain or "matched_gold" not in next(iter(plain.values())):
+                continue
+            ranked = sorted(plain.values(), key=f1, reverse=True)
+            best = ranked[0]
+            gold = self.full_gold(best["spec"])
+            runner_up = self.compare(best, ranked[1]) if len(ranked) > 1 else None
+            dataset, language, model, n, _ = key
+            rows.append(
+                [
+                    dataset,
+                    language,
+                    model,
+                    str(n),
+                    best["spec"]["setting"],
+                    f1_text(best),
+                    f"{best['matched_gold']['scores']['macro_f1_mean']:.1f}",
+                    signed(self.matched(best), best["matched_gold"]["gap_macro_f1"]),
+                    "" if gold is None else f"{f1(gold):.1f}",
+                    kept_text(best),
+                    ""
+                    if len(ranked) < 2
+                    else f"{ranked[1]['spec']['setting']} {signed(runner_up)}",
+                ]
+            )
+        if not rows:
+            return ["No current generated records yet."]
+        header = [
+            "dataset",
+            "lang",
+            "model",
+            "n",
+            "best strategy",
+            "macro-F1",
+            "matched gold",
+            "gap",
+            "full gold",
+            "kept",
+            "vs runner-up",
+        ]
+        return _table(header, rows)
+
+    # -- questions 2-4: paired effects ----------------------------------------------------
+    def effects(
+        self, pick: Callable[[tuple, dict[tuple, dict]], Iterable[tuple[str, dict, dict]]]
+    ) -> list[str]:
+        """One row per effect name: mean difference, cells, significant gains and losses."""
+        found: dict[str, list[Comparison | float]] = defaultdict(list)
+        for key in sorted(self.generated):
+            for name, with_, without in pick(key, self.generated[key]):
+                comparison = self.compare(with_, without)
+                found[name].append(comparison if comparison else f1(with_) - f1(without))
+        rows = []
+        for name, items in sorted(found.items()):
+            diffs = [c.diff if isinstance(c, Comparison) else c for c in items]
+            tested = [c for c in items if isinstance(c, Comparison)]
+            ups = sum(c.significant and c.diff > 0 for c in tested)
+            downs = sum(c.significant and c.diff < 0 for c in tested)
+            rows.append(
+                [
+                    name,
+                    f"{statistics.fmean(diffs):+.1f}",
+                    f"{min(diffs):+.1f} .. {max(diffs):+.1f}",
+                    str(len(items)),
+                    f"{ups} / {downs} of {len(tested)}",
+                ]
+            )
+        if not rows:
+            return []
+        header = ["effect", "mean Δ macro-F1", "range", "cells", "significant + / -"]
+        return _table(header, rows)
+
+    @staticmethod
+    def revision_pairs(key, rows):
+        plain = {k[0]: r for k, r in rows.items() if k[1:] == (None,) * 3}
+        for revised, base in REVISION_PAIRS:
+            if revised in plain and base in plain:
+                yield f"revision: {revised} vs {base}", plain[revised], plain[base]
+
+    @staticmethod
+    def variant_pairs(position: int, label: str):
+        def pick(key, rows):
+            for k, r in rows.items():
+                if k[1 + position] is None:
+                    continue
+                base_key = list(k)
+                base_key[1 + position] = None
+                base = rows.get(tuple(base_key))
+                if base is not None:
+                    yield f"{label}: {k[1 + position]}", r, base
+
+        return pick
+
+    # -- question 5 -----------------------------------------------------------------------
+    def freeal(self) -> list[str]:
+        rows = []
+        for r in self.records:
+            spec = r["spec"]
+            if spec["setting"] != FREEAL:
+                continue
+            fa = spec.get("freeal") or {}
+            budget = (r.get("freeal") or {}).get("same_budget_gold") or {}
+            budget_f1 = budget.get("macro_f1_mean")
+            rows.append(
+                [
+                    spec["dataset"],
+                    spec["language"],
+                    spec.get("model") or "",
+                    fa.get("demo_source", ""),
+                    fa.get("clean_selection", ""),
+                    fa.get("calibration", "none"),
+                    f1_text(r),
+                    "" if budget_f1 is None else f"{budget_f1:.1f}",
+                    "" if budget_f1 is None else f"{f1(r) - budget_f1:+.1f}",
+                ]
+            )
+        if not rows:
+            return []
+        header = [
+            "dataset",
+            "lang",
+            "model",
+            "demos",
+            "clean",
+            "calibration",
+            "FreeAL small model",
+            "gold, same budget",
+            "gap",
+        ]
+        return _table(header, sorted(rows))
+
+
+def summary_markdown(records: list[dict[str, Any]], results_dir: Path | None = None) -> str:
+    """The opening section of the leaderboard (empty when no current record answers)."""
+    answers = Answers(records, results_dir)
+    if not answers.records:
+        return ""
+    out = [
+        "## Answers",
+        "",
+        "Generated rows: mean ± std over generation seeds (each set scored with every classifier "
+        "seed). *matched gold* is the same classifier trained on gold data with exactly the "
+        "generated set's per-label counts and the same seeds; *full gold* takes up to n per label. "
+        "`*` marks a difference whose 95% paired-bootstrap interval (test items and generation "
+        "seeds) excludes 0; unmarked differences are within the measured noise.",
+        "",
+        "**1. Which strategy comes closest to gold?** (best strategy per dataset, language and "
+        "model; gap = strategy minus matched gold)",
+        "",
+        *answers.closest_to_gold(),
+    ]
+    sections = (
+        ("**2. Does revision help?**", answers.effects(answers.revision_pairs)),
+        (
+            "**3. Does selection help?** (each method vs the unselected set of the same strategy)",
+            answers.effects(answers.variant_pairs(0, "selection")),
+        ),
+        (
+            "**4. Does augmentation help?** (generated + augmented demos vs generated alone)",
+            answers.effects(answers.variant_pairs(1, "augmentation")),
+        ),
+        (
+            "**5. Do quality gates help?** (gated vs ungated generation)",
+            answers.effects(answers.variant_pairs(2, "gates")),
+        ),
+        (
+            "**6. FreeAL vs gold at the same labelled budget** (final small model; gold = the "
+            "same small model trained on the labelled examples the run spent)",
+            answers.freeal(),
+        ),
+    )
+    for title, lines in sections:
+        if lines:
+            out += ["", title, "", *lines]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,84 @@
+"""The leaderboard's opening answers: best strategy vs matched gold, effects with marks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from benchmark.summary import is_superseded, summary_markdown
+
+LABELS = ["a", "b", "c", "d"]
+
+
+def predictions(gold, accuracy, rng, seeds=(0, 1, 2)):
+    runs = []
+    for g in seeds:
+        predicted = gold.copy()
+        flip = rng.random(len(gold)) > accuracy
+        predicted[flip] = rng.integers(0, len(LABELS), flip.sum())
+        runs.append({"generation_seed": g, "seed": 0, "predicted": predicted.tolist()})
+    return runs
+
+
+def write_case(results, setting, accuracy, matched_accuracy, rng, gold, *, selection=None):
+    case_id = f"sib200-de-{setting}-m-n10{'-' + selection if selection else ''}"
+    runs = predictions(gold, accuracy, rng)
+    matched = predictions(gold, matched_accuracy, rng)
+    (results / case_id).mkdir(parents=True)
+    stored = {"labels": LABELS, "test": "t", "gold": gold.tolist(), "runs": runs}
+    stored["matched_gold"] = matched
+    (results / case_id / "predictions.json").write_text(json.dumps(stored))
+    f1 = 100 * accuracy
+    record = {
+        "record_version": 2,
+        "case_id": case_id,
+        "labels": LABELS,
+        "spec": {
+            "dataset": "sib200",
+            "language": "de",
+            "setting": setting,
+            "model": "m",
+            "samples_per_label": 10,
+            "classifier_slug": "logreg_e5_small",
+            "selection": {"method": selection} if selection else None,
+            "augmentation": None,
+        },
+        "scores": {
+            "macro_f1_mean": f1,
+            "macro_f1_std": 1.0,
+            "macro_f1_std_over_generation_seeds": 2.0,
+        },
+        "matched_gold": {
+            "scores": {"macro_f1_mean": 100 * matched_accuracy},
+            "gap_macro_f1": f1 - 100 * matched_accuracy,
+        },
+        "generation": {"kept": 120, "sets": 3},
+        "predictions": f"{case_id}/predictions.json",
+    }
+    return record
+
+
+def test_summary_names_the_best_strategy_and_marks_real_differences(tmp_path):
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 4, 300)
+    records = [
+        write_case(tmp_path, "target_demos_revision", 0.85, 0.9, rng, gold),
+        write_case(tmp_path, "target_demos", 0.5, 0.9, rng, gold),
+        write_case(tmp_path, "target_demos", 0.51, 0.9, rng, gold, selection="kcenter"),
+    ]
+    text = summary_markdown(records, tmp_path)
+    best_row = next(line for line in text.splitlines() if "| sib200 | de |" in line)
+    assert "target_demos_revision" in best_row.split("|")[5]
+    assert "*" in best_row.split("|")[-2]  # clearly better than the runner-up
+    revision = next(line for line in text.splitlines() if line.startswith("| revision"))
+    assert "1 / 0 of 1" in revision
+    selection = next(line for line in text.splitlines() if line.startswith("| selection: kcenter"))
+    assert "0 / 0 of 1" in selection  # one point apart: noise
+
+
+def test_old_generated_records_are_superseded_but_gold_is_not():
+    old = {"record_version": 1, "spec": {"setting": "target_demos"}}
+    gold = {"record_version": 1, "spec": {"setting": "gold"}}
+    assert is_superseded(old) and not is_superseded(gold)
+    assert summary_markdown([old]) == ""
