@@ -101,7 +101,12 @@ class GenerationOptions(_Strict):
     )
     demos_per_label: int = Field(10, ge=0)
     description_examples: int = Field(10, gt=0)
-    description_model: str | None = None
+    description_model: str | None = Field(
+        None, description="writes the summarised label descriptions (default: the case's model)"
+    )
+    descriptions_file: str | None = Field(
+        None, description="YAML file with `descriptions: {label: text}` (overrides the model)"
+    )
     per_request: int = Field(10, gt=0, description="samples asked for in one prompt")
     max_attempts: int = Field(30, gt=0, description="prompts per label before giving up")
     max_tokens_per_label: int | None = Field(

@@ -444,3 +444,27 @@ def test_token_budget_stops_a_label_and_says_why(use_backend, tmp_path, sib_fixt
     assert all(v["prompts"] <= 3 and v["kept"] < 3 for v in gen["per_label"].values())
     assert all("token budget" in why for why in gen["short_label_reasons"].values())
     assert set(gen["short_label_reasons"]) == set(gen["per_label"])
+
+
+def test_a_descriptions_file_replaces_the_models_summaries(use_backend, tmp_path, sib_fixture_dir):
+    import yaml
+
+    prompts: list[str] = []
+
+    def reply(prompt, seed):
+        prompts.append(prompt)
+        return "\n".join(f"new {label_of(prompt)} text {seed} {i}" for i in range(3))
+
+    topics = ["entertainment", "geography", "health", "politics", "science/technology"]
+    topics += ["sports", "travel"]
+    path = tmp_path / "descriptions.yaml"
+    path.write_text(yaml.safe_dump({"descriptions": {t: f"WRITTEN-{t}" for t in topics}}))
+    use_backend(ScriptedBackend(reply))
+    spec = make_spec(setting="summarised_label", n=2, descriptions_file=str(path))
+    record = run_case(spec, ctx_for(tmp_path, sib_fixture_dir))
+    assert any("WRITTEN-sports" in p for p in prompts)
+    assert not any("summar" in p.lower() for p in prompts)  # no description call
+    assert record["generation"]["descriptions_by"] == f"file {path}"
+    path.write_text(yaml.safe_dump({"descriptions": {"sports": "only one"}}))
+    with pytest.raises(ValueError, match="no description for"):
+        run_case(spec, ctx_for(tmp_path / "again", sib_fixture_dir))

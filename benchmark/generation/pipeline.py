@@ -118,7 +118,9 @@ def label_descriptions(
 ) -> dict[str, str | None]:
     """The description shown per label (none, human-written, or LLM-summarised).
 
-    Summaries come from `generation.description_model` (default: the case's model).
+    Summaries come from `generation.descriptions_file` when set (a YAML file with a
+    `descriptions: {label: text}` mapping, e.g. written once by a strong model, as the study did),
+    else from `generation.description_model` (default: the case's model).
     """
     from benchmark.generation.backends import backend_for
     from benchmark.generation.describe import summarised_descriptions
@@ -130,6 +132,8 @@ def label_descriptions(
     if strategy.description == "human":
         return {label: human_description(spec.dataset, label) for label in labels}
     gen = spec.generation
+    if gen.get("descriptions_file"):
+        return read_descriptions_file(Path(gen["descriptions_file"]), labels)
     model = gen.get("description_model") or spec.model
     summaries = summarised_descriptions(
         spec.dataset,
@@ -140,6 +144,35 @@ def label_descriptions(
         data_dir=ctx.data_dir,
     )
     return {label: summaries.get(label) for label in labels}
+
+
+def read_descriptions_file(path: Path, labels: tuple[str, ...]) -> dict[str, str | None]:
+    """Label descriptions from a YAML file; every label of the dataset must have one."""
+    import yaml
+
+    try:
+        stored = yaml.safe_load(path.read_text(encoding="utf-8"))
+        found = stored["descriptions"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ValueError(
+            f"generation.descriptions_file {path}: cannot read a `descriptions:` mapping ({err})"
+        ) from None
+    missing = [label for label in labels if not found.get(label)]
+    if missing:
+        raise ValueError(f"generation.descriptions_file {path}: no description for {missing}")
+    return {label: str(found[label]) for label in labels}
+
+
+def descriptions_author(spec: CaseSpec, strategy: GenerationStrategy) -> str | None:
+    """Who wrote the descriptions a case shows: a file, a model, humans, or nobody (None)."""
+    gen = spec.generation or {}
+    if strategy.description == "none":
+        return None
+    if strategy.description == "human":
+        return "human-written"
+    if gen.get("descriptions_file"):
+        return f"file {gen['descriptions_file']}"
+    return f"model {gen.get('description_model') or spec.model}"
 
 
 class CaseGenerator:
@@ -469,6 +502,7 @@ class CaseGenerator:
             "parse_dropped": dict(sorted(self.parse_drops.items())),
             "demos_used": self.demos_used,
             "descriptions": self.descriptions,
+            "descriptions_by": descriptions_author(self.spec, self.strategy),
             "stats": asdict(s),
             "samples_per_second": round(kept_total / s.seconds, 3) if s.seconds else None,
             "tokens_per_second": round(s.completion_tokens / s.seconds, 2) if s.seconds else None,
