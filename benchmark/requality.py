@@ -25,9 +25,23 @@ def spec_from_record(record: dict[str, Any]) -> CaseSpec:
     return CaseSpec(**raw)
 
 
-def kept_samples(folder: Path) -> list[Example]:
-    """The `kept` rows of a case's generated.jsonl, as training examples."""
-    rows = [json.loads(line) for line in (folder / "generated.jsonl").read_text().splitlines()]
+def generated_files(folder: Path) -> list[Path]:
+    """A case's generated sets: `generated.jsonl`, or one `generated-seed<g>.jsonl` per
+    generation seed (in seed order)."""
+    single = folder / "generated.jsonl"
+    if single.is_file():
+        return [single]
+    return sorted(
+        folder.glob("generated-seed*.jsonl"),
+        key=lambda p: int(p.stem.removeprefix("generated-seed")),
+    )
+
+
+def kept_samples(path: Path) -> list[Example]:
+    """The `kept` rows of one generated-set file (or of `<folder>/generated.jsonl`)."""
+    if path.is_dir():
+        path = path / "generated.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     return [
         Example(text=r["text"], label=r["label"], uid=f"gen-{i}", split="generated")
         for i, r in enumerate(rows)
@@ -39,7 +53,7 @@ def recompute_quality(results_dir: Path, *, data_dir=None, only_missing: bool = 
     """Recompute `quality` for every generated record (by default only where a metric is
     missing); returns the case ids that were updated."""
     from benchmark.quality import QUALITY_METRICS
-    from benchmark.runner import RunContext, generation_quality
+    from benchmark.runner import RunContext, generation_quality, mean_quality
 
     ctx = RunContext(results_dir=results_dir, data_dir=data_dir)
     updated = []
@@ -49,13 +63,19 @@ def recompute_quality(results_dir: Path, *, data_dir=None, only_missing: bool = 
             continue
         if only_missing and all(m in record["quality"] for m in QUALITY_METRICS):
             continue
-        folder = case_dir(results_dir, record["case_id"])
-        if not (folder / "generated.jsonl").is_file():
+        files = generated_files(case_dir(results_dir, record["case_id"]))
+        if not files:
             continue
         spec = spec_from_record(record)
         if spec.case_id != record["case_id"] or spec.spec_hash != record["spec_hash"]:
             raise ValueError(f"{path}: spec does not reproduce its case id / hash; not touched")
-        quality = generation_quality(spec, ctx, kept_samples(folder), record["generation"])
+        summaries = record["generation"].get("runs") or [record["generation"]]
+        quality = mean_quality(
+            [
+                generation_quality(spec, ctx, kept_samples(file), summary)
+                for file, summary in zip(files, summaries, strict=True)
+            ]
+        )
         write_json_atomic(
             record_path(results_dir, record["case_id"]), {**record, "quality": quality}
         )
