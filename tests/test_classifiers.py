@@ -74,3 +74,45 @@ def test_aggregate_mean_and_std():
 def test_unknown_classifier_name():
     with pytest.raises(KeyError, match="known: embed-logreg, finetune"):
         build_classifier({"name": "svm"}, labels=SIB200_TOPICS)
+
+
+def test_class_weights_are_inverse_to_label_counts():
+    from benchmark.classifiers.finetune import class_weights
+
+    weights = class_weights([0, 0, 0, 1], 3, "balanced")
+    assert weights == pytest.approx([4 / 6, 4 / 2, 0.0])
+    assert class_weights([0, 1], 2, "none") is None
+
+
+def test_balanced_logreg_does_not_drown_a_small_label(sib_fixture_dir):
+    """One label with many examples, one with a single example: unweighted logistic regression
+    predicts only the big label; balanced weights give the small one its share."""
+    import numpy as np
+
+    from benchmark.classifiers.embed_logreg import EmbedLogregClassifier
+
+    rng = np.random.default_rng(0)
+    big, small = rng.normal(0, 1, (60, 8)), rng.normal(1.5, 1, (2, 8))
+
+    class Vectors:  # the embedder's interface, over fixed vectors
+        fingerprint = "fixed"
+
+        def __init__(self):
+            self.table = {f"b{i}": v for i, v in enumerate(big)} | {
+                f"s{i}": v for i, v in enumerate(small)
+            }
+
+        def encode(self, texts):
+            return np.stack([self.table[t] for t in texts])
+
+    texts = [f"b{i}" for i in range(60)] + ["s0", "s1"]
+    labels = ["big"] * 60 + ["small"] * 2
+    predicted = {}
+    for mode in ("none", "balanced"):
+        clf = EmbedLogregClassifier.__new__(EmbedLogregClassifier)
+        clf.spec = EmbedLogregSpec(class_weight=mode, c=0.05).model_dump()
+        clf.labels, clf.embedder, clf.model = ["big", "small"], Vectors(), None
+        clf.fit(texts, labels, dev_texts=[], dev_labels=[], seed=0)
+        predicted[mode] = clf.predict(["s0", "s1"])
+    assert predicted["none"] == ["big", "big"]
+    assert predicted["balanced"] == ["small", "small"]
