@@ -55,6 +55,8 @@ def _row_key(record: dict[str, Any]) -> tuple:
         for key, prefix in (("selection", ""), ("augmentation", "aug:"))
         if spec.get(key)
     ]
+    if spec.get("gates"):  # gated and ungated runs of a setting are separate rows
+        extras.append("gate:" + "+".join(spec["gates"]["names"]))
     return (spec["setting"] != GOLD, spec["setting"], spec["model"] or "", " + ".join(extras))
 
 

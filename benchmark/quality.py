@@ -1,7 +1,10 @@
 """Quality of a generated set: language fidelity, diversity, noise, label fidelity, distance to gold.
 
 Language identification uses `py3langid` (langid.py's model, 97 languages, all 11 study languages
-included); a sample counts as in the target language only when it is the top prediction.
+included); a sample counts as in the target language only when it is the top prediction. Lexical
+validity is the mean share of a sample's words found in the language's gold train vocabulary
+(`benchmark.generation.gates.train_vocabulary`): py3langid passes fluent-looking gibberish, this
+does not.
 Embedding metrics use the case's sentence encoder (e5-small by default), through its cache.
 Likely label errors are found by confident learning (`label_error_rate`) on the generated set's own
 embeddings; the distribution distance to gold is a Fréchet distance (`frechet_distance`, as in FID).
@@ -14,6 +17,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from benchmark.generation.gates import Vocabulary, lexical_validity
 
 
 def language_fidelity(texts: Sequence[str], language: str) -> float:
@@ -169,6 +174,7 @@ def generated_set_quality(
     gold: Sequence[tuple[str, str]],
     encoder: str,
     candidates: dict[str, int],
+    vocabulary: Vocabulary | None = None,
 ) -> dict[str, Any]:
     """All metrics of one generated training set.
 
@@ -179,6 +185,7 @@ def generated_set_quality(
             fidelity; `frechet_to_gold` depends on the sizes of both sets).
         encoder: embedder name of the registry.
         candidates: counts of parsed candidates by status (kept, duplicate, demo_copy, ...).
+        vocabulary: the language's gold train vocabulary; `lexical_validity` is absent without.
 
     Returns:
         Metric name -> value (rates in [0, 1]). `label_error_rate` (see `label_error_rate`) and
@@ -198,6 +205,8 @@ def generated_set_quality(
         "demo_copy_rate": candidates.get("demo_copy", 0) / parsed,
         "gold_language_fidelity": language_fidelity([t for t, _ in gold], language),
     }
+    if vocabulary is not None:
+        out["lexical_validity"] = lexical_validity(texts, vocabulary)
     if len(texts) < 2:
         return out
     embedder = load_embedder(encoder)
@@ -240,6 +249,7 @@ def spearman_table(
 
 QUALITY_METRICS = (
     "language_fidelity",
+    "lexical_validity",
     "distinct_1",
     "distinct_2",
     "duplicate_rate",

@@ -124,6 +124,7 @@ def generation_quality(
     spec: CaseSpec, ctx: RunContext, generated: list[Example], generation: dict[str, Any]
 ) -> dict[str, Any]:
     """Quality metrics of one generated set, against a gold sample of the same size."""
+    from benchmark.generation.gates import vocabulary_or_none
     from benchmark.quality import generated_set_quality
 
     train = load_split(spec.dataset, spec.language, "train", data_dir=ctx.data_dir)
@@ -142,6 +143,7 @@ def generation_quality(
         gold=[(e.text, e.label) for e in gold],
         encoder=encoder,
         candidates=candidates,
+        vocabulary=vocabulary_or_none(spec.language, data_dir=ctx.data_dir),
     )
 
 

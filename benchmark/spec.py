@@ -207,6 +207,10 @@ class TaskFile(_Strict):
     generation: GenerationOptions = Field(default_factory=GenerationOptions)
     selections: list[str] = Field(default_factory=lambda: ["none"])
     augmentations: list[str] = Field(default_factory=lambda: ["none"])
+    gates: list[str] = Field(
+        default_factory=lambda: ["none"],
+        description="gate sets of generated settings: none or names joined by + (language+chatter)",
+    )
     selection: SelectionOptions = Field(default_factory=lambda: SelectionOptions())
     freeal: FreeALOptions = Field(default_factory=lambda: FreeALOptions())
     marks: list[str] = Field(default_factory=list)
@@ -218,6 +222,7 @@ class TaskFile(_Strict):
         "settings",
         "models",
         "selections",
+        "gates",
         mode="before",
     )
     @classmethod
@@ -256,6 +261,7 @@ class CaseSpec:
     selection: dict[str, Any] | None = None
     augmentation: dict[str, Any] | None = None
     freeal: dict[str, Any] | None = None
+    gates: dict[str, Any] | None = None
     source: str = field(default="", compare=False)
     marks: tuple[str, ...] = field(default=(), compare=False)
 
@@ -269,6 +275,8 @@ class CaseSpec:
             parts.append(f"sel_{self.selection['method']}")
         if self.augmentation:
             parts.append(f"aug_{self.augmentation['method']}")
+        if self.gates:
+            parts.append("gate_" + "_".join(self.gates["names"]))
         if self.freeal:
             fa = self.freeal
             parts += [
@@ -291,7 +299,7 @@ class CaseSpec:
     def spec_hash(self) -> str:
         """Hash of every field that changes the result (not the source file or marks)."""
         payload = {k: v for k, v in asdict(self).items() if k not in ("source", "marks")}
-        for optional in ("selection", "augmentation", "freeal"):
+        for optional in ("selection", "augmentation", "freeal", "gates"):
             if payload[optional] is None:  # keeps the hashes of cases written before these axes
                 del payload[optional]
         if payload.get("freeal", {}).get("calibration") == "none":  # added later: same rule

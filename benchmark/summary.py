@@ -37,7 +37,7 @@ def current(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 def _variant(spec: dict[str, Any], key: str) -> str | None:
     value = spec.get(key)
     if isinstance(value, dict):
-        return value.get("method")
+        return value.get("method") or "+".join(value.get("names", [])) or None
     if isinstance(value, (list, tuple)):
         return "+".join(value) or None
     return value or None

@@ -133,6 +133,22 @@ def _check_names(path: Path, task: TaskFile) -> None:
                 value=name,
                 choices=("none", *AUGMENTATIONS),
             )
+    from benchmark.generation.gates import GATES, parse_gate_set
+
+    for i, entry in enumerate(task.gates):
+        for name in entry.split("+"):
+            if name.strip() not in ("none", *GATES):
+                raise TaskFileError(
+                    path,
+                    f"gates[{i}]",
+                    f"unknown gate {name!r}",
+                    value=name,
+                    choices=("none", *GATES),
+                )
+        try:
+            parse_gate_set(entry)
+        except ValueError as err:
+            raise TaskFileError(path, f"gates[{i}]", str(err)) from None
     if any(needs_model(s) for s in task.settings) and not task.models:
         raise TaskFileError(
             path,
@@ -229,6 +245,7 @@ def load_cases(
     Returns:
         Cases in matrix order (dataset, language, setting, model, size, classifier).
     """
+    from benchmark.generation.gates import gate_spec
     from benchmark.languages import resolve_language
 
     raw = read_yaml(path)
@@ -250,13 +267,14 @@ def load_cases(
             continue
 
         selections = task.selections if is_generated(setting) else ["none"]
+        gate_sets = task.gates if is_generated(setting) else ["none"]
         augmentations = [
             a for a in task.augmentations if is_generated(setting) or a not in LLM_AUGMENTATIONS
         ]
         grid = itertools.product(
-            models, task.samples_per_label, selections, augmentations, task.classifiers
+            models, task.samples_per_label, selections, augmentations, gate_sets, task.classifiers
         )
-        for model, n, selection, augmentation, clf in grid:
+        for model, n, selection, augmentation, gate_set, clf in grid:
             cases.append(
                 CaseSpec(
                     dataset=dataset,
@@ -272,6 +290,7 @@ def load_cases(
                     if selection == "none"
                     else {"method": selection, **task.selection.model_dump()},
                     augmentation=None if augmentation == "none" else {"method": augmentation},
+                    gates=gate_spec(gate_set),
                     source=str(path),
                     marks=tuple(task.marks),
                 )

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.data import Example, dataset_labels, load_split, sample_per_label
+from benchmark.generation.gates import build_gates, failed_gates
 from benchmark.generation.parse import normalise_for_match, parse_samples, split_demo_copies
 from benchmark.languages import resolve_language
 from benchmark.records import case_dir, write_text_atomic
@@ -46,7 +47,7 @@ class Candidate:
     label: str
     text: str
     round: int
-    status: str  # kept | rejected | demo_copy | duplicate | surplus | unselected
+    status: str  # kept | rejected | demo_copy | duplicate | gated | surplus | unselected
     reason: str = ""
 
 
@@ -191,6 +192,8 @@ class CaseGenerator:
             spec, self.strategy, data_dir=ctx.data_dir, backend=self.backend, seed=seed
         )
         self.descriptions = label_descriptions(spec, self.strategy, ctx=ctx)
+        self.gates = build_gates(spec.gates, self.language, data_dir=ctx.data_dir)
+        self.gated: dict[str, dict[str, int]] = {label: defaultdict(int) for label in self.labels}
         self.candidates: list[Candidate] = []
         self.seen: dict[str, set[str]] = {label: set() for label in self.labels}
         self.attempts: dict[str, int] = dict.fromkeys(self.labels, 0)
@@ -314,7 +317,18 @@ class CaseGenerator:
                 continue
             self.seen[label].add(key)
             out.append(Candidate(label, text, round_index, "pending"))
-        return out
+        return [self._gate(c) for c in out]
+
+    def _gate(self, c: Candidate) -> Candidate:
+        """Drop a pending candidate that a quality gate fails (before revision, off the quota);
+        every gate is checked so each one's count says what it catches on its own."""
+        failed = failed_gates(self.gates, c.text, c.label) if c.status == "pending" else []
+        if failed:
+            c.status = "gated"
+            c.reason = "; ".join(f"gate:{name}: {why}" for name, why in failed)
+            for name, _ in failed:
+                self.gated[c.label][name] += 1
+        return c
 
     def tokens_per_prompt(self) -> float:
         """Mean completion tokens per request so far (max_new_tokens before the first)."""
@@ -472,12 +486,11 @@ class CaseGenerator:
 
     def summary(self) -> dict[str, Any]:
         per_label = {}
+        statuses = ("kept", "rejected", "demo_copy", "duplicate", "surplus", "unselected")
+        statuses += ("gated",) if self.gates else ()
         for label in self.labels:
             mine = [c for c in self.candidates if c.label == label]
-            per_label[label] = {
-                s: sum(1 for c in mine if c.status == s)
-                for s in ("kept", "rejected", "demo_copy", "duplicate", "surplus", "unselected")
-            }
+            per_label[label] = {s: sum(1 for c in mine if c.status == s) for s in statuses}
             per_label[label]["prompts"] = self.attempts[label]
             per_label[label]["tokens"] = self.tokens[label]
         kept_total = sum(v["kept"] for v in per_label.values())
@@ -508,6 +521,19 @@ class CaseGenerator:
             "tokens_per_second": round(s.completion_tokens / s.seconds, 2) if s.seconds else None,
             "cache_hits": s.cached_requests,
             "selection": self.spec.selection,
+            **({"gates": self.gate_summary()} if self.gates else {}),
+        }
+
+    def gate_summary(self) -> dict[str, Any]:
+        """Samples each gate dropped, in all and per label (one sample can fail several)."""
+        names = [gate.name for gate in self.gates]
+        return {
+            "names": names,
+            "gated": sum(c.status == "gated" for c in self.candidates),
+            "dropped": {n: sum(v.get(n, 0) for v in self.gated.values()) for n in names},
+            "dropped_per_label": {
+                label: {n: counts.get(n, 0) for n in names} for label, counts in self.gated.items()
+            },
         }
 
     def write(self, folder: Path, name: str = "generated.jsonl") -> None:
