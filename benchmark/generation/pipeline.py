@@ -446,15 +446,21 @@ class CaseGenerator:
             "selection": self.spec.selection,
         }
 
-    def write(self, folder: Path) -> None:
+    def write(self, folder: Path, *, partial: bool = False) -> None:
+        """Candidates so far: `generated.partial.jsonl` between rounds, `generated.jsonl` at the end."""
         rows = [
             json.dumps({**asdict(c), "strategy": self.spec.setting}, ensure_ascii=False)
             for c in self.candidates
         ]
-        write_text_atomic(folder / "generated.jsonl", "\n".join(rows) + ("\n" if rows else ""))
+        name = PARTIAL_FILE if partial else "generated.jsonl"
+        write_text_atomic(folder / name, "\n".join(rows) + ("\n" if rows else ""))
+        if not partial:
+            (folder / PARTIAL_FILE).unlink(missing_ok=True)
 
 
 _MEMO: dict[str, tuple[list[Example], dict[str, Any]]] = {}
+# What a killed or failed generation leaves: "kept" there means "kept so far", not a finished set.
+PARTIAL_FILE = "generated.partial.jsonl"
 
 
 def generated_training_set(
@@ -463,8 +469,9 @@ def generated_training_set(
     """The case's generated training data (made once per case; classifier seeds reuse it).
 
     The generation seed is `generation.seed` (default: the case's first seed); demos
-    are drawn with it. Candidates are written to `<results>/<case_id>/generated.jsonl`
-    after every round, so partial data survives a failure.
+    are drawn with it. Candidates are written to `<results>/<case_id>/generated.partial.jsonl`
+    after every round, so partial data survives a failure, and to `generated.jsonl` (the
+    partial file removed) once generation is done.
     """
     key = f"{spec.case_id}:{spec.spec_hash}"
     if key not in _MEMO:
@@ -472,7 +479,7 @@ def generated_training_set(
         gen_seed = spec.seeds[0] if gen_seed is None else gen_seed
         folder = case_dir(ctx.results_dir, spec.case_id)
         generator = CaseGenerator(spec, ctx, seed=gen_seed)
-        generator.run(on_round=lambda g: g.write(folder))
+        generator.run(on_round=lambda g: g.write(folder, partial=True))
         generator.write(folder)
         _MEMO.clear()
         _MEMO[key] = (generator.training_examples(), {"generation": generator.summary()})
