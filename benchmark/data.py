@@ -12,6 +12,7 @@ samplers refuse test examples, so test data cannot reach training or prompts.
 from __future__ import annotations
 
 import csv
+import difflib
 import functools
 import hashlib
 import random
@@ -20,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmark.errors import DataFileError
 from benchmark.languages import Language, resolve_language
 from benchmark.paths import DATA_DIR_ENV, DataDirError
 
@@ -47,6 +49,11 @@ SIB200_TOPICS = (
 )
 SENTIMENT_LABELS = ("negative", "positive")
 DATASETS = ("massive10", "massive60", "sib200", "sentiment")
+# Local TSV columns: (uid, label, text) per dataset family, in the order of SOURCES.md.
+TSV_COLUMNS = {
+    "massive": ("id", "partition", "intent", "text"),
+    "sib200": ("index_id", "category", "text"),
+}
 
 
 class LeakageError(RuntimeError):
@@ -120,12 +127,95 @@ def _local_file(dataset: str, language: Language, split: str, data_dir: Path) ->
     return path
 
 
+@functools.lru_cache(maxsize=1)
+def massive_intents() -> frozenset[str]:
+    """The 60 MASSIVE intents (the keys of the packaged human label descriptions)."""
+    from importlib import resources
+
+    import yaml
+
+    text = resources.files("benchmark").joinpath("resources", "label_descriptions.yaml")
+    return frozenset(str(k) for k in yaml.safe_load(text.read_text("utf-8"))["massive60"])
+
+
+def known_labels(dataset: str) -> frozenset[str] | None:
+    """Every label a dataset's files may hold (None: not checked, e.g. hub-only sets)."""
+    if dataset.startswith("massive"):
+        return massive_intents()
+    if dataset == "sib200":
+        return frozenset(SIB200_TOPICS)
+    if dataset == "sentiment":
+        return frozenset(SENTIMENT_LABELS)
+    return None
+
+
 @functools.lru_cache(maxsize=256)
-def _read_tsv(path: Path) -> tuple[tuple[dict[str, str], ...], str]:
+def _read_tsv(
+    path: Path, columns: tuple[str, ...]
+) -> tuple[tuple[tuple[int, dict[str, str]], ...], str]:
+    """Rows (with their line numbers) of a complete, well-formed TSV, and its digest.
+
+    Raises:
+        DataFileError: not UTF-8, empty, cut off mid-line, a missing column, an incomplete
+            row or an empty field; the message names the file and the line.
+    """
     raw = path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()[:16]
-    reader = csv.DictReader(raw.decode("utf-8").splitlines(), delimiter="\t")
-    return tuple(reader), digest
+    header = "\t".join(columns)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise DataFileError(
+            path, f"not UTF-8 (byte {err.start}); data files are UTF-8 TSV", line=line
+        ) from None
+    if not text.strip():
+        raise DataFileError(path, f"empty file; expected a header line {header!r} and rows")
+    if not text.endswith("\n"):
+        raise DataFileError(
+            path,
+            "the file ends in the middle of a line (truncated copy?); data files end with a "
+            "newline: restore the file from its source",
+            line=text.count("\n") + 1,
+        )
+    reader = csv.reader(text.splitlines(), delimiter="\t")
+    names = next(reader)
+    missing = [c for c in columns if c not in names]
+    if missing:
+        raise DataFileError(
+            path,
+            f"header {names!r} lacks column(s) {', '.join(missing)}; expected {header!r}",
+            line=1,
+        )
+    rows = []
+    for fields in reader:
+        line = reader.line_num
+        if len(fields) != len(names):
+            raise DataFileError(
+                path,
+                f"{len(fields)} fields, the header has {len(names)} (incomplete row?)",
+                line=line,
+            )
+        row = dict(zip(names, fields, strict=True))
+        empty = [c for c in columns if not row[c].strip()]
+        if empty:
+            raise DataFileError(path, f"empty field(s) {', '.join(empty)}", line=line)
+        rows.append((line, row))
+    return tuple(rows), digest
+
+
+def _check_labels(path: Path, dataset: str, rows, label_column: str) -> None:
+    known = known_labels(dataset)
+    for line, row in rows:
+        if known is not None and row[label_column] not in known:
+            close = difflib.get_close_matches(row[label_column], sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise DataFileError(
+                path,
+                f"unknown label {row[label_column]!r}{hint}; {dataset} labels are: "
+                f"{', '.join(sorted(known))}",
+                line=line,
+            )
 
 
 def load_split(
@@ -160,18 +250,22 @@ def load_split(
         intents = set(MASSIVE10_INTENTS) if dataset == "massive10" else None
         return hub.load_massive_split(lang, split, intents=intents)
     root = Path(data_dir) if data_dir is not None else default_data_dir()
-    rows, digest = _read_tsv(_local_file(dataset, lang, split, root))
-    if dataset.startswith("massive"):
-        keep = set(MASSIVE10_INTENTS) if dataset == "massive10" else None
-        examples = tuple(
-            Example(text=r["text"], label=r["intent"], uid=r["id"], split=split)
-            for r in rows
-            if keep is None or r["intent"] in keep
-        )
-    else:
-        examples = tuple(
-            Example(text=r["text"], label=r["category"], uid=r["index_id"], split=split)
-            for r in rows
+    path = _local_file(dataset, lang, split, root)
+    family = "massive" if dataset.startswith("massive") else dataset
+    rows, digest = _read_tsv(path, TSV_COLUMNS[family])
+    uid_key, label_key = TSV_COLUMNS[family][0], TSV_COLUMNS[family][-2]
+    _check_labels(path, dataset, rows, label_key)
+    keep = set(MASSIVE10_INTENTS) if dataset == "massive10" else None
+    examples = tuple(
+        Example(text=r["text"], label=r[label_key], uid=r[uid_key], split=split)
+        for _, r in rows
+        if keep is None or r[label_key] in keep
+    )
+    if not examples:
+        raise DataFileError(
+            path,
+            f"no {dataset} examples in the {split} split ({len(rows)} rows, none usable); "
+            "a split must not be empty",
         )
     return Split(dataset, lang.code, split, examples, f"{dataset}/{lang.code}/{split}:{digest}")
 

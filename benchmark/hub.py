@@ -8,7 +8,8 @@ per config and split) is read instead. The sentiment sets are plain CSV repos.
 
 from __future__ import annotations
 
-from benchmark.data import Example, Split
+from benchmark.data import Example, Split, known_labels
+from benchmark.errors import DataFileError
 from benchmark.languages import Language
 
 PARQUET_REF = "refs%2Fconvert%2Fparquet"
@@ -36,6 +37,18 @@ def _load(path: str, **kwargs):
     return datasets.load_dataset(path, **kwargs)
 
 
+def _checked(split: Split, dataset: str) -> Split:
+    """The split, unless it is empty or holds a label outside the dataset's label set."""
+    source = split.fingerprint
+    if not split.examples:
+        raise DataFileError(source, f"no examples in the {split.split} split; it must not be empty")
+    known = known_labels(dataset)
+    unknown = sorted({e.label for e in split.examples} - known) if known is not None else []
+    if unknown:
+        raise DataFileError(source, f"unknown label(s) {unknown}; expected {sorted(known)}")
+    return split
+
+
 def parquet_files(repo: str, config: str, split: str) -> str:
     """The `hf://` glob of one config/split of a repo's parquet conversion."""
     return f"hf://datasets/{repo}@{PARQUET_REF}/{config}/{HUB_SPLIT[split]}/*.parquet"
@@ -52,12 +65,15 @@ def load_massive_split(language: Language, split: str, *, intents: set[str] | No
         for row in table
         if intents is None or names[row["intent"]] in intents
     )
-    return Split(
-        "massive",
-        language.code,
-        split,
-        examples,
-        f"hub:AmazonScience/massive/{language.massive}/{split}",
+    return _checked(
+        Split(
+            "massive",
+            language.code,
+            split,
+            examples,
+            f"hub:AmazonScience/massive/{language.massive}/{split}",
+        ),
+        "massive60",
     )
 
 
@@ -70,8 +86,11 @@ def load_sib200_split(language: Language, split: str) -> Split:
         Example(text=row["text"], label=row["category"], uid=str(row["index_id"]), split=split)
         for row in table
     )
-    return Split(
-        "sib200", language.code, split, examples, f"hub:Davlan/sib200/{language.sib200}/{split}"
+    return _checked(
+        Split(
+            "sib200", language.code, split, examples, f"hub:Davlan/sib200/{language.sib200}/{split}"
+        ),
+        "sib200",
     )
 
 
@@ -90,4 +109,6 @@ def load_sentiment_split(language: Language, split: str) -> Split:
         )
         for i, row in enumerate(table)
     )
-    return Split("sentiment", language.code, split, examples, f"hub:{repo}/{split}")
+    return _checked(
+        Split("sentiment", language.code, split, examples, f"hub:{repo}/{split}"), "sentiment"
+    )

@@ -13,9 +13,11 @@ import json
 import os
 from pathlib import Path
 
+import pluggy
 import pytest
 
 from benchmark.data import DATASETS, LeakageError
+from benchmark.errors import BenchError
 from benchmark.paths import CACHE_DIR_ENV, DataDirError, default_data_dir
 from benchmark.runner import CaseFailure, RunContext, finished_record, run_case
 from benchmark.spec import CaseSpec, TaskFileError
@@ -24,6 +26,22 @@ from benchmark.strategies import SETTINGS
 TASK_DIRS = ("tasks", "baselines")
 CTX_KEY = pytest.StashKey[RunContext]()
 LANGUAGE_CODES = ("en", "de", "th", "he", "id", "sw", "ro", "az", "sl", "te", "cy")
+# Errors a user can act on: one short block, no traceback.
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    BenchError,
+    TaskFileError,
+    CaseFailure,
+    DataDirError,
+    LeakageError,
+)
+_INTERNAL_DIRS = (Path(pytest.__file__).parent, Path(pluggy.__file__).parent)
+
+
+def _project_frames(excinfo: pytest.ExceptionInfo):
+    """The traceback without pytest's and pluggy's own frames (they say nothing about the bug)."""
+    return excinfo.traceback.filter(
+        lambda entry: not any(Path(entry.path).is_relative_to(d) for d in _INTERNAL_DIRS)
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -99,9 +117,12 @@ class TaskFileCollector(pytest.File):
             yield BenchCase.from_parent(self, name=spec.case_id, spec=spec)
 
     def repr_failure(self, excinfo):
-        if excinfo.errisinstance((TaskFileError, DataDirError)):
+        if excinfo.errisinstance(USER_ERRORS):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
+
+    def _traceback_filter(self, excinfo):
+        return _project_frames(excinfo)
 
 
 class BenchCase(pytest.Item):
@@ -137,18 +158,15 @@ class BenchCase(pytest.Item):
 
     def repr_failure(self, excinfo, style=None):
         from benchmark.classifiers.finetune import EncoderUnavailableError
-        from benchmark.llm.backend import ModelUnavailableError
 
-        user_errors = (
-            CaseFailure,
-            DataDirError,
-            LeakageError,
-            EncoderUnavailableError,
-            ModelUnavailableError,
-        )
-        if excinfo.errisinstance(user_errors):
+        if excinfo.errisinstance((*USER_ERRORS, EncoderUnavailableError)):
             return f"{self.spec.case_id}: {excinfo.value}"
+        if style is None and self.config.getoption("tbstyle", "auto") == "auto":
+            style = "short"  # a bug: the project's frames, one line each
         return super().repr_failure(excinfo, style=style)
+
+    def _traceback_filter(self, excinfo):
+        return _project_frames(excinfo)
 
     def reportinfo(self):
         return self.path, None, f"bench case {self.spec.case_id}"
@@ -161,6 +179,17 @@ class BenchSession:
         self.config = config
         self.seen: list[tuple[str, str, str | None]] = []
         self.leaderboard: Path | None = None
+        self.leaderboard_error: str | None = None
+        self.bad_records: list[str] = []
+        self.removed_temp: list[Path] = []
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if hasattr(self.config, "workerinput"):
+            return
+        from benchmark.records import remove_stale_temp_files
+
+        results_dir = self.config.stash[CTX_KEY].results_dir
+        self.removed_temp = remove_stale_temp_files(results_dir)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
@@ -180,14 +209,33 @@ class BenchSession:
             or config.getoption("bench_no_leaderboard")
         ):
             return
+        from benchmark.errors import RecordError
         from benchmark.leaderboard import write_leaderboard
+        from benchmark.records import read_records
 
-        self.leaderboard = write_leaderboard(config.stash[CTX_KEY].results_dir.parent)
+        results_dir = config.stash[CTX_KEY].results_dir
+        problems: list[RecordError] = []
+        read_records(results_dir, problems=problems)
+        self.bad_records = [str(p) for p in problems]
+        try:
+            self.leaderboard = write_leaderboard(results_dir.parent)
+        except Exception as err:  # a rebuild must never take the session's report down
+            self.leaderboard_error = f"{type(err).__name__}: {err}"
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
+        tr = terminalreporter
+        if self.removed_temp:
+            tr.write_line(f"removed {len(self.removed_temp)} stale temp file(s) of killed writes")
+        for problem in self.bad_records:
+            tr.write_line(f"skipped bad record {problem}", yellow=True)
+        if self.leaderboard_error:
+            tr.write_line(
+                f"leaderboard NOT rebuilt: {self.leaderboard_error} "
+                "(rerun `lowres-bench leaderboard` after fixing it)",
+                red=True,
+            )
         if not self.seen:
             return
-        tr = terminalreporter
         tr.section("benchmark cases")
         for case_id, outcome, result in self.seen:
             detail = ""

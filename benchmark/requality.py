@@ -31,10 +31,8 @@ def generated_files(folder: Path) -> list[Path]:
     single = folder / "generated.jsonl"
     if single.is_file():
         return [single]
-    return sorted(
-        folder.glob("generated-seed*.jsonl"),
-        key=lambda p: int(p.stem.removeprefix("generated-seed")),
-    )
+    finished = [p for p in folder.glob("generated-seed*.jsonl") if ".partial" not in p.name]
+    return sorted(finished, key=lambda p: int(p.stem.removeprefix("generated-seed")))
 
 
 def kept_samples(path: Path) -> list[Example]:

@@ -227,7 +227,7 @@ class TaskFile(_Strict):
     )
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, (str, int)) else value
+        return [value] if isinstance(value, (str, int, float)) else value
 
     @field_validator("seeds", mode="before")
     @classmethod

@@ -22,6 +22,9 @@ from benchmark.spec import (
 )
 from benchmark.strategies import FREEAL, GOLD, SETTINGS, STRATEGIES, is_generated, needs_model
 
+# Generated settings ask the LLM for n samples per label; 100x the study's n is surely a typo.
+MAX_GENERATED_PER_LABEL = 10_000
+
 _SUBMODELS: dict[str, type[BaseModel]] = {
     "generation": TaskFile.model_fields["generation"].annotation,  # type: ignore[dict-item]
     "selection": TaskFile.model_fields["selection"].annotation,  # type: ignore[dict-item]
@@ -31,10 +34,44 @@ _SUBMODELS: dict[str, type[BaseModel]] = {
 }
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (YAML would keep the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, str) and key in seen:
+                raise _DuplicateKey(key, seen[key], line)
+            if isinstance(key, str):
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, first: int, again: int) -> None:
+        super().__init__(key)
+        self.key, self.first, self.again = key, first, again
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     """Parse a YAML mapping; a syntax error becomes a `TaskFileError` with the line."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise TaskFileError(
+            path, "<file>", f"not UTF-8 (byte {err.start}); save the task file as UTF-8"
+        ) from None
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except _DuplicateKey as dup:
+        raise TaskFileError(
+            path,
+            f"line {dup.again}",
+            f"key {dup.key!r} appears twice in one mapping (first on line {dup.first}); "
+            "YAML would silently keep the last one: keep one",
+        ) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "<yaml>"
@@ -44,6 +81,21 @@ def read_yaml(path: Path) -> dict[str, Any]:
             path, "<top level>", f"expected a mapping of keys, got {type(raw).__name__}"
         )
     return raw
+
+
+def source_path(path: Path) -> str:
+    """A task file's path as records keep it: relative to its repository (or the working dir).
+
+    Records are compared and committed across machines, so an absolute path says nothing.
+    """
+    path = Path(path).resolve()
+    for parent in path.parents:
+        if (parent / ".git").exists():
+            return path.relative_to(parent).as_posix()
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _key_path(loc: tuple[Any, ...]) -> str:
@@ -165,10 +217,50 @@ def _check_names(path: Path, task: TaskFile) -> None:
                 value=source,
                 choices=sources,
             )
+    _check_seeds_and_sizes(path, task)
+    if any(needs_model(s) for s in task.settings):
+        _check_backend(path, task)
     for i, model in enumerate(task.models):
         _check_model(path, f"models[{i}]", model)
     for i, clf in enumerate(task.classifiers):
         _check_encoder(path, f"classifiers[{i}].encoder", clf.encoder)
+
+
+def _check_seeds_and_sizes(path: Path, task: TaskFile) -> None:
+    seen: dict[int, int] = {}
+    for i, seed in enumerate(task.seeds):
+        if seed in seen:
+            raise TaskFileError(
+                path,
+                f"seeds[{i}]",
+                f"seed {seed} is listed twice (also seeds[{seen[seed]}]); a repeated seed "
+                "would be counted twice in the mean and shrink the std",
+            )
+        seen[seed] = i
+    if any(needs_model(s) for s in task.settings):
+        for i, n in enumerate(task.samples_per_label):
+            if n > MAX_GENERATED_PER_LABEL:
+                raise TaskFileError(
+                    path,
+                    f"samples_per_label[{i}]",
+                    f"{n} per label is more than the {MAX_GENERATED_PER_LABEL} a generated "
+                    "setting allows (the study uses 100)",
+                )
+
+
+def _check_backend(path: Path, task: TaskFile) -> None:
+    """Backend name and option keys, checked without loading anything."""
+    from benchmark.errors import BackendConfigError
+    from benchmark.llm.backend import check_backend_options
+
+    gen = task.generation
+    try:
+        check_backend_options(gen.backend, gen.backend_options)
+    except BackendConfigError as err:
+        key = (
+            "generation.backend" if "unknown backend" in str(err) else "generation.backend_options"
+        )
+        raise TaskFileError(path, key, str(err)) from None
 
 
 def _check_model(path: Path, key: str, ref: str) -> None:
@@ -291,7 +383,7 @@ def load_cases(
                     else {"method": selection, **task.selection.model_dump()},
                     augmentation=None if augmentation == "none" else {"method": augmentation},
                     gates=gate_spec(gate_set),
-                    source=str(path),
+                    source=source_path(path),
                     marks=tuple(task.marks),
                 )
             )
@@ -334,7 +426,7 @@ def _freeal_cases(
                 "consistency": consistency,
                 "calibration": calibration,
             },
-            source=str(path),
+            source=source_path(path),
             marks=tuple(task.marks),
         )
         for model, n, clf, source, selection, consistency, calibration in grid

@@ -536,12 +536,24 @@ class CaseGenerator:
             },
         }
 
-    def write(self, folder: Path, name: str = "generated.jsonl") -> None:
+    def write(self, folder: Path, name: str = "generated.jsonl", *, partial: bool = False) -> None:
+        """Candidates so far: `<name>.partial.jsonl` between rounds, `<name>` at the end."""
         rows = [
             json.dumps({**asdict(c), "strategy": self.spec.setting}, ensure_ascii=False)
             for c in self.candidates
         ]
-        write_text_atomic(folder / name, "\n".join(rows) + ("\n" if rows else ""))
+        target = partial_name(name) if partial else name
+        write_text_atomic(folder / target, "\n".join(rows) + ("\n" if rows else ""))
+        if not partial:
+            (folder / partial_name(name)).unlink(missing_ok=True)
+
+
+def partial_name(name: str) -> str:
+    """What a killed or failed generation leaves: "kept" there means "kept so far"."""
+    return name.removesuffix(".jsonl") + ".partial.jsonl"
+
+
+PARTIAL_FILE = partial_name("generated.jsonl")
 
 
 def generated_set(
@@ -550,14 +562,15 @@ def generated_set(
     """One generated training set of the case (the runner asks once per generation seed).
 
     Demos are drawn and requests seeded with `generation_seed`. Candidates are written to
-    `<results>/<case_id>/generated.jsonl` (`generated-seed<g>.jsonl` when the case has several
-    generation seeds) after every round, so partial data survives a failure.
+    `<results>/<case_id>/generated.partial.jsonl` after every round, so partial data survives a
+    failure, and to `generated.jsonl` (the partial file removed) once generation is done; with
+    several generation seeds the files are `generated-seed<g>[.partial].jsonl`.
     """
     folder = case_dir(ctx.results_dir, spec.case_id)
     seeds = (spec.generation or {}).get("seeds") or []
     name = "generated.jsonl" if len(seeds) <= 1 else f"generated-seed{generation_seed}.jsonl"
     generator = CaseGenerator(spec, ctx, seed=generation_seed)
-    generator.run(on_round=lambda g: g.write(folder, name))
+    generator.run(on_round=lambda g: g.write(folder, name, partial=True))
     generator.write(folder, name)
     return generator.training_examples(), {"generation": generator.summary()}
 

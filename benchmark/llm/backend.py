@@ -10,9 +10,12 @@ import abc
 import difflib
 import importlib
 import importlib.util
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from benchmark.errors import BackendConfigError, BenchError
 
 Message = tuple[str, str]
 Messages = tuple[Message, ...]
@@ -272,11 +275,11 @@ class LocalTemplateMixin:
         return ids
 
 
-class ModelUnavailableError(RuntimeError):
+class ModelUnavailableError(BenchError, RuntimeError):
     """A model's weights cannot be loaded (e.g. a hub model while offline)."""
 
 
-class BackendUnavailableError(ImportError):
+class BackendUnavailableError(BenchError, ImportError):
     """A backend whose library (or module) is not installed."""
 
 
@@ -308,10 +311,7 @@ def backend_class_for(name: str) -> type[ChatBackend]:
     Returns:
         The class.
     """
-    if name not in BACKENDS:
-        close = difflib.get_close_matches(name, BACKENDS, n=2)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise ValueError(f"unknown backend {name!r}.{hint} Known: {', '.join(sorted(BACKENDS))}")
+    _check_name(name)
     package, install = BACKEND_REQUIREMENTS.get(name, (None, ""))
     if package is not None and importlib.util.find_spec(package) is None:
         raise BackendUnavailableError(
@@ -327,3 +327,49 @@ def backend_class_for(name: str) -> type[ChatBackend]:
             f"backend {name!r} is registered but its module {module_name} is missing"
         ) from err
     return getattr(module, class_name)
+
+
+def _check_name(name: str) -> None:
+    if name not in BACKENDS:
+        close = difflib.get_close_matches(name, BACKENDS, n=2)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise BackendConfigError(
+            f"unknown backend {name!r}.{hint} Known: {', '.join(sorted(BACKENDS))}"
+        )
+
+
+def check_backend_options(name: str, options: Mapping[str, Any]) -> None:
+    """Reject an unknown backend name or option key before anything is loaded.
+
+    Reads the backend class's constructor signature (its module imports no heavy library),
+    so a task file can be checked at collection, even where the backend's library is missing.
+
+    Args:
+        name: a key of `BACKENDS`.
+        options: the options the backend would get (e.g. `generation.backend_options`).
+
+    Raises:
+        BackendConfigError: unknown name, or a key the backend does not take (with close matches).
+    """
+    _check_name(name)
+    module_name, _, class_name = BACKENDS[name].partition(":")
+    try:
+        backend_class = getattr(importlib.import_module(module_name), class_name)
+    except ImportError:
+        return  # the run reports the missing library
+    params = inspect.signature(backend_class.__init__).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    keyword = {k: p for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    known = sorted(keyword)
+    for key in options:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=2)
+            hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+            raise BackendConfigError(
+                f"backend {name!r} has no option {key!r}{hint}; its options: {', '.join(known)}"
+            )
+    required = [k for k, p in keyword.items() if p.default is inspect.Parameter.empty]
+    missing = [k for k in required if k not in options]
+    if missing:
+        raise BackendConfigError(f"backend {name!r} needs backend_options: {', '.join(missing)}")

@@ -19,10 +19,12 @@ import json
 import os
 import sqlite3
 import time
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmark.errors import ResponseCacheError
 from benchmark.llm.backend import (
     ChatBackend,
     ChatCallback,
@@ -36,6 +38,23 @@ from benchmark.llm.backend import (
 from benchmark.paths import cache_dir
 
 KEY_VERSION = 1
+# sqlite result codes that mean "this file is damaged", not "busy, try again".
+_CORRUPTION_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+class ResponseCacheWarning(UserWarning):
+    """The response cache was damaged and moved aside; the run goes on with an empty one."""
+
+
+def is_corruption(err: BaseException) -> bool:
+    """Whether an sqlite error says the database file is damaged."""
+    code = getattr(err, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _CORRUPTION_CODES
+    text = str(err)
+    return "malformed" in text or "not a database" in text
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
     key TEXT PRIMARY KEY,
@@ -133,16 +152,68 @@ class ResponseCache:
         self.timeout_s = timeout_s
         self._connection: sqlite3.Connection | None = None
         self._pid = -1
+        self._inode: int | None = None
+        self.moved_aside: list[Path] = []
 
     def _db(self) -> sqlite3.Connection:
         if self._connection is None or self._pid != os.getpid():
+            self._connection = None
             connection = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
-            connection.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")
-            connection.execute(_SCHEMA)
+            try:
+                connection.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
+                connection.execute("PRAGMA journal_mode = WAL")
+                connection.execute("PRAGMA synchronous = NORMAL")
+                connection.execute(_SCHEMA)
+            except sqlite3.DatabaseError:
+                connection.close()
+                raise
             self._connection, self._pid = connection, os.getpid()
+            self._inode = _inode(self.path)
         return self._connection
+
+    def _guarded(self, action: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run `action` on the database; a damaged file is moved aside once and retried empty."""
+        try:
+            return action(self._db())
+        except sqlite3.DatabaseError as err:
+            if not is_corruption(err):
+                raise
+            self._move_aside(err)
+        try:
+            return action(self._db())
+        except sqlite3.DatabaseError as err:
+            raise ResponseCacheError(
+                f"response cache {self.path} is unusable ({err}) even after moving the damaged "
+                f"file aside; delete {self.path} (or set $BENCH_RESPONSE_CACHE to another file) "
+                "and rerun"
+            ) from None
+
+    def _move_aside(self, err: BaseException) -> None:
+        """Rename the damaged database (and its WAL files) to `<name>.corrupt-<time>`."""
+        self.close()
+        self._connection = None
+        if self._inode is not None and _inode(self.path) not in (None, self._inode):
+            return  # another process already replaced it with a fresh one
+        target = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+        try:
+            os.replace(self.path, target)
+        except FileNotFoundError:
+            return
+        except OSError as move_err:
+            raise ResponseCacheError(
+                f"response cache {self.path} is damaged ({err}) and cannot be moved aside "
+                f"({move_err.strerror}); delete it (or set $BENCH_RESPONSE_CACHE to another file) "
+                "and rerun"
+            ) from None
+        for suffix in ("-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        self._inode = None
+        self.moved_aside.append(target)
+        message = (
+            f"response cache {self.path} is damaged ({err}); moved it to {target} and going on "
+            "with an empty cache (responses are requested again; delete the moved file when done)"
+        )
+        warnings.warn(message, ResponseCacheWarning, stacklevel=3)
 
     def get_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Look up several keys at once.
@@ -159,7 +230,8 @@ class ResponseCache:
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
             query = f"SELECT key, response FROM responses WHERE key IN ({marks})"
-            for key, response in self._db().execute(query, chunk):
+            rows = self._guarded(lambda db, q=query, c=chunk: db.execute(q, c).fetchall())
+            for key, response in rows:
                 found[key] = json.loads(response)
         return found
 
@@ -171,26 +243,35 @@ class ResponseCache:
             payload: the request payload (kept for inspection).
             response: the response as a dict.
         """
-        self._db().execute(
-            "INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                key,
-                payload["kind"],
-                payload["model"],
-                canonical_json(payload),
-                canonical_json(response),
-                time.time(),
-            ),
+        row = (
+            key,
+            payload["kind"],
+            payload["model"],
+            canonical_json(payload),
+            canonical_json(response),
+            time.time(),
+        )
+        self._guarded(
+            lambda db: db.execute("INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?, ?)", row)
         )
 
     def __len__(self) -> int:
-        return int(self._db().execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+        return int(
+            self._guarded(lambda db: db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+        )
 
     def close(self) -> None:
         """Close this process's connection."""
         if self._connection is not None and self._pid == os.getpid():
             self._connection.close()
         self._connection = None
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except OSError:
+        return None
 
 
 class CachedBackend(ChatBackend):

@@ -49,6 +49,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
+from benchmark.errors import BackendConfigError, BenchError, redact
 from benchmark.llm.backend import (
     ChatBackend,
     ChatCallback,
@@ -68,10 +69,13 @@ from benchmark.llm.choice_logprobs import PathStep, best_scored, score_choices_o
 ChoiceMode = Literal["structured", "guided", "logprobs", "score"]
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+# Connection refused means nothing listens there: a couple of quick tries, then a clear error.
+REFUSED_RETRIES = 2
+REFUSED_DELAY_S = 0.5
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class ServerError(RuntimeError):
+class ServerError(BenchError, RuntimeError):
     """A request the server answered with an error, or that failed after every retry."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
@@ -82,10 +86,18 @@ class ServerError(RuntimeError):
 class _Retryable(Exception):
     """A failure worth another try (429, 5xx, timeout, connection error)."""
 
-    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+        *,
+        refused: bool = False,
+    ):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+        self.refused = refused
 
 
 class OpenAIBackend(ChatBackend):
@@ -147,24 +159,24 @@ class OpenAIBackend(ChatBackend):
         api_key: Any = None,
     ) -> None:
         if api_key is not None:
-            raise ValueError(
+            raise BackendConfigError(
                 "the API key is never an option (options end up in records and logs): export it "
                 f"in an environment variable and name that variable in api_key_env (default "
                 f"{DEFAULT_KEY_ENV})"
             )
         if dtype is not None:
-            raise ValueError(
+            raise BackendConfigError(
                 "dtype is the server's choice (e.g. `vllm serve --dtype`), not an option here"
             )
         if choice_mode not in ("structured", "guided", "logprobs", "score"):
-            raise ValueError(
+            raise BackendConfigError(
                 f"choice_mode must be structured, guided, logprobs or score, got {choice_mode!r}"
             )
         concurrency = max_concurrency or batch_size
         if concurrency < 1:
-            raise ValueError(f"max_concurrency must be >= 1, got {concurrency}")
+            raise BackendConfigError(f"max_concurrency must be >= 1, got {concurrency}")
         if max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+            raise BackendConfigError(f"max_retries must be >= 0, got {max_retries}")
         self.model_ref = model_ref
         self.base_urls = _normalise_urls(base_url)
         self.api_key_env = api_key_env or DEFAULT_KEY_ENV
@@ -216,7 +228,14 @@ class OpenAIBackend(ChatBackend):
         return headers
 
     def _send(self, url: str, body: dict[str, Any] | None) -> dict[str, Any]:
-        """One HTTP call: the JSON answer, `_Retryable` or `ServerError`."""
+        """One HTTP call: the JSON answer, `_Retryable` or `ServerError` (key redacted)."""
+        try:
+            return self._send_once(url, body)
+        except (_Retryable, ServerError) as err:
+            err.args = (redact(str(err), [os.environ.get(self.api_key_env)]),)
+            raise
+
+    def _send_once(self, url: str, body: dict[str, Any] | None) -> dict[str, Any]:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(url, data=data, headers=self._headers())
         try:
@@ -239,13 +258,22 @@ class OpenAIBackend(ChatBackend):
             raise ServerError(f"{where}: HTTP {err.code}: {detail}", err.code) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
             reason = getattr(err, "reason", err)
+            if isinstance(reason, ConnectionRefusedError):
+                raise _Retryable(
+                    f"cannot connect to {url}: connection refused (nothing listens there); "
+                    "start the server and wait until it accepts requests, or fix "
+                    "backend_options.base_url",
+                    refused=True,
+                ) from None
             raise _Retryable(
                 f"{request.get_method()} {url}: {type(reason).__name__}: {reason}"
             ) from None
         except json.JSONDecodeError as err:
             raise _Retryable(f"{request.get_method()} {url}: invalid JSON answer ({err})") from None
 
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
+    def _delay(self, attempt: int, retry_after: float | None, refused: bool = False) -> float:
+        if refused:
+            return REFUSED_DELAY_S
         delay = min(self.max_backoff_s, self.backoff_s * 2**attempt)
         if self.jitter:
             delay *= random.uniform(0.5, 1.0)
@@ -257,15 +285,19 @@ class OpenAIBackend(ChatBackend):
         base = self.base_urls[(index + attempt) % len(self.base_urls)]
         return base + path if path.startswith("/") else f"{_root(base)}/{path}"
 
+    def _last_attempt(self, err: _Retryable) -> int:
+        """Index of the last try: fewer for a refused connection (nothing listens there)."""
+        return min(self.max_retries, REFUSED_RETRIES) if err.refused else self.max_retries
+
     def _call(self, path: str, body: dict[str, Any] | None, index: int = 0) -> dict[str, Any]:
         """One request with retries, blocking (setup calls and `count_tokens`)."""
         for attempt in range(self.max_retries + 1):
             try:
                 return self._send(self._url(path, index, attempt), body)
             except _Retryable as err:
-                if attempt == self.max_retries:
+                if attempt >= self._last_attempt(err):
                     raise _gave_up(err, attempt) from None
-                time.sleep(self._delay(attempt, err.retry_after))
+                time.sleep(self._delay(attempt, err.retry_after, err.refused))
         raise AssertionError("unreachable")
 
     async def _call_async(self, loop, pool, path, body, index, stop: list) -> dict[str, Any]:
@@ -274,11 +306,11 @@ class OpenAIBackend(ChatBackend):
                 url = self._url(path, index, attempt)
                 return await loop.run_in_executor(pool, self._send, url, body)
             except _Retryable as err:
-                if attempt == self.max_retries:
+                if attempt >= self._last_attempt(err):
                     raise _gave_up(err, attempt) from None
                 if stop:
                     raise
-                await asyncio.sleep(self._delay(attempt, err.retry_after))
+                await asyncio.sleep(self._delay(attempt, err.retry_after, err.refused))
         raise AssertionError("unreachable")
 
     def _run_all(
@@ -543,13 +575,13 @@ def _check_key_env(name: str | None) -> None:
     if name is None:
         return
     if not _ENV_NAME.match(name):
-        raise ValueError(
+        raise BackendConfigError(
             "api_key_env must be the NAME of an environment variable (letters, digits, _), "
             "not the key itself"
         )
     value = os.environ.get(name)
     if not value:
-        raise ValueError(
+        raise BackendConfigError(
             f"api_key_env names the environment variable {name}, which is not set or empty: "
             f"export {name}=... before the run (or drop api_key_env for a server without keys)"
         )
@@ -558,13 +590,13 @@ def _check_key_env(name: str | None) -> None:
 def _normalise_urls(base_url: str | Sequence[str]) -> list[str]:
     urls = [base_url] if isinstance(base_url, str) else list(base_url)
     if not urls:
-        raise ValueError("base_url must name at least one server")
+        raise BackendConfigError("base_url must name at least one server")
     out = []
     for url in urls:
         if not isinstance(url, str) or not re.match(r"^https?://[^/]+", url):
-            raise ValueError(f"base_url must be an http(s) URL, got {url!r}")
+            raise BackendConfigError(f"base_url must be an http(s) URL, got {url!r}")
         if "@" in url.split("/")[2]:
-            raise ValueError(
+            raise BackendConfigError(
                 "base_url must not carry credentials (options end up in records): put the key "
                 "in an environment variable and name it in api_key_env"
             )
@@ -584,7 +616,9 @@ def _only_model(cards: list[dict[str, Any]], url: str) -> str:
     if len(ids) == 1:
         return ids[0]
     listed = f"it serves {ids}" if ids else "it lists no models"
-    raise ValueError(f"set backend_options.model: {url}/models does not name one model ({listed})")
+    raise BackendConfigError(
+        f"set backend_options.model: {url}/models does not name one model ({listed})"
+    )
 
 
 def _default_fingerprint(model_ref: str, served: str) -> str:

@@ -1,0 +1,421 @@
+"""Bad inputs end in one named error or a recovery, never a crash or a silently changed score."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import re
+import socket
+import sqlite3
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+from benchmark.data import load_split
+from benchmark.errors import BackendConfigError, DataFileError, RecordError
+from benchmark.leaderboard import write_leaderboard
+from benchmark.llm.cache import ResponseCache, ResponseCacheWarning
+from benchmark.records import (
+    read_record,
+    read_records,
+    record_flags,
+    remove_stale_temp_files,
+    write_json_atomic,
+    write_text_atomic,
+)
+from benchmark.spec import TaskFileError
+from benchmark.taskfile import load_cases, source_path
+
+
+def fake_record(case_id: str, f1: float = 50.0) -> dict:
+    """A minimal complete record (what the leaderboard reads)."""
+    return {
+        "record_version": 1,
+        "case_id": case_id,
+        "spec_hash": "x",
+        "status": "ok",
+        "spec": {
+            "dataset": "sib200",
+            "language": "sw",
+            "setting": "gold",
+            "model": None,
+            "samples_per_label": 100,
+            "classifier_slug": "logreg_e5_small",
+        },
+        "scores": {
+            "per_seed": [{"seed": 0, "macro_f1": f1, "accuracy": f1}],
+            "macro_f1_mean": f1,
+            "macro_f1_std": 1.25,
+            "accuracy_mean": f1 + 1,
+            "accuracy_std": 0.5,
+        },
+        "n_train": 700,
+        "timings": {"fit_seconds_mean": 1.0, "total_seconds": 3.0},
+    }
+
+
+def tsv_copy(source: Path, tmp_path: Path, split: str, corrupt) -> Path:
+    """A copy of the Swahili SIB-200 fixture whose `split` file went through `corrupt(text)`."""
+    root = tmp_path / "data"
+    (root / "sib200").mkdir(parents=True)
+    for name in ("train", "dev", "test"):
+        text = (source / "sib200" / f"swh_Latn_{name}.tsv").read_text(encoding="utf-8")
+        if name == split:
+            text = corrupt(text)
+        data = text.encode("utf-8", "surrogateescape")  # "\udce9" becomes the raw byte 0xE9
+        (root / "sib200" / f"swh_Latn_{name}.tsv").write_bytes(data)
+    return root
+
+
+# -- records -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def results(tmp_path) -> Path:
+    folder = tmp_path / "board" / "results"
+    write_json_atomic(folder / "good.json", fake_record("good"))
+    return folder
+
+
+def _good_unchanged(results: Path, before: bytes) -> None:
+    assert (results / "good.json").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b'{"case_id": "x", "record_version": 1, "\xff\xfe": 1}', "not UTF-8"),
+        (json.dumps(fake_record("bad"))[:200].encode(), "not valid JSON"),
+        (
+            json.dumps({k: v for k, v in fake_record("bad").items() if k != "spec"}).encode(),
+            "missing field(s) spec",
+        ),
+        (
+            json.dumps(
+                {**fake_record("bad"), "scores": {"macro_f1_mean": 1.0}}, ensure_ascii=False
+            ).encode(),
+            "missing field(s) scores.per_seed",
+        ),
+        (b"[1, 2]", "expected a JSON object"),
+    ],
+    ids=["bad-bytes", "truncated", "no-spec", "no-scores", "not-object"],
+)
+def test_bad_record_is_reported_and_skipped_never_raised(results, content, reason):
+    before = (results / "good.json").read_bytes()
+    (results / "bad.json").write_bytes(content)
+    problems: list[RecordError] = []
+    records = read_records(results, problems=problems)
+    assert [r["case_id"] for r in records] == ["good"]
+    assert len(problems) == 1 and reason in str(problems[0])
+    assert problems[0].path.endswith("bad.json")
+    assert read_record(results / "bad.json") is None  # so the case reruns and replaces it
+    board = write_leaderboard(results.parent)  # the leaderboard still builds
+    assert "good" in board.read_text() and "bad" not in board.read_text()
+    _good_unchanged(results, before)
+
+
+def test_leaderboard_command_survives_a_bad_record(results, caplog):
+    from benchmark.cli import main
+
+    (results / "bad.json").write_bytes(b"\xff\xfe\x00 not a record")
+    assert main(["leaderboard", "--out", str(results.parent)]) == 0
+    assert "bad.json: not UTF-8" in caplog.text  # printed on stderr outside pytest
+
+
+def test_record_flags_mark_a_dirty_tree():
+    clean = {**fake_record("a"), "environment": {"git": {"dirty": False}}}
+    dirty = {**fake_record("a"), "environment": {"git": {"dirty": True}}}
+    assert record_flags(clean) == [] and record_flags(fake_record("a")) == []
+    assert record_flags(dirty) == ["dirty tree"]
+
+
+def test_stale_temp_files_are_removed_young_ones_kept(tmp_path):
+    stale, young = tmp_path / ".case.json.abc.tmp", tmp_path / ".case.json.def.tmp"
+    stale.write_text("{")
+    young.write_text("{")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    (tmp_path / "case.json").write_text("{}")
+    assert remove_stale_temp_files(tmp_path) == [stale]
+    assert not stale.exists() and young.exists() and (tmp_path / "case.json").exists()
+
+
+def test_written_files_are_world_readable_like_other_artefacts(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        write_json_atomic(tmp_path / "r.json", {"a": 1})
+        write_text_atomic(tmp_path / "LEADERBOARD.md", "# x\n")
+        (tmp_path / "plain.txt").write_text("x")
+    finally:
+        os.umask(umask)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    assert modes == {"r.json": 0o644, "LEADERBOARD.md": 0o644, "plain.txt": 0o644}
+
+
+# -- data files ----------------------------------------------------------------------------
+
+
+def _load(root: Path, split: str = "train"):
+    return load_split("sib200", "sw", split, data_dir=root)
+
+
+def test_intact_copy_loads_the_same_examples(sib_fixture_dir, tmp_path):
+    root = tsv_copy(sib_fixture_dir, tmp_path, "train", lambda text: text)
+    assert _load(root).examples == _load(sib_fixture_dir).examples
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "split", "message", "line"),
+    [
+        (lambda t: t[: len(t) // 2 + 5], "train", "ends in the middle of a line", 23),
+        (lambda t: t.replace("\tsports\t", "\tsprots\t", 1), "train", "unknown label 'sprots'", 32),
+        (lambda t: t.replace("\ttravel\t", "\tfood\t", 1), "test", "unknown label 'food'", 20),
+        (
+            lambda t: t.split("\n", 1)[0] + "\n",
+            "test",
+            "no sib200 examples in the test split",
+            None,
+        ),
+        (lambda t: "", "train", "empty file", None),
+        (lambda t: t.split("\n", 1)[1], "train", "lacks column(s)", 1),
+        (lambda t: t.replace("\ttext\n", "\tsentence\n", 1), "dev", "lacks column(s) text", 1),
+        (lambda t: t.replace("\tgeography\t", "\t\t", 1), "train", "empty field(s) category", 8),
+        (
+            lambda t: t.replace("\thealth\t", "\thealth ", 1),
+            "train",
+            "2 fields, the header has 3",
+            14,
+        ),
+        (lambda t: t.replace("today", "caf\udce9", 1), "train", "not UTF-8", 2),
+    ],
+    ids=[
+        "truncated",
+        "unknown-train-label",
+        "unknown-test-label",
+        "empty-split",
+        "empty-file",
+        "no-header",
+        "no-text-column",
+        "empty-field",
+        "incomplete-row",
+        "not-utf8",
+    ],
+)
+def test_corrupt_data_file_is_a_named_error_with_file_and_line(
+    sib_fixture_dir, tmp_path, corrupt, split, message, line
+):
+    root = tsv_copy(sib_fixture_dir, tmp_path, split, corrupt)
+    with pytest.raises(DataFileError, match=re.escape(message)) as info:
+        _load(root, split)
+    assert info.value.path.endswith(f"swh_Latn_{split}.tsv")
+    assert info.value.line == line
+    assert _load(sib_fixture_dir, split).examples  # the original is untouched
+
+
+def test_data_errors_reach_collection_as_one_line(sib_fixture_dir, tmp_path):
+    root = tsv_copy(sib_fixture_dir, tmp_path, "train", lambda t: t.split("\n", 1)[0] + "\n")
+    task = tmp_path / "t.yaml"
+    task.write_text("datasets: [sib200]\nlanguages: [sw]\nsettings: [gold]\nsamples_per_label: 2\n")
+    with pytest.raises(DataFileError, match="swh_Latn_train.tsv: no sib200 examples"):
+        load_cases(task, data_dir=root)
+
+
+# -- task files ----------------------------------------------------------------------------
+
+BASE = "datasets: [sib200]\nlanguages: [sw]\nsamples_per_label: 4\n"
+
+
+def _task(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "task.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "message"),
+    [
+        (BASE + "settings: [gold]\nseeds: 3\nseeds: 5\n", "line 6", "'seeds' appears twice"),
+        (
+            BASE + "settings: [gold]\ngeneration: {temperature: 0.1, temperature: 0.9}\n",
+            "line 5",
+            "'temperature' appears twice",
+        ),
+        (BASE + "settings: [gold]\nseeds: [1, 2, 1]\n", "seeds[2]", "seed 1 is listed twice"),
+        (
+            "datasets: [sib200]\nlanguages: [sw]\nsettings: [target_demos]\nmodels: [tiny-random]\n"
+            "samples_per_label: 1.0e+9\n",
+            "samples_per_label[0]",
+            "1000000000 per label is more than the 10000",
+        ),
+        (
+            BASE
+            + "settings: [target_demos]\nmodels: [tiny-random]\ngeneration: {backend: opnai}\n",
+            "generation.backend",
+            "unknown backend 'opnai'. Did you mean 'openai'?",
+        ),
+        (
+            BASE + "settings: [target_demos]\nmodels: [tiny-random]\n"
+            "generation: {backend: openai, backend_options: {base_url: 'http://x:1', max_concurency: 4}}\n",
+            "generation.backend_options",
+            "no option 'max_concurency' (did you mean 'max_concurrency'?)",
+        ),
+        (
+            BASE
+            + "settings: [target_demos]\nmodels: [tiny-random]\ngeneration: {backend: openai}\n",
+            "generation.backend_options",
+            "needs backend_options: base_url",
+        ),
+    ],
+    ids=[
+        "dup-key",
+        "dup-nested-key",
+        "dup-seed",
+        "huge-n",
+        "unknown-backend",
+        "unknown-option",
+        "missing-base-url",
+    ],
+)
+def test_task_file_mistakes_are_caught_at_collection(tmp_path, text, key, message):
+    with pytest.raises(TaskFileError) as info:
+        load_cases(_task(tmp_path, text), check_data=False)
+    assert info.value.key == key
+    assert message in str(info.value)
+
+
+def test_fractional_sample_count_gets_a_number_error_not_a_list_error(tmp_path):
+    with pytest.raises(TaskFileError, match="valid integer") as info:
+        load_cases(
+            _task(tmp_path, BASE.replace("4", "2.5") + "settings: [gold]\n"), check_data=False
+        )
+    assert "valid list" not in str(info.value)
+
+
+def test_non_utf8_task_file(tmp_path):
+    path = tmp_path / "task.yaml"
+    path.write_bytes(BASE.encode() + b"settings: [gold]\ndescription: caf\xe9\n")
+    with pytest.raises(TaskFileError, match="not UTF-8"):
+        load_cases(path, check_data=False)
+
+
+def test_records_keep_the_task_path_relative_to_the_repository(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "tasks").mkdir()
+    path = repo / "tasks" / "t.yaml"
+    path.write_text(BASE + "settings: [gold]\n")
+    assert source_path(path) == "tasks/t.yaml"
+    assert {c.source for c in load_cases(path, check_data=False)} == {"tasks/t.yaml"}
+
+
+# -- response cache ------------------------------------------------------------------------
+
+
+def _filled_cache(path: Path, n: int = 1500) -> None:
+    cache = ResponseCache(path)
+    for i in range(n):
+        cache.put(f"k{i}", {"kind": "chat", "model": "m"}, {"text": "x" * 200})
+    cache.close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+@pytest.mark.parametrize("damage", ["pages", "header"])
+def test_corrupt_response_cache_is_moved_aside_and_the_run_goes_on(tmp_path, damage):
+    path = tmp_path / "llm.sqlite"
+    _filled_cache(path)
+    with path.open("r+b") as handle:
+        handle.seek(4096 * 3 if damage == "pages" else 0)
+        handle.write(os.urandom(4096 * 20 if damage == "pages" else 100))
+    cache = ResponseCache(path)
+    with pytest.warns(ResponseCacheWarning, match=f"{path}.*moved it to") as caught:
+        assert cache.get_many([f"k{i}" for i in range(1500)]) == {}
+    assert len(caught) == 1
+    moved = cache.moved_aside
+    assert len(moved) == 1 and moved[0].exists() and moved[0].name.startswith("llm.sqlite.corrupt-")
+    cache.put("new", {"kind": "chat", "model": "m"}, {"text": "y"})  # goes on, cold
+    assert cache.get_many(["new"]) == {"new": {"text": "y"}} and len(cache) == 1
+
+
+def test_busy_database_is_not_mistaken_for_corruption(tmp_path):
+    path = tmp_path / "llm.sqlite"
+    _filled_cache(path, n=3)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    cache = ResponseCache(path, timeout_s=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            cache.put("x", {"kind": "chat", "model": "m"}, {"text": "y"})
+    blocker.rollback()
+    assert cache.moved_aside == [] and path.exists()
+
+
+# -- OpenAI-compatible server --------------------------------------------------------------
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_closed_port_fails_fast_with_the_url():
+    from benchmark.llm.openai_backend import OpenAIBackend, ServerError
+
+    url = f"http://127.0.0.1:{_closed_port()}/v1"
+    started = time.perf_counter()
+    with pytest.raises(ServerError, match="connection refused") as info:
+        OpenAIBackend("tiny-random", base_url=url, progress=False)
+    assert time.perf_counter() - started < 5
+    assert f"{url}/models" in str(info.value)
+
+
+class _EchoAuthHandler(http.server.BaseHTTPRequestHandler):
+    """Refuses every request and echoes the Authorization header back (a careless server)."""
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        body = json.dumps({"error": {"message": f"bad key: {self.headers['Authorization']}"}})
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args):
+        pass
+
+
+def test_api_key_echoed_by_the_server_is_redacted(monkeypatch):
+    from benchmark.llm.openai_backend import OpenAIBackend, ServerError
+
+    secret = "sk-very-secret-value-123"
+    monkeypatch.setenv("BENCH_TEST_KEY", secret)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EchoAuthHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(ServerError) as info:
+            OpenAIBackend(
+                "tiny-random",
+                base_url=f"http://127.0.0.1:{server.server_port}/v1",
+                api_key_env="BENCH_TEST_KEY",
+                progress=False,
+            )
+    finally:
+        server.shutdown()
+    message = str(info.value)
+    assert "HTTP 401" in message and "Bearer ***" in message
+    assert secret not in message and secret not in repr(info.value)
+
+
+def test_unset_key_variable_is_a_backend_config_error(monkeypatch):
+    from benchmark.llm.openai_backend import OpenAIBackend
+
+    monkeypatch.delenv("BENCH_UNSET_KEY", raising=False)
+    with pytest.raises(BackendConfigError, match="BENCH_UNSET_KEY, which is not set"):
+        OpenAIBackend(
+            "tiny-random", base_url="http://127.0.0.1:1/v1", api_key_env="BENCH_UNSET_KEY"
+        )
