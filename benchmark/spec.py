@@ -185,6 +185,22 @@ class FreeALOptions(_Strict):
     batch_size: int = Field(32, gt=0)
     mixup_alpha: float = Field(4.0, gt=0)
     temperature: float = Field(0.85, gt=0)
+    refinement: Literal["freeal", "noisy_only"] = Field(
+        "freeal",
+        description="freeal: per class the most confident feedback_fraction of label-agreeing "
+        "samples keep their label and form the demo pool, every other text goes back to the LLM "
+        "(FreeAL mytrainer.py); noisy_only: GMM-clean samples keep the small model's label, only "
+        "GMM-noisy texts are re-annotated (runs before issue 12)",
+    )
+    feedback_fraction: float = Field(0.2, gt=0, le=1, description="FreeAL's rho_sel")
+    consistency_loss: Literal["freeal", "legacy"] = Field(
+        "freeal",
+        description="freeal: FreeAL's compute_loss (summed symmetric KL, detached targets, "
+        "temperature on the input side, ramp from the first step, warm-up = epochs 0..warmup "
+        "on the full loss); legacy: 0.5 x batch-mean KL with T on both sides, ramp after a "
+        "plain cross-entropy warm-up",
+    )
+    mixup_ramp: bool = Field(True, description="weight mixup by the ramp (FreeAL) or not (legacy)")
 
     @field_validator("demo_sources", "clean_selection", "consistency", "calibration", mode="before")
     @classmethod

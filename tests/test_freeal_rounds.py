@@ -103,31 +103,30 @@ class ScriptedLLM:
         return [ChatResponse(r.messages[-1][1].split("\n")[-1], 5, 5, "stop") for r in requests]
 
 
-def test_rounds_run_with_abstentions_and_record_every_round(monkeypatch, tmp_path):
-    """Round 0 and a refinement round, with abstaining ties, on a scripted LLM."""
-    from dataclasses import dataclass
-
+def _scripted_case(monkeypatch, tmp_path, **freeal):
+    """A FreeAL spec over 60 synthetic texts (pool 45) with the scripted LLM patched in."""
     import benchmark.freeal.rounds as rounds
+    from benchmark.data import Example, Split
     from benchmark.spec import CaseSpec
 
     texts, truth, _ = noisy_pool(n_per_class=20)
     labels = ("c0", "c1", "c2")
-
-    @dataclass
-    class FakeSplit:
-        examples: tuple
-        fingerprint: str = "x"
-
-    from benchmark.data import Example
-
-    train = FakeSplit(
+    train = Split(
+        "sib200",
+        "en",
+        "train",
         tuple(
             Example(t, labels[c], f"u{i}", "train")
             for i, (t, c) in enumerate(zip(texts, truth, strict=True))
-        )
+        ),
+        "x",
     )
-    test = FakeSplit(
-        tuple(Example(f"c{c}:{900 + c}", labels[c], f"t{c}", "test") for c in range(3))
+    test = Split(
+        "sib200",
+        "en",
+        "test",
+        tuple(Example(f"c{c}:{900 + c}", labels[c], f"t{c}", "test") for c in range(3)),
+        "y",
     )
     llm = ScriptedLLM()
     monkeypatch.setattr(rounds, "dataset_labels", lambda *a, **k: labels)
@@ -142,8 +141,13 @@ def test_rounds_run_with_abstentions_and_record_every_round(monkeypatch, tmp_pat
         "benchmark.languages.resolve_language",
         lambda code, **k: type("L", (), {"name": "English", "code": code})(),
     )
+    axes = {
+        "demo_source": freeal.pop("demo_source", "none"),
+        "clean_selection": "class_balanced",
+        "consistency": "paraphrase",
+    }
     options = FreeALOptions(
-        pool_size=45, rounds=2, epochs=8, lr=0.05, abstain_margin=0.5
+        pool_size=45, rounds=2, epochs=8, lr=0.05, abstain_margin=0.5, **freeal
     ).model_dump(exclude={"demo_sources", "clean_selection", "consistency"})
     spec = CaseSpec(
         dataset="sib200",
@@ -155,24 +159,47 @@ def test_rounds_run_with_abstentions_and_record_every_round(monkeypatch, tmp_pat
         seeds=(0,),
         classifier={"name": "embed-logreg", "encoder": "table"},
         generation={},
-        freeal={
-            **options,
-            "demo_source": "none",
-            "clean_selection": "class_balanced",
-            "consistency": "paraphrase",
-        },
+        freeal={**options, **axes},
     )
     ctx = type("Ctx", (), {"data_dir": None, "results_dir": tmp_path})()
+    return spec, ctx, llm
+
+
+@pytest.mark.parametrize("refinement", ["freeal", "noisy_only"])
+def test_rounds_run_with_abstentions_and_record_every_round(monkeypatch, tmp_path, refinement):
+    """Round 0 and a refinement round, with abstaining ties, on a scripted LLM."""
+    spec, ctx, llm = _scripted_case(monkeypatch, tmp_path, refinement=refinement)
     out = run_freeal(spec, ctx, seed=0)
     first, second = out["rounds"]
     assert first["annotated"] == 45 and first["abstained"] > 0
     assert first["label_counts"]["None"] == first["abstained"]
-    assert 0 < second["annotated"] < 45  # only non-clean texts go back to the LLM
+    assert second["kept"] + second["annotated"] == 45
+    assert 0 < second["annotated"] < 45
+    if refinement == "freeal":  # only the top fifth of agreeing samples per class is kept
+        trained = 45 - first["abstained"]
+        assert 0 < second["kept"] <= 0.2 * trained
+    else:  # the GMM-clean samples are kept, only noisy texts go back to the LLM
+        assert second["kept"] == first["clean"]
     assert llm.choose_sizes == [45, second["annotated"]]  # one batched call per round
     for r in out["rounds"]:
-        assert set(r["label_counts"]) == {*labels, "None"}
+        assert set(r["label_counts"]) == {*labels_of(r), "None"}
         assert r["classes_present"] >= 1
         assert 0 <= r["test_macro_f1"] <= 100
+    assert out["same_budget_reference"] is None  # no gold examples were used
+
+
+def labels_of(round_record):
+    return [c for c in round_record["label_counts"] if c != "None"]
+
+
+def test_gold_demo_runs_report_the_same_budget_reference(monkeypatch, tmp_path):
+    """With gold demos, the small model is also trained on exactly those labelled examples."""
+    spec, ctx, _ = _scripted_case(monkeypatch, tmp_path, demo_source="gold")
+    out = run_freeal(spec, ctx, seed=0)
+    assert out["demos"] == {"source": "gold", "demos": 6}  # 2 per label, none from the pool
+    same = out["same_budget_reference"]
+    assert same["n"] == 6
+    assert 0 <= same["macro_f1"] <= 100 and 0 <= out["supervised_reference"]["macro_f1"] <= 100
 
 
 @pytest.mark.skipif(

@@ -71,6 +71,7 @@ ROUND_METRICS = (
     "test_macro_f1",
     "test_accuracy",
     "clean",
+    "kept",
     "annotated",
 )
 
@@ -80,7 +81,11 @@ def round_means(per_seed: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for r in range(min(len(s["rounds"]) for s in per_seed)):
         rows = [s["rounds"][r] for s in per_seed]
-        mean = {m: round(sum(x[m] for x in rows) / len(rows), 4) for m in ROUND_METRICS}
+        mean = {
+            m: round(sum(x[m] for x in rows) / len(rows), 4)
+            for m in ROUND_METRICS
+            if all(m in x for x in rows)  # "kept" is newer than some records
+        }
         mean["collapsing"] = sorted({c for x in rows for c in x["collapsing"]})
         out.append({"round": r, **mean})
     return out

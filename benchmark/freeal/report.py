@@ -13,17 +13,45 @@ INTRO = (
     "Per case and round (mean over seeds): **labels** = accuracy of the pool labels used for "
     "training against the hidden gold labels (transductive; an abstention counts as wrong), "
     "**abst** = share of the round's LLM calls that abstained, **clean** = samples the GMM "
-    "kept as clean, **F1** = the small model's test macro-F1 (inductive). **sup.** is the same "
-    "small model trained on the pool's true labels (upper bound); **collapsing** lists classes "
-    "whose pool count fell below half of the previous round's."
+    "kept as clean, **kept** = texts that kept the small model's label instead of going back "
+    "to the LLM, **F1** = the small model's test macro-F1 (inductive). **cal.** = batch "
+    "calibration of the LLM's label choice. **variant** = `study` for FreeAL's own refinement, "
+    "loss and mixup ramp (Justherozen/FreeAL `mytrainer.py`), otherwise the deviations (records "
+    "written before these options existed are `legacy`). **FreeAL F1** = final round, mean ± "
+    "sd over seeds. **gold@budget** = the same small model trained (plain cross-entropy) on the "
+    "gold examples the run showed the LLM as demonstrations, i.e. the same labelled budget "
+    "(n = their count); **Δ** = FreeAL F1 minus gold@budget (negative: the labelled examples "
+    "alone train a better small model). **sup. (pool)** = the small model trained on the "
+    "pool's true labels (upper bound); **collapsing** lists classes whose pool count fell below "
+    "half of the previous round's."
 )
+
+STUDY = {"refinement": "freeal", "consistency_loss": "freeal", "mixup_ramp": True}
+
+
+def variant(fa: dict[str, Any]) -> str:
+    """`study`, `legacy` (a record from before the options), or the deviating options."""
+    if "refinement" not in fa:
+        return "legacy"
+    parts = [f"{k}={fa[k]}" for k, v in STUDY.items() if fa.get(k, v) != v]
+    if fa.get("feedback_fraction", 0.2) != 0.2:
+        parts.append(f"feedback_fraction={fa['feedback_fraction']}")
+    return ", ".join(parts) or "study"
 
 
 def _cell(row: dict[str, Any]) -> str:
+    kept = row.get("kept")
     return (
         f"{row['label_accuracy']:.1f} / {100 * row['abstention_share']:.0f}% / "
-        f"{row['clean']:.0f} / {row['test_macro_f1']:.1f}"
+        f"{row['clean']:.0f} / {'-' if kept is None else f'{kept:.0f}'} / "
+        f"{row['test_macro_f1']:.1f}"
     )
+
+
+def _mean_sd(values: list[float]) -> tuple[float, float]:
+    mean = sum(values) / len(values)
+    sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0
+    return mean, sd
 
 
 def _sorted(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -31,6 +59,22 @@ def _sorted(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         (r for r in records if r["spec"]["setting"] == FREEAL),
         key=lambda r: (r["spec"]["dataset"], r["spec"]["language"], r["case_id"]),
     )
+
+
+def budget_columns(record: dict[str, Any]) -> tuple[str, str, str]:
+    """FreeAL F1 (mean ± sd), gold@budget F1 with its n, and their difference."""
+    seeds = record["freeal"]["per_seed"]
+    final = [s["final"]["macro_f1"] for s in seeds]
+    mean, sd = _mean_sd(final)
+    freeal = f"{mean:.1f} ± {sd:.1f}" if len(final) > 1 else f"{mean:.1f}"
+    gold = [s.get("same_budget_reference") for s in seeds]
+    if any(g is None for g in gold):
+        return freeal, "-", "-"
+    gold_mean, gold_sd = _mean_sd([g["macro_f1"] for g in gold])
+    n = "/".join(sorted({str(g["n"]) for g in gold}))
+    shown = f"{gold_mean:.1f} ± {gold_sd:.1f}" if len(gold) > 1 else f"{gold_mean:.1f}"
+    deltas = [f - g["macro_f1"] for f, g in zip(final, gold, strict=True)]
+    return freeal, f"{shown} (n={n})", f"{sum(deltas) / len(deltas):+.1f}"
 
 
 def freeal_tables(records: list[dict[str, Any]]) -> str | None:
@@ -52,8 +96,12 @@ def freeal_tables(records: list[dict[str, Any]]) -> str | None:
                 fa["demo_source"],
                 fa["clean_selection"],
                 fa["consistency"],
+                fa.get("calibration", "none"),
+                variant(fa),
                 fa["pool_size"],
+                len(r["freeal"]["per_seed"]),
                 *(_cell(rounds[k]) if k < len(rounds) else "" for k in range(n_rounds)),
+                *budget_columns(r),
                 f"{sum(sup) / len(sup):.1f}",
                 ", ".join(sorted({c for x in rounds for c in x["collapsing"]})) or "-",
             ]
@@ -65,9 +113,15 @@ def freeal_tables(records: list[dict[str, Any]]) -> str | None:
         "demos",
         "clean selection",
         "consistency",
+        "cal.",
+        "variant",
         "pool",
-        *(f"round {k}: labels / abst / clean / F1" for k in range(n_rounds)),
-        "sup. F1",
+        "seeds",
+        *(f"round {k}: labels / abst / clean / kept / F1" for k in range(n_rounds)),
+        "FreeAL F1",
+        "gold@budget F1",
+        "Δ",
+        "sup. (pool) F1",
         "collapsing",
     ]
     parts = [INTRO, tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)]

@@ -12,7 +12,13 @@ import numpy as np
 
 from benchmark.data import Example, Split, dataset_labels, load_split, sample_per_label
 from benchmark.freeal.annotate import annotate, annotate_with_demos
-from benchmark.freeal.selection import class_counts, collapsing_classes, demo_pool
+from benchmark.freeal.selection import (
+    class_counts,
+    collapsing_classes,
+    confident_agreeing,
+    demo_pool,
+    representatives,
+)
 from benchmark.freeal.train import FrozenFeatures, RobustConfig, TrainableEncoder, train_robust
 from benchmark.runner import CaseFailure
 from benchmark.scoring import score
@@ -121,6 +127,8 @@ def _robust_config(spec: CaseSpec, lr: float) -> RobustConfig:
         clean_threshold=fa["clean_threshold"],
         class_balanced=balanced,
         min_per_class=fa["min_per_class"] if balanced else 0,
+        loss=fa.get("consistency_loss", "legacy"),  # records before issue 12: legacy
+        mixup_ramp=fa.get("mixup_ramp", False),
     )
 
 
@@ -179,20 +187,14 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
             assert result is not None
             # `rows`: the pool texts the small model trained on last round (abstentions left out)
             predicted = [classes[k] for k in result.predicted]
-            reps = demo_pool(
-                vectors[rows],
-                predicted,
-                [labels[i] for i in rows],
-                result.confidence,
-                classes=classes,
-                seed=seed,
+            kept, pool_rows = refinement_split(
+                fa, vectors[rows], predicted, [labels[i] for i in rows], result, classes, seed
             )
-            clean_rows = set()
-            for k in np.flatnonzero(result.clean):  # clean samples keep the small model's label
+            for k in kept:  # kept samples take the small model's label
                 labels[rows[k]] = predicted[k]
-                clean_rows.add(rows[k])
-            todo = [i for i in range(len(texts)) if i not in clean_rows]
-            pool_rows = {c: [rows[k] for k in found] for c, found in reps.items() if found}
+            kept_rows = {rows[k] for k in kept}
+            todo = [i for i in range(len(texts)) if i not in kept_rows]
+            pool_rows = {c: [rows[k] for k in found] for c, found in pool_rows.items() if found}
             fresh = annotate_with_demos(
                 [texts[i] for i in todo],
                 feedback_demos(vectors, pool_rows, texts, todo, m=fa["demos_per_text"]),
@@ -229,6 +231,7 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
         rounds.append(
             {
                 "round": r,
+                "kept": len(texts) - len(todo) if r else 0,
                 "annotated": len(todo),
                 "abstained": sum(a.label is None for a in fresh),
                 "abstention_share": round(sum(a.label is None for a in fresh) / len(todo), 4)
@@ -257,6 +260,18 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
         previous_counts = counts
     final = rounds[-1]
     supervised = _supervised_reference(features, texts, hidden, index, test, config, seed=seed)
+    same_budget = None
+    if demo_info["source"] == "gold":  # the labelled examples this run used (as demos)
+        same_budget = _supervised_reference(
+            features,
+            [t for t, _ in demos],
+            [label for _, label in demos],
+            index,
+            test,
+            config,
+            seed=seed,
+        )
+        same_budget["n"] = len(demos)
     return {
         "seed": seed,
         "pool": {"size": len(pool), "label_counts": class_counts(hidden, classes)},
@@ -265,12 +280,53 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
         "rounds": rounds,
         "final": {"macro_f1": final["test_macro_f1"], "accuracy": final["test_accuracy"]},
         "supervised_reference": supervised,
+        "same_budget_reference": same_budget,
     }
 
 
+def refinement_split(
+    fa: dict[str, Any],
+    vectors: np.ndarray,
+    predicted: Sequence[str],
+    llm_labels: Sequence[str | None],
+    result,
+    classes: Sequence[str],
+    seed: int,
+) -> tuple[list[int], dict[str, list[int]]]:
+    """Which trained rows keep the small model's label, and the class-wise demo pool.
+
+    `refinement: freeal` (FreeAL `mytrainer.py` + `active_labeling_llm.py --refinery`): the
+    per-class most confident `feedback_fraction` of label-agreeing rows keep their label; their
+    k-means representatives are the demos; every other text is re-annotated.
+    `noisy_only`: the GMM-clean rows keep the small model's label, the demo pool is
+    `demo_pool`'s (rounded up, with a fallback for classes without agreement).
+
+    Returns:
+        (row positions kept, class -> row positions of demonstrations).
+    """
+    per_class = max(1, 100 // max(1, len(classes)))  # FreeAL: select_demo_num // num_labels
+    if fa.get("refinement", "noisy_only") == "freeal":
+        selected = confident_agreeing(
+            predicted,
+            llm_labels,
+            result.confidence,
+            classes=classes,
+            fraction=fa.get("feedback_fraction", 0.2),
+        )
+        kept = sorted(k for found in selected.values() for k in found)
+        return kept, representatives(vectors, selected, per_class=per_class, seed=seed)
+    reps = demo_pool(vectors, predicted, llm_labels, result.confidence, classes=classes, seed=seed)
+    return np.flatnonzero(result.clean).tolist(), reps
+
+
 def _supervised_reference(features, texts, hidden, index, test, config, *, seed):
-    """Test scores of the same small model trained on the pool's true labels (upper bound)."""
-    plain = dataclasses.replace(config, warmup_epochs=config.epochs)  # plain cross-entropy
+    """Test scores of the same small model trained with plain cross-entropy on true labels.
+
+    Used twice: on the pool's true labels (upper bound) and on the gold demos a run used (the
+    same labelled budget as the run).
+    """
+    # plain cross-entropy: the legacy loss with every epoch a warm-up epoch
+    plain = dataclasses.replace(config, loss="legacy", warmup_epochs=config.epochs)
     result = train_robust(
         features,
         texts,

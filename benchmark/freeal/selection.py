@@ -83,6 +83,63 @@ def collapsing_classes(
     )
 
 
+def confident_agreeing(
+    predicted: Sequence[str],
+    llm_labels: Sequence[str | None],
+    confidence: Sequence[float],
+    *,
+    classes: Sequence[str],
+    fraction: float = 0.2,
+) -> dict[str, list[int]]:
+    """FreeAL's feedback selection (`self_training_slm/mytrainer.py`, `_inner_training_loop`).
+
+    Per class j: the samples predicted j whose LLM label is j, most confident first, of which
+    the first `int(fraction x count)` are kept (`rho_sel = 0.2`; a class where that is 0 keeps
+    none). In the refinement round these keep their label and are the demonstration pool;
+    every other text goes back to the LLM.
+
+    Returns:
+        class -> row indices (most confident first).
+    """
+    predicted = np.asarray(predicted, dtype=object)
+    llm_labels = np.asarray(llm_labels, dtype=object)
+    confidence = np.asarray(confidence, dtype=float)
+    out: dict[str, list[int]] = {}
+    for label in classes:
+        rows = np.flatnonzero((predicted == label) & (llm_labels == label))
+        rows = rows[np.argsort(-confidence[rows], kind="stable")]
+        out[label] = rows[: int(len(rows) * fraction)].tolist()
+    return out
+
+
+def representatives(
+    vectors: np.ndarray, selected: dict[str, Sequence[int]], *, per_class: int, seed: int = 0
+) -> dict[str, list[int]]:
+    """Per class, k-means over its selected rows and the member nearest each centre.
+
+    FreeAL clusters each class's selection into `select_demo_num // num_labels` (100 // classes)
+    clusters; a class with at most that many rows keeps them all.
+    """
+    from sklearn.cluster import KMeans
+
+    out: dict[str, list[int]] = {}
+    for label, rows in selected.items():
+        rows = np.asarray(rows, dtype=int)
+        if len(rows) <= per_class:
+            out[label] = rows.tolist()
+            continue
+        km = KMeans(n_clusters=per_class, n_init=3, random_state=seed).fit(vectors[rows])
+        out[label] = sorted(
+            int(
+                rows[np.flatnonzero(km.labels_ == c)][
+                    np.argmax(vectors[rows][km.labels_ == c] @ km.cluster_centers_[c])
+                ]
+            )
+            for c in range(per_class)
+        )
+    return out
+
+
 def demo_pool(
     vectors: np.ndarray,
     predicted: Sequence[str],
@@ -95,43 +152,28 @@ def demo_pool(
     min_per_class: int = 1,
     seed: int = 0,
 ) -> dict[str, list[int]]:
-    """Class-wise demonstration pool for the next annotation round.
+    """Class-wise demonstration pool of the `noisy_only` refinement (this benchmark's variant).
 
-    Per class: the most confident `top_fraction` of samples whose small-model prediction agrees
-    with the LLM label, then k-means representatives (100 // n_classes clusters by default).
-    A class with no agreeing sample falls back to its most confident predictions, so every
-    class keeps at least `min_per_class` demonstrations when it has any candidate.
+    Per class: the most confident `top_fraction` (rounded up) of samples whose small-model
+    prediction agrees with the LLM label, then k-means representatives (100 // n_classes
+    clusters by default). A class with no agreeing sample falls back to its most confident
+    predictions, so every class keeps at least `min_per_class` demonstrations when it has any
+    candidate. FreeAL's own rule is `confident_agreeing` (rounded down, no fallback).
 
     Returns:
         class -> row indices.
     """
-    from sklearn.cluster import KMeans
-
     predicted, llm_labels = (
         np.asarray(predicted, dtype=object),
         np.asarray(llm_labels, dtype=object),
     )
     confidence = np.asarray(confidence, dtype=float)
-    k = per_class or max(1, 100 // max(1, len(classes)))
-    pool: dict[str, list[int]] = {}
+    selected: dict[str, list[int]] = {}
     for label in classes:
         rows = np.flatnonzero((predicted == label) & (llm_labels == label))
         if len(rows) < min_per_class:
             rows = np.flatnonzero(predicted == label)
-        if not len(rows):
-            pool[label] = []
-            continue
         rows = rows[np.argsort(-confidence[rows], kind="stable")]
-        rows = rows[: max(min_per_class, int(np.ceil(top_fraction * len(rows))))]
-        if len(rows) <= k:
-            pool[label] = rows.tolist()
-            continue
-        km = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(vectors[rows])
-        centre_rows = [
-            rows[np.flatnonzero(km.labels_ == c)][
-                np.argmax(vectors[rows][km.labels_ == c] @ km.cluster_centers_[c])
-            ]
-            for c in range(k)
-        ]
-        pool[label] = sorted(int(r) for r in centre_rows)
-    return pool
+        selected[label] = rows[: max(min_per_class, int(np.ceil(top_fraction * len(rows))))]
+    k = per_class or max(1, 100 // max(1, len(classes)))
+    return representatives(vectors, selected, per_class=k, seed=seed)

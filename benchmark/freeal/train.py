@@ -2,9 +2,19 @@
 
 Per epoch after the warm-up: per-sample loss over the whole pool -> 2-component GMM ->
 clean / noisy split. Clean samples get cross-entropy plus mixup on the encoder outputs
-(lambda ~ Beta(a, a), lambda = max(lambda, 1 - lambda)); the unsupervised part (cross-entropy
-on the augmented clean samples + 0.5 x symmetric KL between noisy samples and their
-augmentations at temperature T) ramps up linearly. Warm-up epochs train on all samples.
+(lambda ~ Beta(a, a), lambda = max(lambda, 1 - lambda)); the unsupervised part is
+cross-entropy on the augmented clean samples plus a symmetric KL between each noisy sample and
+its augmentation.
+
+`loss="freeal"` (default) follows FreeAL's `self_training_slm/mytrainer.py`
+(`MyTrainer.compute_loss`, `_inner_training_loop`): ramp w = linear_rampup(epoch progress, 10)
+from the first step; loss = CE(clean) + w x mixup + w x (CE(aug clean) + KL), KL = 0.5 x
+KL(p_aug || p_noisy^T) + 0.5 x KL(p_noisy || p_aug^T), targets detached, temperature only on
+the input side, summed over the batch (`KLDivLoss(reduction="sum")`); the GMM split starts
+when epoch > warmup (epochs 0..warmup train the full loss with every sample clean).
+`loss="legacy"` is this benchmark's earlier loss: plain cross-entropy for `warmup_epochs`
+epochs, ramp from the end of the warm-up, 0.5 x batch-mean symmetric KL with the temperature on
+both sides and no detached target. `mixup_ramp=False` leaves mixup unweighted (legacy).
 
 The encoder is either frozen (embeddings computed once through the embedding cache, only a
 linear head trains: the CPU recipe) or fine-tuned with the head (GPU recipe).
@@ -37,6 +47,8 @@ class RobustConfig:
     clean_threshold: float = 0.7
     class_balanced: bool = False
     min_per_class: int = 0
+    loss: str = "freeal"  # "freeal" | "legacy" (see the module docstring)
+    mixup_ramp: bool = True
 
 
 @dataclass
@@ -199,21 +211,25 @@ def train_robust(
     clean = np.ones(len(texts), dtype=bool)
     history: list[dict[str, float]] = []
     y_np = y.cpu().numpy()
+    steps = max(1, -(-len(texts) // config.batch_size))
     for epoch in range(config.epochs):
-        warm = epoch < config.warmup_epochs
-        if not warm:
-            clean = _select_clean(per_sample_losses(model, texts, y_np), y_np, config, seed)
+        warm = in_warmup(config, epoch)
+        clean = (
+            np.ones(len(texts), dtype=bool)
+            if warm
+            else _select_clean(per_sample_losses(model, texts, y_np), y_np, config, seed)
+        )
         weights = _class_weights(y_np[clean], n_classes, device) if config.class_balanced else None
-        ramp = min(1.0, (epoch - config.warmup_epochs + 1) / config.rampup_epochs)
         model.train(True)
         order = torch.randperm(len(texts), generator=generator).tolist()
         total = 0.0
-        for start in range(0, len(order), config.batch_size):
+        for step, start in enumerate(range(0, len(order), config.batch_size)):
             idx = order[start : start + config.batch_size]
             feats = features([texts[i] for i in idx])
-            if warm:
+            if warm and config.loss == "legacy":
                 loss = F.cross_entropy(model.head(feats), y[idx])
             else:
+                ramp = ramp_weight(config, epoch, step / steps)
                 loss = _robust_loss(
                     model,
                     feats,
@@ -221,6 +237,7 @@ def train_robust(
                     torch.as_tensor(clean[idx], device=device),
                     [augmented[i] for i in idx] if augmented is not None else None,
                     ramp=ramp,
+                    mixup_weight=ramp if config.mixup_ramp else 1.0,
                     weights=weights,
                     beta=beta,
                     config=config,
@@ -260,8 +277,57 @@ def _class_weights(labels: np.ndarray, n_classes: int, device):
     return torch.tensor(weights, dtype=torch.float32, device=device)
 
 
-def _robust_loss(model, feats, y, clean, aug_texts, *, ramp, weights, beta, config):
-    """Clean CE + mixup on clean + ramped (CE on augmented clean + KL on noisy vs augmented)."""
+def in_warmup(config: RobustConfig, epoch: int) -> bool:
+    """Whether every sample counts as clean this epoch.
+
+    FreeAL selects with the GMM only `if epoch > args.warmup` (mytrainer.py), i.e. epochs
+    0..warmup are warm-up; legacy: epochs 0..warmup-1.
+    """
+    if config.loss == "freeal":
+        return epoch <= config.warmup_epochs
+    return epoch < config.warmup_epochs
+
+
+def ramp_weight(config: RobustConfig, epoch: int, progress: float) -> float:
+    """Weight of the unsupervised part at `progress` (0..1) through `epoch`.
+
+    FreeAL: `linear_rampup(self.state.epoch, 10)`, the trainer's fractional epoch, from the
+    first step; legacy: linear over `rampup_epochs` epochs from the end of the warm-up.
+    """
+    if config.loss == "freeal":
+        return min(1.0, (epoch + progress) / config.rampup_epochs)
+    return max(0.0, min(1.0, (epoch - config.warmup_epochs + 1) / config.rampup_epochs))
+
+
+def consistency_kl(logits, logits_aug, *, temperature: float, loss: str = "freeal"):
+    """Symmetric KL between predictions on samples and their augmentations.
+
+    freeal (`MyTrainer.compute_loss`, `loss_cr_un`): 0.5 x KL(p_aug || softmax(z / T)) +
+    0.5 x KL(p || softmax(z_aug / T)), each target detached and at temperature 1, summed over
+    the batch. legacy: 0.5 x (KL(q || p) + KL(p || q)) with both at temperature T, batch mean.
+    """
+    import torch.nn.functional as F
+
+    if loss == "freeal":
+        return 0.5 * F.kl_div(
+            F.log_softmax(logits / temperature, -1),
+            F.softmax(logits_aug.detach(), -1),
+            reduction="sum",
+        ) + 0.5 * F.kl_div(
+            F.log_softmax(logits_aug / temperature, -1),
+            F.softmax(logits.detach(), -1),
+            reduction="sum",
+        )
+    p = F.log_softmax(logits / temperature, -1)
+    q = F.log_softmax(logits_aug / temperature, -1)
+    return 0.5 * (
+        F.kl_div(p, q, log_target=True, reduction="batchmean")
+        + F.kl_div(q, p, log_target=True, reduction="batchmean")
+    )
+
+
+def _robust_loss(model, feats, y, clean, aug_texts, *, ramp, mixup_weight, weights, beta, config):
+    """Clean CE + weighted mixup on clean + ramped (CE on augmented clean + KL noisy vs aug)."""
     import torch
     import torch.nn.functional as F
 
@@ -269,14 +335,18 @@ def _robust_loss(model, feats, y, clean, aug_texts, *, ramp, weights, beta, conf
     if clean.any():
         fc, yc = feats[clean], y[clean]
         parts.append(F.cross_entropy(model.head(fc), yc, weight=weights))
-        if len(yc) > 1:
+        # FreeAL mixes any clean subset (a single sample mixes with itself); legacy needed two
+        if (len(yc) > 1 or config.loss == "freeal") and mixup_weight > 0:
             lam = float(beta.sample())
             lam = max(lam, 1 - lam)
             perm = torch.randperm(len(yc))
             mixed = model.head(lam * fc + (1 - lam) * fc[perm])
             parts.append(
-                lam * F.cross_entropy(mixed, yc, weight=weights)
-                + (1 - lam) * F.cross_entropy(mixed, yc[perm], weight=weights)
+                mixup_weight
+                * (
+                    lam * F.cross_entropy(mixed, yc, weight=weights)
+                    + (1 - lam) * F.cross_entropy(mixed, yc[perm], weight=weights)
+                )
             )
     if aug_texts is not None and ramp > 0:
         aug = model.features(aug_texts)
@@ -285,13 +355,13 @@ def _robust_loss(model, feats, y, clean, aug_texts, *, ramp, weights, beta, conf
             unsup.append(F.cross_entropy(model.head(aug[clean]), y[clean], weight=weights))
         noisy = ~clean
         if noisy.any():
-            p = F.log_softmax(model.head(feats[noisy]) / config.temperature, -1)
-            q = F.log_softmax(model.head(aug[noisy]) / config.temperature, -1)
-            sym_kl = 0.5 * (
-                F.kl_div(p, q, log_target=True, reduction="batchmean")
-                + F.kl_div(q, p, log_target=True, reduction="batchmean")
+            kl = consistency_kl(
+                model.head(feats[noisy]),
+                model.head(aug[noisy]),
+                temperature=config.temperature,
+                loss=config.loss,
             )
-            unsup.append(config.kl_weight * sym_kl)
+            unsup.append(kl if config.loss == "freeal" else config.kl_weight * kl)
         if unsup:
             parts.append(ramp * sum(unsup))
     return sum(parts) if parts else None
