@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from benchmark import progress
 from benchmark.classifiers import build_classifier
 from benchmark.data import (
     Example,
@@ -149,8 +150,9 @@ def run_case(spec: CaseSpec, ctx: RunContext) -> dict[str, Any]:
     per_seed, fits, provenance = [], [], {}
     confusion = [[0] * len(labels) for _ in labels]
     counts: dict[str, int] = {}
-    for seed in spec.seeds:
+    for k, seed in enumerate(spec.seeds, 1):
         train, provenance = training_sets(spec, ctx, seed)
+        progress.stage(f"seed {k}/{len(spec.seeds)}: training on {len(train)} examples")
         refuse_test_examples(train, purpose=f"training data of {spec.case_id}")
         assert_disjoint_from_test(train, test)
         if len({e.label for e in train}) < 2:
