@@ -34,7 +34,14 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     if any(a in ("-v", "--verbose") or a.startswith("-vv") for a in extra):
         argv.append("-s")  # -v: let third-party progress bars and warnings through, uncaptured
     print(f"running {' '.join(tasks)} -> {out}/LEADERBOARD.md", flush=True)
-    return int(pytest.main(argv))
+    from benchmark import plugin
+
+    named = [*(args.tasks or []), *([f"--out={args.out}"] if args.out else []), *extra]
+    plugin.COMMAND = " ".join(["lowres-bench run", *named])
+    try:
+        return int(pytest.main(argv))
+    finally:
+        plugin.COMMAND = None
 
 
 def _leaderboard(args: argparse.Namespace, extra: list[str]) -> int:
@@ -83,7 +90,7 @@ def _quality(args: argparse.Namespace, extra: list[str]) -> int:
     out = Path(args.out)
     updated = recompute_quality(out / "results", data_dir=args.data_dir, only_missing=not args.all)
     print(f"quality recomputed for {len(updated)} case(s)")
-    print(write_leaderboard(out))
+    print(write_leaderboard(out, command="lowres-bench quality"))
     return 0
 
 

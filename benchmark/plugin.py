@@ -32,6 +32,7 @@ from benchmark.strategies import SETTINGS
 
 TASK_DIRS = ("tasks", "baselines")
 CTX_KEY = pytest.StashKey[RunContext]()
+COMMAND: str | None = None  # set by `lowres-bench run` to name itself in the leaderboard header
 LANGUAGE_CODES = ("en", "de", "th", "he", "id", "sw", "ro", "az", "sl", "te", "cy")
 
 
@@ -289,7 +290,9 @@ class BenchSession:
             return
         from benchmark.leaderboard import write_leaderboard
 
-        self.leaderboard = write_leaderboard(config.stash[CTX_KEY].results_dir.parent)
+        self.leaderboard = write_leaderboard(
+            config.stash[CTX_KEY].results_dir.parent, command=invoked_as(config)
+        )
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if not self.seen:
@@ -305,6 +308,14 @@ class BenchSession:
                 "nothing ran (every case finished earlier): --bench-overwrite reruns them, "
                 "--bench-out=<scratch folder> runs them into a fresh one"
             )
+
+
+def invoked_as(config: pytest.Config) -> str:
+    """The command named in the leaderboard header: `lowres-bench run ...` when the CLI
+    started the session (it sets `COMMAND`), else `pytest` and its arguments."""
+    if COMMAND:
+        return COMMAND
+    return " ".join(["pytest", *config.invocation_params.args])
 
 
 def case_line(case_id: str, outcome: str, result: str | None) -> str:
