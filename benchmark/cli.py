@@ -26,7 +26,7 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         "-p",
         "no:cacheprovider",
         "-q",
-        "-rfEs",
+        "-rfE",  # failures and errors; finished (skipped) cases have their own line
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
         *extra,

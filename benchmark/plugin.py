@@ -300,7 +300,13 @@ class BenchSession:
         tr = terminalreporter
         tr.section("benchmark cases")
         for case_id, outcome, result in self.seen:
-            tr.write_line(case_line(case_id, outcome, result))
+            if outcome != "skipped":
+                tr.write_line(case_line(case_id, outcome, result))
+        skipped = sum(outcome == "skipped" for _, outcome, _ in self.seen)
+        if skipped:
+            tr.write_line(
+                f"skipped  {skipped} case(s) finished earlier (listed above as they came)"
+            )
         if self.leaderboard:
             tr.write_line(f"leaderboard rebuilt: {self.leaderboard}")
         elif not any(outcome != "skipped" for _, outcome, _ in self.seen):
