@@ -26,14 +26,22 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         "-p",
         "no:cacheprovider",
         "-q",
-        "-s",  # show progress bars of long work
-        "-rfEs",
+        "-rfE",  # failures and errors; finished (skipped) cases have their own line
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
         *extra,
     ]
+    if any(a in ("-v", "--verbose") or a.startswith("-vv") for a in extra):
+        argv.append("-s")  # -v: let third-party progress bars and warnings through, uncaptured
     print(f"running {' '.join(tasks)} -> {out}/LEADERBOARD.md", flush=True)
-    return int(pytest.main(argv))
+    from benchmark import plugin
+
+    named = [*(args.tasks or []), *([f"--out={args.out}"] if args.out else []), *extra]
+    plugin.COMMAND = " ".join(["lowres-bench run", *named])
+    try:
+        return int(pytest.main(argv))
+    finally:
+        plugin.COMMAND = None
 
 
 def _leaderboard(args: argparse.Namespace, extra: list[str]) -> int:
@@ -82,7 +90,7 @@ def _quality(args: argparse.Namespace, extra: list[str]) -> int:
     out = Path(args.out)
     updated = recompute_quality(out / "results", data_dir=args.data_dir, only_missing=not args.all)
     print(f"quality recomputed for {len(updated)} case(s)")
-    print(write_leaderboard(out))
+    print(write_leaderboard(out, command="lowres-bench quality"))
     return 0
 
 
@@ -90,7 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lowres-bench", description=__doc__)
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser(
-        "run", help="run task files as pytest cases (default: the embedded smoke task)"
+        "run",
+        help="run task files as pytest cases (default: the embedded smoke task)",
+        description="Run task files as pytest cases. Every option not listed here is passed "
+        "to pytest unchanged: -k/-m select cases, -x stops at the first failure, -n N runs N "
+        "xdist workers, -v shows third-party output; and the bench options (pytest --help, "
+        "group 'bench'): --bench-overwrite reruns finished cases, --bench-seeds N, "
+        "--bench-data-dir, --bench-cache-dir, --bench-no-figures, --bench-no-leaderboard.",
+        epilog="example: lowres-bench run --out /tmp/scratch -k sw --bench-seeds 2",
     )
     run.add_argument(
         "tasks", nargs="*", help="task YAML files or folders (default: embedded smoke task)"

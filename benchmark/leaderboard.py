@@ -1,25 +1,35 @@
-"""LEADERBOARD.md, rebuilt from the result records alone (deterministic output)."""
+"""LEADERBOARD.md, rebuilt from the result records alone (deterministic output).
+
+Layout: header (which command wrote it, from which results), the opening summary
+(`benchmark.summary`), then the full tables, one group per dataset (and classifier and
+size), each folded in `<details>`. Rows carry short labels (language, setting, model); the
+case id is in the label's tooltip. Tables are compact pipe tables (no padding).
+"""
 
 from __future__ import annotations
 
-import statistics
-from collections import defaultdict
+import html
+import math
 from pathlib import Path
 from typing import Any
 
-from tabulate import tabulate
+import pandas as pd
 
-from benchmark.figures import f1_by_language_figure
-from benchmark.records import read_records
+from benchmark.records import read_records, record_flags
 from benchmark.strategies import FREEAL, GOLD
 
 LANGUAGE_ORDER = ("en", "de", "th", "he", "id", "sw", "ro", "az", "sl", "te", "cy")
+MIN_SPEARMAN_CASES = 10  # fewer cases than this: a rank correlation says little, row not shown
+FOLD_ROWS = 10  # tables longer than this are folded
 HEADER = (
     "# Leaderboard\n\n"
-    "Generated from {n} result records in `{results}` by `lowres-bench leaderboard`; "
-    "do not edit by hand. Cells: test macro-F1 (x100, mean over seeds) and, for generated "
-    "settings, the gap to the gold baseline of the same dataset, language, classifier and "
-    "samples per label (gold takes *up to* n per label).\n"
+    "Written by `{command}` from {n} result records in `{results}`; do not edit by hand "
+    "(`lowres-bench leaderboard` rebuilds it from the records). Scores: test macro-F1 "
+    "(x100, mean over seeds); for generated settings `(a / b)`: a = gap to the gold baseline "
+    "of the same dataset, language, classifier and samples per label (gold takes *up to* n per "
+    "label), b = gap to the matched gold control (gold with the generated set's exact "
+    "per-label counts, same seeds). Records written with older semantics are listed apart at "
+    "the end (superseded). Case ids: hover a row label in the all-cases table.\n"
 )
 
 
@@ -27,6 +37,15 @@ def _fmt(value: float | None, *, signed: bool = False) -> str:
     if value is None:
         return ""
     return f"{value:+.1f}" if signed else f"{value:.1f}"
+
+
+def fmt_rate(value: float | None) -> str:
+    """A throughput with 3 significant digits (0.0612, 1.23, 45.6, 1234), blank if None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if value >= 100:
+        return f"{value:.0f}"
+    return f"{value:.3g}"
 
 
 def _gold_index(records: list[dict[str, Any]]) -> dict[tuple, float]:
@@ -48,7 +67,8 @@ def gap_to_gold(record: dict[str, Any], gold: dict[tuple, float]) -> float | Non
     return None if base is None else record["scores"]["macro_f1_mean"] - base
 
 
-def _row_key(record: dict[str, Any]) -> tuple:
+def variant(record: dict[str, Any]) -> str:
+    """Setting plus selection and augmentation: `target_demos + kcenter + aug:eda`."""
     spec = record["spec"]
     extras = [
         f"{prefix}{(spec.get(key) or {}).get('method')}"
@@ -57,83 +77,209 @@ def _row_key(record: dict[str, Any]) -> tuple:
     ]
     if spec.get("gates"):  # gated and ungated runs of a setting are separate rows
         extras.append("gate:" + "+".join(spec["gates"]["names"]))
-    return (spec["setting"] != GOLD, spec["setting"], spec["model"] or "", " + ".join(extras))
+    return " + ".join([spec["setting"], *extras])
+
+
+def row_label(record: dict[str, Any], *, fields: tuple[str, ...], tooltip: bool = True) -> str:
+    """A short label from the spec `fields` (language, variant, model, n, classifier), with
+    the case id as its tooltip (only in the all-cases table, to keep the page short)."""
+    spec = record["spec"]
+    values = {
+        "language": lambda: spec["language"],
+        "variant": lambda: variant(record),
+        "model": lambda: spec["model"],
+        "n": lambda: f"n={spec['samples_per_label']}",
+        "classifier": lambda: spec["classifier_slug"],
+    }
+    text = html.escape(" · ".join(v for v in (values[f]() for f in fields) if v))
+    if not tooltip:
+        return text
+    return f'<span title="{html.escape(record["case_id"])}">{text}</span>'
+
+
+def _language_order(codes) -> list[str]:
+    present = set(codes)
+    return [c for c in LANGUAGE_ORDER if c in present] + sorted(present - set(LANGUAGE_ORDER))
+
+
+def markdown_table(frame: pd.DataFrame, *, index: bool = False) -> str:
+    """A compact GitHub pipe table; numeric-looking columns are right-aligned."""
+    if index:
+        frame = frame.reset_index()
+    cells = frame.astype(object).where(frame.notna(), "").astype(str)
+    cells = cells.apply(lambda col: col.str.replace("|", "\\|", regex=False))
+
+    def numeric(column: pd.Series) -> bool:
+        values = [v for v in column if v]
+        return bool(values) and all(
+            v.replace("±", "").replace(" ", "").lstrip("+-").replace(".", "", 1)[:1].isdigit()
+            for v in values
+        )
+
+    align = ["---:" if numeric(cells[c]) else "---" for c in cells.columns]
+    lines = [
+        "| " + " | ".join(map(str, cells.columns)) + " |",
+        "|" + "|".join(align) + "|",
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def folded(summary: str, body: str, *, rows: int) -> str:
+    """`body` inside `<details>` when it has more than FOLD_ROWS rows, else as is."""
+    if rows <= FOLD_ROWS:
+        return body
+    return f"<details><summary>{summary}</summary>\n\n{body}\n\n</details>"
+
+
+def _frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    gold = _gold_index(records)
+    rows = []
+    for r in records:
+        spec = r["spec"]
+        rows.append(
+            {
+                "record": r,
+                "dataset": spec["dataset"],
+                "classifier": spec["classifier_slug"],
+                "n": spec["samples_per_label"],
+                "language": spec["language"],
+                "gold": spec["setting"] == GOLD,
+                "variant": variant(r),
+                "model": spec["model"] or "-",
+                "f1": r["scores"]["macro_f1_mean"],
+                "f1_std": r["scores"]["macro_f1_std"],
+                "gap": gap_to_gold(r, gold),
+                "matched_gap": (r.get("matched_gold") or {}).get("gap_macro_f1"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def cell_text(f1: float, gap: float | None, matched: float | None) -> str:
+    """`f1`, `f1 (gap)` or `f1 (gap / matched gap)`; empty parts as `-`."""
+    gap = None if gap is None or pd.isna(gap) else gap
+    matched = None if matched is None or pd.isna(matched) else matched
+    if gap is None and matched is None:
+        return _fmt(f1)
+    if matched is None:
+        return f"{_fmt(f1)} ({_fmt(gap, signed=True)})"
+    return f"{_fmt(f1)} ({_fmt(gap, signed=True) or '-'} / {_fmt(matched, signed=True)})"
 
 
 def summary_tables(records: list[dict[str, Any]], *, figures_dir: Path | None = None) -> list[str]:
-    """One table per (dataset, classifier, n): rows = (setting, model), columns = languages + mean."""
-    gold = _gold_index(records)
-    groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
-    for r in records:
-        spec = r["spec"]
-        if spec["setting"] == FREEAL:  # own section (one row per demo source x variant)
-            continue
-        groups[(spec["dataset"], r["spec"]["classifier_slug"], spec["samples_per_label"])].append(r)
-    out = []
-    for (dataset, clf, n), rows in sorted(groups.items()):
-        langs = [
-            code for code in LANGUAGE_ORDER if any(r["spec"]["language"] == code for r in rows)
+    """One pivot per (dataset, classifier, n): rows = (setting, model), columns = languages
+    + mean; with a bar chart (error bars: std over seeds) and a gap-to-gold chart."""
+    from benchmark.figures import f1_by_language_figure, gap_to_gold_figure
+
+    scored = [r for r in records if r["spec"]["setting"] != FREEAL]  # own section
+    if not scored:
+        return []
+    df = _frame(scored)
+    df["cell"] = [
+        cell_text(f1, gap, matched)
+        for f1, gap, matched in zip(df.f1, df.gap, df.matched_gap, strict=True)
+    ]
+    out = ["## Macro-F1 by dataset, classifier and size"]
+    for (dataset, clf, n), group in df.groupby(["dataset", "classifier", "n"], sort=True):
+        langs = _language_order(group.language)
+        table = group.pivot_table(
+            index=["gold", "variant", "model"], columns="language", values="cell", aggfunc="first"
+        ).reindex(columns=langs)
+        means = group.groupby(["gold", "variant", "model"]).f1.agg(["mean", "count"])
+        table["mean"] = [
+            f"{m:.1f}" + ("" if c == len(langs) else f" [{c}/{len(langs)}]")
+            for m, c in zip(means["mean"], means["count"], strict=True)
         ]
-        langs += sorted({r["spec"]["language"] for r in rows} - set(langs))
-        by_row: dict[tuple, dict[str, dict]] = defaultdict(dict)
-        for r in rows:
-            by_row[_row_key(r)][r["spec"]["language"]] = r
-        table = []
-        for key in sorted(by_row):
-            cells = by_row[key]
-            line = [key[1] + (f" + {key[3]}" if key[3] else ""), key[2] or "-"]
-            for code in langs:
-                r = cells.get(code)
-                if r is None:
-                    line.append("")
-                    continue
-                gap = gap_to_gold(r, gold)
-                f1 = _fmt(r["scores"]["macro_f1_mean"])
-                line.append(f1 if gap is None else f"{f1} ({_fmt(gap, signed=True)})")
-            f1s = [cells[c]["scores"]["macro_f1_mean"] for c in langs if c in cells]
-            mark = "" if len(f1s) == len(langs) else f" [{len(f1s)}/{len(langs)}]"
-            line.append(f"{statistics.fmean(f1s):.1f}{mark}")
-            table.append(line)
-        title = f"## {dataset} · {clf} · n={n} per label\n\n"
-        if figures_dir is not None and len(by_row) > 1:
+        table = table.sort_index(key=lambda idx: idx if idx.name != "gold" else ~idx)
+        table.index = table.index.droplevel("gold")
+        title = f"{dataset} · {clf} · n={n} per label"
+        part = f"### {title}\n\n"
+        if figures_dir is not None and len(table) > 1:
             name = f"f1_{dataset}_{clf}_n{n}.png"
-            f1_by_language_figure(
-                rows, title=title[3:].strip(), path=figures_dir / name, languages=langs
-            )
-            title += f"![macro-F1 by language]({figures_dir.name}/{name})\n\n"
+            rows = list(group.record)
+            f1_by_language_figure(rows, title=title, path=figures_dir / name, languages=langs)
+            part += f"![macro-F1 by language]({figures_dir.name}/{name})\n\n"
+            if group.gap.notna().any():
+                gap_name = f"gap_{dataset}_{clf}_n{n}.png"
+                gap_to_gold_figure(
+                    rows, _gold_index(rows), title=title, path=figures_dir / gap_name
+                )
+                part += f"![gap to gold]({figures_dir.name}/{gap_name})\n\n"
+        body = markdown_table(table.rename_axis(columns=None), index=True)
         out.append(
-            title
-            + tabulate(
-                table,
-                headers=["setting", "model", *langs, "mean"],
-                tablefmt="github",
-                disable_numparse=True,
+            part
+            + folded(
+                f"table: {len(table)} settings x {len(langs)} languages", body, rows=len(table)
             )
         )
     return out
 
 
 def detail_table(records: list[dict[str, Any]]) -> str:
-    """Every case: F1 and accuracy mean ± std, gap, seeds, sizes and timings."""
+    """Every case: F1 and accuracy mean ± std, gap, seeds, sizes and timings, per (dataset,
+    classifier, n); the case id is the row label's tooltip."""
     gold = _gold_index(records)
-    rows = []
+    parts = ["## All cases"]
+    groups: dict[tuple, list[dict[str, Any]]] = {}
     for r in records:
-        s = r["scores"]
-        rows.append(
+        spec = r["spec"]
+        key = (spec["dataset"], spec["classifier_slug"], spec["samples_per_label"])
+        groups.setdefault(key, []).append(r)
+    for (dataset, clf, n), rows in sorted(groups.items()):
+        frame = pd.DataFrame(
             [
-                r["case_id"],
-                f"{s['macro_f1_mean']:.1f} ± {s['macro_f1_std']:.1f}",
-                f"{s['accuracy_mean']:.1f} ± {s['accuracy_std']:.1f}",
-                _fmt(gap_to_gold(r, gold), signed=True),
-                len(s["per_seed"]),
-                r["n_train"],
-                f"{r['timings']['fit_seconds_mean']:.1f}",
-                f"{r['timings']['total_seconds']:.0f}",
+                {
+                    "case": row_label(r, fields=("language", "variant", "model"))
+                    + (" †" if record_flags(r) else ""),
+                    "macro-F1": f"{r['scores']['macro_f1_mean']:.1f} ± {r['scores']['macro_f1_std']:.1f}",
+                    "± gen. seeds": _fmt(r["scores"].get("macro_f1_std_over_generation_seeds")),
+                    "accuracy": f"{r['scores']['accuracy_mean']:.1f} ± {r['scores']['accuracy_std']:.1f}",
+                    "gap": _fmt(gap_to_gold(r, gold), signed=True),
+                    "matched gold": _fmt(
+                        (r.get("matched_gold") or {}).get("scores", {}).get("macro_f1_mean")
+                    ),
+                    "gap matched": _fmt(
+                        (r.get("matched_gold") or {}).get("gap_macro_f1"), signed=True
+                    ),
+                    "seeds": len(r["scores"]["per_seed"]),
+                    "n train": r["n_train"],
+                    "fit s/seed": f"{r['timings']['fit_seconds_mean']:.1f}",
+                    "total s": f"{r['timings']['total_seconds']:.0f}",
+                }
+                for r in rows
             ]
         )
-    headers = ["case", "macro-F1", "accuracy", "gap", "seeds", "n train", "fit s/seed", "total s"]
-    return "## All cases\n\n" + tabulate(
-        rows, headers=headers, tablefmt="github", disable_numparse=True
+        parts.append(
+            f"### {dataset} · {clf} · n={n} per label\n\n"
+            + folded(f"{len(frame)} cases", markdown_table(frame), rows=len(frame))
+        )
+    if any(record_flags(r) for r in records):
+        parts.append("† written from a working tree with uncommitted changes to the code.")
+    return "\n\n".join(parts)
+
+
+def superseded_section(records: list[dict[str, Any]]) -> str | None:
+    """Records of older semantics (no matched control, one unseeded-variance generated set,
+    unweighted classifier), kept for reference and never mixed into the tables above."""
+    if not records:
+        return None
+    frame = pd.DataFrame(
+        [
+            {
+                "case": row_label(r, fields=("language", "variant", "model", "n")),
+                "dataset": r["spec"]["dataset"],
+                "macro-F1": _fmt(r["scores"]["macro_f1_mean"]),
+                "written": r.get("finished_at", "")[:10],
+            }
+            for r in records
+        ]
+    )
+    return (
+        "## Superseded records\n\nWritten before matched gold controls, generation seeds, "
+        "class-balanced classifiers and the study's defaults (record version 1); rerun their "
+        "task files to replace them.\n\n"
+        + folded(f"{len(frame)} superseded records", markdown_table(frame), rows=len(frame))
     )
 
 
@@ -142,8 +288,8 @@ def _throughput(gen: dict[str, Any]) -> list[str]:
     if cold is None:  # made (partly) from cache and no cold run on record
         return [f"cached ({gen['cache_hits']}/{gen['stats']['requests']})", "", ""]
     return [
-        _fmt(cold["samples_per_second"]),
-        _fmt(cold["tokens_per_second"]),
+        fmt_rate(cold["samples_per_second"]),
+        fmt_rate(cold["tokens_per_second"]),
         f"{cold['stats']['seconds']:.0f}",
     ]
 
@@ -158,44 +304,41 @@ def generation_table(records: list[dict[str, Any]]) -> str | None:
         n = r["spec"]["samples_per_label"]
         per_label = gen["per_label"]
         kept = sum(min(v["kept"], n) for v in per_label.values())
-        stats = gen["stats"]
+        short = gen["short_labels"]
         rows.append(
-            [
-                r["case_id"],
-                f"{kept}/{n * len(per_label)}",
-                ", ".join(gen["short_labels"]) or "-",
-                gen["demo_copies"],
-                gen["rejected"],
-                sum(v["duplicate"] for v in per_label.values()),
-                stats["requests"],
-                *_throughput(gen),
-            ]
+            {
+                "dataset": r["spec"]["dataset"],
+                "case": row_label(r, fields=("language", "variant", "model", "n"), tooltip=False),
+                "kept/target": f"{kept}/{n * len(per_label)}",
+                "short labels": (
+                    f'<span title="{html.escape(", ".join(short))}">{len(short)}</span>'
+                    if short
+                    else "0"
+                ),
+                "demo copies": gen["demo_copies"],
+                "rejected": gen["rejected"],
+                "duplicates": sum(v["duplicate"] for v in per_label.values()),
+                "LLM calls": gen["stats"]["requests"],
+                **dict(zip(("samples/s", "tokens/s", "gen s"), _throughput(gen), strict=True)),
+            }
         )
     if not rows:
         return None
-    headers = [
-        "case",
-        "kept/target",
-        "short labels",
-        "demo copies",
-        "rejected",
-        "duplicates",
-        "LLM calls",
-        "samples/s",
-        "tokens/s",
-        "gen s",
-    ]
     note = (
         "Throughput counts accepted samples and completion tokens per second of LLM time; it is "
         "taken from the run that called the model (a rerun served from the response cache keeps "
-        "the cold figures)."
+        "the cold figures). Hover a short-label count for the labels; the case ids are in the "
+        "all-cases table."
     )
-    return (
-        "## Generation\n\n"
-        + note
-        + "\n\n"
-        + tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
-    )
+    frame = pd.DataFrame(rows)
+    parts = ["## Generation", note]
+    for dataset, group in frame.groupby("dataset", sort=True):
+        table = group.drop(columns="dataset")
+        parts.append(
+            f"### {dataset}\n\n"
+            + folded(f"{len(table)} generated cases", markdown_table(table), rows=len(table))
+        )
+    return "\n\n".join(parts)
 
 
 def quality_tables(records: list[dict[str, Any]]) -> str | None:
@@ -205,15 +348,6 @@ def quality_tables(records: list[dict[str, Any]]) -> str | None:
     rated = [r for r in records if r.get("quality")]
     if not rated:
         return None
-    rows = [
-        [
-            r["case_id"],
-            *(_fmt_metric(m, r["quality"].get(m)) for m in QUALITY_METRICS),
-            _fmt(r["scores"]["macro_f1_mean"]),
-        ]
-        for r in rated
-    ]
-    headers = ["case", *QUALITY_METRICS, "macro-F1"]
     intro = (
         "## Generated-data quality\n\nRates in [0, 1]. Language fidelity: share of samples that "
         "py3langid identifies as the target language; label fidelity: agreement of a logistic "
@@ -228,25 +362,40 @@ def quality_tables(records: list[dict[str, Any]]) -> str | None:
     corr = spearman_table(
         [{**r["quality"], "macro_f1": r["scores"]["macro_f1_mean"]} for r in rated], QUALITY_METRICS
     )
-    table = [[m, "" if rho is None else f"{rho:+.2f}", n] for m, rho, n in corr]
-    corr_intro = (
+    shown = [(m, rho, n) for m, rho, n in corr if rho is not None and n >= MIN_SPEARMAN_CASES]
+    left_out = [f"{m} ({n} cases)" for m, rho, n in corr if (m, rho, n) not in shown]
+    corr_text = (
         "### Which quality metric predicts downstream macro-F1?\n\nSpearman correlation across "
         "all generated cases (any dataset, language and model), strongest first; cases without "
-        "a value for a metric are left out of its correlation (`cases` counts the rest)."
+        f"a value for a metric are left out of its correlation (`cases` counts the rest). "
+        f"Metrics with fewer than {MIN_SPEARMAN_CASES} cases, or no variation, are not shown"
+        + (f": {', '.join(left_out)}." if left_out else ".")
     )
-    return "\n\n".join(
+    if shown:
+        corr_text += "\n\n" + markdown_table(
+            pd.DataFrame(
+                [{"metric": m, "Spearman rho": f"{rho:+.2f}", "cases": n} for m, rho, n in shown]
+            )
+        )
+    parts = [intro, corr_text]
+    frame = pd.DataFrame(
         [
-            intro,
-            tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True),
-            corr_intro,
-            tabulate(
-                table,
-                headers=["metric", "Spearman rho", "cases"],
-                tablefmt="github",
-                disable_numparse=True,
-            ),
+            {
+                "dataset": r["spec"]["dataset"],
+                "case": row_label(r, fields=("language", "variant", "model", "n"), tooltip=False),
+                **{m: _fmt_metric(m, r["quality"].get(m)) for m in QUALITY_METRICS},
+                "macro-F1": _fmt(r["scores"]["macro_f1_mean"]),
+            }
+            for r in rated
         ]
     )
+    for dataset, group in frame.groupby("dataset", sort=True):
+        table = group.drop(columns="dataset")
+        parts.append(
+            f"### Quality: {dataset}\n\n"
+            + folded(f"{len(table)} generated sets", markdown_table(table), rows=len(table))
+        )
+    return "\n\n".join(parts)
 
 
 def _fmt_rate(value: float | None) -> str:
@@ -260,40 +409,98 @@ def _fmt_metric(metric: str, value: float | None) -> str:
     return f"{value:.3f}" if metric == "frechet_to_gold" else _fmt_rate(value)
 
 
-def render(
-    results_dir: Path, *, display: str | None = None, figures_dir: Path | None = None
-) -> str:
-    """The whole leaderboard as Markdown (`display` is the results path shown in the header)."""
-    records = read_records(results_dir)
-    parts = [HEADER.format(n=len(records), results=display or results_dir.as_posix())]
-    if not records:
-        parts.append("No records yet.")
-    else:
-        parts.extend(summary_tables(records, figures_dir=figures_dir))
-        generation = generation_table(records)
-        if generation:
-            parts.append(generation)
-        quality = quality_tables(records)
-        if quality:
-            parts.append(quality)
-        from benchmark.freeal.report import freeal_tables
+def freeal_section(records: list[dict[str, Any]], *, figures_dir: Path | None) -> str | None:
+    """The FreeAL tables (`benchmark.freeal.report`), folded, under a per-round chart."""
+    from benchmark.freeal.report import freeal_tables
 
-        freeal = freeal_tables(records)
-        if freeal:
-            parts.append(freeal)
+    tables = freeal_tables(records)
+    if not tables:
+        return None
+    head, sep, rest = tables.partition("\n\n")
+    if not head.startswith("## "):
+        head, rest = "## FreeAL", tables
+    part = head + "\n\n"
+    if figures_dir is not None:
+        from benchmark.figures import freeal_rounds_figure
+
+        path = freeal_rounds_figure(
+            [r for r in records if r["spec"]["setting"] == FREEAL],
+            path=figures_dir / "freeal_rounds.png",
+        )
+        if path is not None:
+            part += f"![FreeAL per round]({figures_dir.name}/{path.name})\n\n"
+    return part + f"<details><summary>FreeAL tables</summary>\n\n{rest}\n\n</details>"
+
+
+def render(
+    results_dir: Path,
+    *,
+    display: str | None = None,
+    figures_dir: Path | None = None,
+    command: str = "lowres-bench leaderboard",
+) -> str:
+    """The whole leaderboard as Markdown.
+
+    Args:
+        results_dir: folder of the records.
+        display: the results path shown in the header (default: `results_dir`).
+        figures_dir: where figures go (None: no figures).
+        command: the command named in the header as the one that wrote the file.
+    """
+    from benchmark.summary import current, is_superseded, summary_markdown
+
+    everything = read_records(results_dir)
+    records = current(everything)
+    old = [r for r in everything if is_superseded(r)]
+    parts = [
+        HEADER.format(
+            command=command, n=len(everything), results=display or results_dir.as_posix()
+        ).rstrip()
+    ]
+    if not everything:
+        parts.append("No records yet.")
+        return "\n\n".join(parts).rstrip() + "\n"
+    opening = summary_markdown(records, results_dir)
+    if opening.strip():
+        parts.append(opening.strip())
+    parts.extend(summary_tables(records, figures_dir=figures_dir))
+    for section in (
+        generation_table(records),
+        quality_tables(records),
+        freeal_section(records, figures_dir=figures_dir),
+    ):
+        if section:
+            parts.append(section)
+    if records:
         parts.append(detail_table(records))
+    if old:
+        parts.append(superseded_section(old))
     return "\n\n".join(parts).rstrip() + "\n"
 
 
-def write_leaderboard(out_dir: Path) -> Path:
-    """Rebuild `out_dir/LEADERBOARD.md` from `out_dir/results` (atomic replace)."""
+def display_path(results: Path) -> str:
+    """`results` relative to the enclosing git repository (as `leaderboard/results`), else
+    absolute: right wherever the reader stands."""
+    resolved = results.resolve()
+    for parent in resolved.parents:
+        if (parent / ".git").exists():
+            return resolved.relative_to(parent).as_posix()
+    return resolved.as_posix()
+
+
+def write_leaderboard(out_dir: Path, *, command: str = "lowres-bench leaderboard") -> Path:
+    """Rebuild `out_dir/LEADERBOARD.md` from `out_dir/results` (atomic replace).
+
+    Args:
+        out_dir: folder holding `results/`; LEADERBOARD.md and `figures/` are written there.
+        command: the command named in the header.
+    """
     from benchmark.records import write_text_atomic
 
     path = out_dir / "LEADERBOARD.md"
     results = out_dir / "results"
-    try:
-        display = results.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        display = f"{out_dir.name}/results"
-    write_text_atomic(path, render(results, display=display, figures_dir=out_dir / "figures"))
+    text = render(
+        results, display=display_path(results), figures_dir=out_dir / "figures", command=command
+    )
+    write_text_atomic(path, text)
     return path

@@ -4,18 +4,27 @@
 expands its matrix into one item per case (ids like
 `sib200-sw-gold-n100-logreg_e5_small`), runs each case, writes one record per
 case and rebuilds the leaderboard at the end of the session.
+
+From the repository root with no path (`pytest -k "sib200 and sw"`), `testpaths` names
+`tests`, `tasks` and `baselines`: without `-k`/`-m` the task files are not even read (the
+unit tests run, fast and offline); a `-k`/`-m` expression that picks some but not all
+benchmark cases selects those cases only (see `pick_root_selection`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import json
 import os
+import warnings
 from pathlib import Path
 
 import pluggy
 import pytest
 
+from benchmark import progress
 from benchmark.data import DATASETS, LeakageError
 from benchmark.errors import BenchError
 from benchmark.paths import CACHE_DIR_ENV, DataDirError, default_data_dir
@@ -25,6 +34,7 @@ from benchmark.strategies import SETTINGS
 
 TASK_DIRS = ("tasks", "baselines")
 CTX_KEY = pytest.StashKey[RunContext]()
+COMMAND: str | None = None  # set by `lowres-bench run` to name itself in the leaderboard header
 LANGUAGE_CODES = ("en", "de", "th", "he", "id", "sw", "ro", "az", "sl", "te", "cy")
 # Errors a user can act on: one short block, no traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (
@@ -45,7 +55,7 @@ def _project_frames(excinfo: pytest.ExceptionInfo):
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("bench", "low-resource data generation benchmark")
+    group = parser.getgroup("bench", "bench (lowres-gen-bench benchmark cases)")
     group.addoption(
         "--bench-data-dir",
         default=None,
@@ -93,12 +103,43 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(BenchSession(config), "bench-session")
 
 
+def _from_testpaths(config: pytest.Config) -> bool:
+    """No path on the command line: pytest took `testpaths` (run from the repository root)."""
+    return config.args_source == pytest.Config.ArgsSource.TESTPATHS
+
+
+def _has_selection(config: pytest.Config) -> bool:
+    return bool(config.getoption("keyword") or config.getoption("markexpr"))
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     if file_path.suffix not in (".yaml", ".yml"):
         return None
-    if file_path.parent.name in TASK_DIRS or parent.session.isinitpath(file_path):
+    if parent.session.isinitpath(file_path):
+        return TaskFileCollector.from_parent(parent, path=file_path)
+    if file_path.parent.name in TASK_DIRS:
+        config = parent.config
+        if _from_testpaths(config) and not _has_selection(config):
+            return None  # plain `pytest` from the root: unit tests only, task files unread
         return TaskFileCollector.from_parent(parent, path=file_path)
     return None
+
+
+def pick_root_selection(
+    items: list[pytest.Item], bench_total: int
+) -> tuple[list[pytest.Item], list[pytest.Item]]:
+    """(kept, deselected) for a `-k`/`-m` run from the root over tests and task folders.
+
+    An expression that picks some but not all of the `bench_total` collected benchmark
+    cases is about the benchmark: those cases are kept and the unit tests dropped. One that
+    picks all of them (`-k "not slow"`) or none (`-k plugin`) is about the unit tests: the
+    cases are dropped, so no unit-test selection ever starts a benchmark run.
+    """
+    cases = [item for item in items if isinstance(item, BenchCase)]
+    tests = [item for item in items if not isinstance(item, BenchCase)]
+    if 0 < len(cases) < bench_total:
+        return cases, tests
+    return tests, cases
 
 
 class TaskFileCollector(pytest.File):
@@ -143,7 +184,8 @@ class BenchCase(pytest.Item):
         if done is not None:
             f1 = done["scores"]["macro_f1_mean"]
             pytest.skip(f"finished earlier (macro-F1 {f1:.1f}); --bench-overwrite reruns it")
-        record = run_case(self.spec, ctx)
+        with progress.case(self.spec.case_id), self._quiet_libraries():
+            record = run_case(self.spec, ctx)
         summary = {
             k: record["scores"][k] for k in ("macro_f1_mean", "macro_f1_std", "accuracy_mean")
         }
@@ -155,6 +197,24 @@ class BenchCase(pytest.Item):
                 f"({gen['cache_hits']} from cache), generation {gen['stats']['seconds']:.0f} s"
             )
         self.user_properties.append(("bench_result", json.dumps(summary)))
+
+    @contextlib.contextmanager
+    def _quiet_libraries(self):
+        """Unless -v: third-party progress bars, prints and warnings (model conversion and
+        loading, gguf, transformers) go to a buffer, shown only if the case fails."""
+        if self.config.get_verbosity() > 0:
+            yield
+            return
+        buffer = io.StringIO()
+        try:
+            with contextlib.redirect_stderr(buffer), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                yield
+        finally:
+            if buffer.getvalue():
+                self.add_report_section(
+                    "call", "third-party output (shown with -v)", buffer.getvalue()
+                )
 
     def repr_failure(self, excinfo, style=None):
         from benchmark.classifiers.finetune import EncoderUnavailableError
@@ -182,14 +242,55 @@ class BenchSession:
         self.leaderboard_error: str | None = None
         self.bad_records: list[str] = []
         self.removed_temp: list[Path] = []
+        self.bench_total = 0
+        self.root_selection: str | None = None
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]):
+        """Around pytest's own -k/-m deselection: count the cases before, choose after."""
+        self.bench_total = sum(isinstance(item, BenchCase) for item in items)
+        result = yield
+        if not (_from_testpaths(config) and _has_selection(config) and self.bench_total):
+            return result
+        kept, dropped = pick_root_selection(items, self.bench_total)
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
+        if kept and isinstance(kept[0], BenchCase):
+            self.root_selection = (
+                f"lowres-bench: -k/-m picked {len(kept)} of {self.bench_total} benchmark cases "
+                f"in {'/ and '.join(TASK_DIRS)}/ (unit tests left out; name `tests` to select among them)"
+            )
+        return result
+
+    def pytest_report_collectionfinish(self) -> str | None:
+        return self.root_selection
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if hasattr(self.config, "workerinput"):
-            return
+            return  # xdist worker: its terminal is not shown
         from benchmark.records import remove_stale_temp_files
 
         results_dir = self.config.stash[CTX_KEY].results_dir
         self.removed_temp = remove_stale_temp_files(results_dir)
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            capture = self.config.pluginmanager.get_plugin("capturemanager")
+
+            def sink(line: str) -> None:
+                with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+                    reporter.write_line(line)
+                    reporter.flush()
+
+            progress.set_sink(sink)
+
+    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config):
+        """Benchmark cases print their own line when they finish (no lone progress dots)."""
+        if "bench_case" not in dict(report.user_properties) or config.get_verbosity() > 0:
+            return None
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            return report.outcome, "", ""
+        return None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
@@ -200,14 +301,17 @@ class BenchSession:
             if report.skipped and isinstance(report.longrepr, tuple):
                 detail = json.dumps({"note": report.longrepr[2].removeprefix("Skipped: ")})
             self.seen.append((props["bench_case"], report.outcome, detail))
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None and not hasattr(self.config, "workerinput"):
+                reporter.ensure_newline()
+                reporter.write_line(case_line(props["bench_case"], report.outcome, detail))
+                reporter.flush()
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        progress.set_sink(None)
         config = self.config
-        if (
-            hasattr(config, "workerinput")
-            or not self.seen
-            or config.getoption("bench_no_leaderboard")
-        ):
+        ran = any(outcome != "skipped" for _, outcome, _ in self.seen)
+        if hasattr(config, "workerinput") or not ran or config.getoption("bench_no_leaderboard"):
             return
         from benchmark.errors import RecordError
         from benchmark.leaderboard import write_leaderboard
@@ -218,7 +322,7 @@ class BenchSession:
         read_records(results_dir, problems=problems)
         self.bad_records = [str(p) for p in problems]
         try:
-            self.leaderboard = write_leaderboard(results_dir.parent)
+            self.leaderboard = write_leaderboard(results_dir.parent, command=invoked_as(config))
         except Exception as err:  # a rebuild must never take the session's report down
             self.leaderboard_error = f"{type(err).__name__}: {err}"
 
@@ -238,17 +342,41 @@ class BenchSession:
             return
         tr.section("benchmark cases")
         for case_id, outcome, result in self.seen:
-            detail = ""
-            r = json.loads(result) if result else {}
-            if "note" in r:
-                detail = r["note"]
-            elif r:
-                detail = (
-                    f"macro-F1 {r['macro_f1_mean']:.1f} ± {r['macro_f1_std']:.1f}  "
-                    f"acc {r['accuracy_mean']:.1f}  ({r['seconds']:.0f} s)"
-                )
-                if "generation" in r:
-                    detail += f"  [{r['generation']}]"
-            tr.write_line(f"{outcome:8} {case_id}  {detail}")
+            if outcome != "skipped":
+                tr.write_line(case_line(case_id, outcome, result))
+        skipped = sum(outcome == "skipped" for _, outcome, _ in self.seen)
+        if skipped:
+            tr.write_line(
+                f"skipped  {skipped} case(s) finished earlier (listed above as they came)"
+            )
         if self.leaderboard:
             tr.write_line(f"leaderboard rebuilt: {self.leaderboard}")
+        elif not any(outcome != "skipped" for _, outcome, _ in self.seen):
+            tr.write_line(
+                "nothing ran (every case finished earlier): --bench-overwrite reruns them, "
+                "--bench-out=<scratch folder> runs them into a fresh one"
+            )
+
+
+def invoked_as(config: pytest.Config) -> str:
+    """The command named in the leaderboard header: `lowres-bench run ...` when the CLI
+    started the session (it sets `COMMAND`), else `pytest` and its arguments."""
+    if COMMAND:
+        return COMMAND
+    return " ".join(["pytest", *config.invocation_params.args])
+
+
+def case_line(case_id: str, outcome: str, result: str | None) -> str:
+    """One line per finished case: outcome, id, scores, time and generation counts."""
+    detail = ""
+    r = json.loads(result) if result else {}
+    if "note" in r:
+        detail = r["note"]
+    elif r:
+        detail = (
+            f"macro-F1 {r['macro_f1_mean']:.1f} ± {r['macro_f1_std']:.1f}  "
+            f"acc {r['accuracy_mean']:.1f}  ({r['seconds']:.0f} s)"
+        )
+        if "generation" in r:
+            detail += f"  [{r['generation']}]"
+    return f"{outcome:8} {case_id}  {detail}".rstrip()

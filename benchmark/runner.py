@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from benchmark import progress
 from benchmark.classifiers import build_classifier
 from benchmark.data import (
     Example,
@@ -280,8 +281,13 @@ def run_case(spec: CaseSpec, ctx: RunContext) -> dict[str, Any]:
 
     for generation_seed in generation_seeds(spec):
         tag = {} if generation_seed is None else {"generation_seed": generation_seed}
-        for seed in spec.seeds:
+        for k, seed in enumerate(spec.seeds, 1):
             train, provenance = training_sets(spec, ctx, seed, generation_seed)
+            where = "" if generation_seed is None else f"generated set {generation_seed}, "
+            progress.stage(
+                f"{where}seed {k}/{len(spec.seeds)}: training on {len(train)} examples"
+                + (" (+ matched gold control)" if needs_matched_gold(spec) else "")
+            )
             refuse_test_examples(train, purpose=f"training data of {spec.case_id}")
             assert_disjoint_from_test(train, test)
             if len({e.label for e in train}) < 2:

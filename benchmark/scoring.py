@@ -49,11 +49,14 @@ def save_confusion_figure(
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from benchmark.figures import wrap_title
+
     counts = np.asarray(matrix, dtype=float)
     rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    size = 2.5 + 0.45 * len(labels)
+    size = 3.5 + 0.45 * len(labels)
     fig, ax = plt.subplots(figsize=(size, size))
-    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    image = ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the gold row")
     ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=7)
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
     if len(labels) <= 12:
@@ -62,7 +65,8 @@ def save_confusion_figure(
             ax.text(j, i, int(counts[i, j]), ha="center", va="center", fontsize=6, color=colour)
     ax.set_xlabel("predicted")
     ax.set_ylabel("gold")
-    ax.set_title(title, fontsize=8)
+    # the whole title, wrapped to the figure's width (case ids run to 120 characters)
+    ax.set_title(wrap_title(title, width=int(9 * size)), fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)

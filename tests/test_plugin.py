@@ -102,3 +102,73 @@ def test_leaderboard_command_rebuilds_without_running(project, sib_fixture_dir):
     board.unlink()
     assert main(["leaderboard", "--out", str(project.path / "out")]) == 0
     assert board.read_text().split("\n", 3)[3] == before.split("\n", 3)[3]  # header names the path
+
+
+ROOT_CONFIG = """
+[tool.pytest.ini_options]
+testpaths = ["tests", "tasks"]
+"""
+UNIT_TESTS = """
+def test_sib200_sw_loader():
+    pass
+
+def test_other():
+    pass
+"""
+
+
+@pytest.fixture
+def root_project(project):
+    (project.path / "pyproject.toml").write_text(ROOT_CONFIG)
+    (project.path / "tests").mkdir()
+    (project.path / "tests" / "test_unit.py").write_text(UNIT_TESTS)
+    return project
+
+
+def from_root(pytester, data_dir, *args):
+    """pytest with no path, as typed at the repository root (testpaths apply)."""
+    return pytester.runpytest_subprocess(
+        f"--bench-data-dir={data_dir}", f"--bench-out={pytester.path / 'out'}", *args
+    )
+
+
+def test_k_from_the_root_selects_benchmark_cases_only(root_project, sib_fixture_dir):
+    result = from_root(root_project, sib_fixture_dir, "-k", "sib200 and sw", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(
+        [
+            "*picked 1 of 2 benchmark cases*unit tests left out*",
+            "tasks/tiny.yaml::sib200-sw-gold-n4-logreg_tiny_random",
+            "1/4 tests collected (3 deselected)*",
+        ]
+    )
+    assert "test_sib200_sw_loader" not in result.stdout.str()
+
+
+def test_plain_run_from_the_root_never_reads_task_files(root_project, tmp_path):
+    # a missing data folder would be a collection error if a task file were read
+    result = from_root(root_project, tmp_path / "missing", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(["tests/test_unit.py::test_other", "2 tests collected*"])
+    assert result.ret == 0 and "tiny.yaml" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("expression", ["not slow", "other"])
+def test_unit_test_selections_from_the_root_run_no_case(root_project, sib_fixture_dir, expression):
+    result = from_root(root_project, sib_fixture_dir, "-k", expression, "--collect-only", "-q")
+    assert "tiny.yaml" not in result.stdout.str()
+    assert "tests/test_unit.py::test_other" in result.stdout.str()
+
+
+def test_progress_lines_and_rebuild_only_when_something_ran(project, sib_fixture_dir):
+    first = run(project, sib_fixture_dir, "-k", "sw")
+    first.stdout.fnmatch_lines(
+        [
+            "*sib200-sw-gold-n4-logreg_tiny_random [[]*s[]] started",
+            "*sib200-sw-gold-n4-logreg_tiny_random [[]*s[]] seed 1/2: training on 28 examples",
+            "passed   sib200-sw-gold-n4-logreg_tiny_random  macro-F1*",
+            "leaderboard rebuilt: *LEADERBOARD.md",
+        ]
+    )
+    assert "\n.\n" not in first.stdout.str()  # no lone progress dot
+    second = run(project, sib_fixture_dir, "-k", "sw")
+    second.stdout.fnmatch_lines(["nothing ran (every case finished earlier)*--bench-out*"])
+    assert "leaderboard rebuilt" not in second.stdout.str()

@@ -123,10 +123,22 @@ def test_frechet_distance():
 
 
 def _record(case_id: str, quality: dict, f1: float) -> dict:
-    return {"case_id": case_id, "quality": quality, "scores": {"macro_f1_mean": f1}}
+    spec = {
+        "dataset": "sib200",
+        "language": "sw",
+        "setting": "target_demos",
+        "model": case_id,
+        "samples_per_label": 10,
+        "selection": None,
+        "augmentation": None,
+    }
+    return {"case_id": case_id, "spec": spec, "quality": quality, "scores": {"macro_f1_mean": f1}}
 
 
-def test_quality_table_blank_for_records_without_the_new_metrics():
+def test_quality_table_blank_for_records_without_the_new_metrics(monkeypatch):
+    import benchmark.leaderboard as leaderboard
+
+    monkeypatch.setattr(leaderboard, "MIN_SPEARMAN_CASES", 4)
     old = {m: 0.5 for m in QUALITY_METRICS if m not in ("label_error_rate", "frechet_to_gold")}
     records = [_record(f"old{i}", {**old, "distinct_1": i / 10}, 50.0 + i) for i in range(3)]
     records += [
@@ -136,19 +148,34 @@ def test_quality_table_blank_for_records_without_the_new_metrics():
     text = quality_tables(records)
     header = next(line for line in text.splitlines() if line.startswith("| case"))
     assert "label_error_rate" in header and "frechet_to_gold" in header
-    old_row = next(line for line in text.splitlines() if line.startswith("| old0 "))
+    old_row = next(
+        line for line in text.splitlines() if line.startswith("| sw · target_demos · old0 ")
+    )
     cells = [c.strip() for c in old_row.strip("|").split("|")]
     columns = [c.strip() for c in header.strip("|").split("|")]
     assert cells[columns.index("label_error_rate")] == ""
     assert cells[columns.index("frechet_to_gold")] == ""
-    new_row = next(line for line in text.splitlines() if line.startswith("| new1 "))
+    new_row = next(line for line in text.splitlines() if "· new1 " in line)
     assert "| 0.10 " in new_row and "| 0.250 " in new_row
+    corr_part = text.split("### ")[1].split("### ")[0]
     corr = {
         line.split("|")[1].strip(): line.split("|")[2:4]
-        for line in text.split("### ")[1].splitlines()
-        if line.startswith("| ")
+        for line in corr_part.splitlines()
+        if line.startswith("| ") and not line.startswith("| metric")
     }
     assert corr["label_error_rate"][1].strip() == "4"  # the old records are skipped
     assert float(corr["label_error_rate"][0]) == pytest.approx(-1.0)
-    assert [c.strip() for c in corr["frechet_to_gold"]] == ["", "4"]  # constant: rho undefined
+    assert "frechet_to_gold" not in corr  # constant: rho undefined, the row is left out ...
+    assert "frechet_to_gold (4 cases)" in corr_part  # ... and named below the table
     assert corr["distinct_1"][1].strip() == "7"
+
+
+def test_spearman_rows_need_enough_cases(monkeypatch):
+    import benchmark.leaderboard as leaderboard
+
+    monkeypatch.setattr(leaderboard, "MIN_SPEARMAN_CASES", 8)
+    quality = {m: 0.5 for m in QUALITY_METRICS}
+    records = [_record(f"m{i}", {**quality, "distinct_1": i / 10}, 50.0 + i) for i in range(7)]
+    corr_part = quality_tables(records).split("### ")[1].split("### ")[0]
+    assert "| distinct_1 |" not in corr_part  # rho is defined, but 7 cases < 8
+    assert "distinct_1 (7 cases)" in corr_part

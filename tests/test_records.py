@@ -6,13 +6,13 @@ import os
 
 import pytest
 
-from benchmark.leaderboard import render, write_leaderboard
+from benchmark.leaderboard import display_path, render, write_leaderboard
 from benchmark.records import read_records, record_path, write_json_atomic
 
 
 def fake_record(case_id, *, dataset="sib200", language="sw", setting="gold", model=None, f1=50.0):
     return {
-        "record_version": 1,
+        "record_version": 2,
         "case_id": case_id,
         "spec_hash": "x",
         "status": "ok",
@@ -92,7 +92,7 @@ def test_leaderboard_rebuild_is_identical_and_shows_gap(tmp_path):
     for path in results.glob("*.json"):
         path.rename(path.with_name("zz-" + path.name))
     figures = tmp_path / "leaderboard" / "figures"
-    assert render(results, display="leaderboard/results", figures_dir=figures) == first
+    assert render(results, display=display_path(results), figures_dir=figures) == first
     assert (figures / "f1_sib200_logreg_e5_small_n100.png").is_file()
     assert "![macro-F1 by language](figures/f1_sib200_logreg_e5_small_n100.png)" in first
 

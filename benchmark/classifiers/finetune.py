@@ -135,7 +135,8 @@ class FinetuneClassifier:
 
     def fit(self, texts, labels, *, dev_texts, dev_labels, seed) -> FitInfo:
         import torch
-        from tqdm.auto import tqdm
+
+        from benchmark import progress
 
         start = time.perf_counter()
         index = {label: i for i, label in enumerate(self.labels)}
@@ -151,8 +152,7 @@ class FinetuneClassifier:
         weights = None if weights is None else torch.tensor(weights, device=model.device)
         best_loss, best_state, best_epoch, waited, epoch = math.inf, None, 0, 0, 0
         history = []
-        bar = tqdm(range(self.spec["max_epochs"]), desc=f"finetune seed {seed}", leave=False)
-        for epoch in bar:
+        for epoch in range(self.spec["max_epochs"]):
             model.train()
             for batch in self._batches(train_x, train_y, shuffle=True, generator=generator):
                 batch = {k: v.to(model.device) for k, v in batch.items()}
@@ -165,7 +165,10 @@ class FinetuneClassifier:
                 optimiser.zero_grad(set_to_none=True)
             dev_loss = self._mean_loss(model, dev_x, dev_y)
             history.append(round(dev_loss, 5))
-            bar.set_postfix(dev_loss=f"{dev_loss:.4f}")
+            progress.stage(
+                f"fine-tuning seed {seed}: epoch {epoch + 1}/{self.spec['max_epochs']}, "
+                f"dev loss {dev_loss:.4f}"
+            )
             if dev_loss < best_loss - 1e-4:
                 best_loss, best_epoch, waited = dev_loss, epoch + 1, 0
                 best_state = copy.deepcopy(model.state_dict())

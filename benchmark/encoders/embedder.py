@@ -206,7 +206,7 @@ class Embedder:
         Returns:
             ``(len(texts), dim)`` float32 array of unit vectors.
         """
-        from tqdm.auto import tqdm
+        from benchmark import progress
 
         texts = list(texts)
         if not texts:
@@ -214,14 +214,15 @@ class Embedder:
         unique = list(dict.fromkeys(texts))
         found = self.cache.get_many(self.fingerprint, unique) if self.use_cache else {}
         todo = sorted((t for t in unique if t not in found), key=len, reverse=True)
-        with tqdm(total=len(todo), desc="embedding", unit="text", disable=len(todo) < 256) as bar:
-            for start in range(0, len(todo), self.batch_size):
-                batch = todo[start : start + self.batch_size]
-                vectors = self._forward(batch)
-                found.update(zip(batch, vectors, strict=True))
-                if self.use_cache:
-                    self.cache.put_many(self.fingerprint, zip(batch, vectors, strict=True))
-                bar.update(len(batch))
+        done = progress.Counter("embedding", len(todo), unit="texts")
+        for start in range(0, len(todo), self.batch_size):
+            batch = todo[start : start + self.batch_size]
+            vectors = self._forward(batch)
+            found.update(zip(batch, vectors, strict=True))
+            if self.use_cache:
+                self.cache.put_many(self.fingerprint, zip(batch, vectors, strict=True))
+            if len(todo) >= 256:  # a few texts embed in a blink; no line for them
+                done.advance(len(batch))
         return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
 
 

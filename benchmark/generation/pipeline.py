@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmark import progress
 from benchmark.data import Example, dataset_labels, load_split, sample_per_label
 from benchmark.generation.gates import build_gates, failed_gates
 from benchmark.generation.parse import normalise_for_match, parse_samples, split_demo_copies
@@ -187,6 +188,7 @@ class CaseGenerator:
         self.strategy = STRATEGIES[spec.setting]
         self.language = resolve_language(spec.language)
         self.labels = dataset_labels(spec.dataset, data_dir=ctx.data_dir)
+        progress.stage(f"loading {spec.model} ({self.gen['backend']} backend)")
         self.backend = backend_for(self.gen, spec.model)
         self.demos = build_demos(
             spec, self.strategy, data_dir=ctx.data_dir, backend=self.backend, seed=seed
@@ -201,6 +203,8 @@ class CaseGenerator:
         self.demos_used: dict[str, int] = {}
         self.parse_drops: dict[str, int] = defaultdict(int)
         self.stats = GenerationStats()
+        inner = getattr(self.backend, "backend", self.backend)
+        progress.set_token_source(lambda: getattr(inner, "decoded_tokens", None))
 
     # -- prompts ---------------------------------------------------------------------------
     def _messages(self, label: str):
@@ -229,6 +233,15 @@ class CaseGenerator:
 
     def kept(self, label: str) -> int:
         return sum(1 for c in self.candidates if c.label == label and c.status == "kept")
+
+    def progress_detail(self) -> str:
+        """Kept samples so far (finished rounds) and the labels still short, for progress lines."""
+        kept = {label: min(self.kept(label), self.target) for label in self.labels}
+        short = [f"{label} {k}/{self.target}" for label, k in kept.items() if k < self.target]
+        line = f"kept {sum(kept.values())}/{self.target * len(self.labels)}"
+        if len(short) > 3:
+            return f"{line}, {len(short)} labels short"
+        return line + (f" (short: {', '.join(short)})" if short else "")
 
     def _round_requests(self, round_index: int) -> list[tuple[str, Any]]:
         n, per = self.target, self.gen["per_request"]
@@ -269,7 +282,16 @@ class CaseGenerator:
         if not planned:
             return False
         start = time.perf_counter()
-        replies = self.backend.generate([request for _, request in planned])
+        with progress.counter(
+            f"generation round {round_index + 1}",
+            len(planned),
+            detail=self.progress_detail,
+            max_tokens=len(planned) * self.gen["max_new_tokens"],
+            seconds_per_item=self.stats.seconds / self.stats.requests
+            if self.stats.requests
+            else None,
+        ) as done:
+            replies = self.backend.generate([request for _, request in planned], on_result=done)
         fresh: list[Candidate] = []
         for (label, _), reply in zip(planned, replies, strict=True):
             self._count(reply)
@@ -363,9 +385,14 @@ class CaseGenerator:
 
         if not pending:
             return
-        choices = self.backend.choose(
-            [ChoiceRequest(revision_messages(**self._revision_fields(c)), YES_NO) for c in pending]
-        )
+        with progress.counter("revision checks", len(pending), unit="samples") as done:
+            choices = self.backend.choose(
+                [
+                    ChoiceRequest(revision_messages(**self._revision_fields(c)), YES_NO)
+                    for c in pending
+                ],
+                on_result=done,
+            )
         self.stats.revision_checks += len(pending)
         for cand, answer in zip(pending, choices, strict=True):
             margin = answer.logprobs["yes"] - answer.logprobs["no"]

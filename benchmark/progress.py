@@ -1,0 +1,189 @@
+"""Live progress of a running case: one line per step, throttled counters and a heartbeat.
+
+The pytest plugin sets a sink (the terminal); without one nothing is printed, so library
+code can report unconditionally. While a case runs, a heartbeat thread repeats the latest
+status at least every `HEARTBEAT_S` seconds, so a long batch (a model decoding for
+minutes) never looks hung.
+
+    with progress.case("sib200-sw-gold-n100-logreg_e5_small"):
+        progress.stage("seed 1/10: training")
+        with progress.counter("generation round 1", total=40, detail=lambda: "...") as done:
+            backend.generate(requests, on_result=done)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+HEARTBEAT_S = 10.0  # the longest silence while a case runs
+MIN_INTERVAL_S = 2.0  # counters print at most this often (first and last update always print)
+
+Sink = Callable[[str], None]
+_sink: Sink | None = None
+_lock = threading.RLock()
+
+
+class _Status:
+    case_id: str | None = None
+    started = 0.0
+    text = ""  # the latest real update (the heartbeat repeats it)
+    last_update = 0.0
+    last_emit = 0.0
+    tokens: Callable[[], int | None] | None = None
+    budget: tuple[int, int] | None = None  # (tokens decoded when the step began, at most more)
+
+
+_status = _Status()
+
+
+def set_sink(sink: Sink | None) -> None:
+    """Where progress lines go (None: nowhere)."""
+    global _sink
+    _sink = sink
+
+
+def format_seconds(seconds: float) -> str:
+    """`42s`, `3m05s`, `1h02m`."""
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def _emit(text: str, *, heartbeat: bool = False) -> None:
+    with _lock:
+        now = time.monotonic()
+        if not heartbeat:
+            _status.text, _status.last_update = text, now
+        _status.last_emit = now
+        if _sink is None or _status.case_id is None:
+            return
+        _sink(f"  {_status.case_id} [{format_seconds(now - _status.started)}] {text}")
+
+
+def stage(text: str) -> None:
+    """Announce a step of the running case (printed at once)."""
+    _emit(text)
+
+
+def set_token_source(source: Callable[[], int | None] | None) -> None:
+    """A counter of tokens decoded so far (shown by the heartbeat during long batches)."""
+    _status.tokens = source
+
+
+def _heartbeat(stop: threading.Event) -> None:
+    last_tokens: tuple[float, int] | None = None
+    while not stop.wait(1.0):
+        with _lock:
+            now = time.monotonic()
+            if now - _status.last_emit < HEARTBEAT_S or not _status.text:
+                continue
+            extra = f"still running, last update {format_seconds(now - _status.last_update)} ago"
+            tokens = _status.tokens() if _status.tokens else None
+            if tokens is not None:
+                rate = ""
+                if last_tokens and now > last_tokens[0] and tokens >= last_tokens[1]:
+                    rate = f", {(tokens - last_tokens[1]) / (now - last_tokens[0]):.1f} tokens/s"
+                last_tokens = (now, tokens)
+                done, most = tokens, None
+                if _status.budget is not None:
+                    done, most = tokens - _status.budget[0], _status.budget[1]
+                if done:
+                    extra += f", {done}{f' of at most {most}' if most else ''} tokens{rate}"
+                else:
+                    extra += ", no token decoded yet (loading weights or prefill)"
+            _emit(f"{_status.text} · {extra}", heartbeat=True)
+
+
+@contextmanager
+def case(case_id: str) -> Iterator[None]:
+    """Progress context of one case: prefixes lines with its id, runs the heartbeat."""
+    stop = threading.Event()
+    with _lock:
+        _status.case_id, _status.started, _status.text = case_id, time.monotonic(), ""
+        _status.last_emit = _status.last_update = time.monotonic()
+    _emit("started")
+    thread = threading.Thread(target=_heartbeat, args=(stop,), daemon=True, name="bench-progress")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        with _lock:
+            _status.case_id, _status.text, _status.tokens, _status.budget = None, "", None, None
+
+
+class Counter:
+    """Counts finished items of one step; usable as an `on_result(index, result)` callback.
+
+    Prints `what: done/total, <detail>, ETA` when the first item finishes, then at most every
+    `MIN_INTERVAL_S`, and when the last finishes.
+    """
+
+    def __init__(
+        self,
+        what: str,
+        total: int,
+        *,
+        detail: Callable[[], str] | None = None,
+        unit: str = "requests",
+        seconds_per_item: float | None = None,
+    ):
+        self.what, self.total, self.detail, self.unit = what, total, detail, unit
+        self.done = 0
+        self.started = time.monotonic()
+        self.prior = seconds_per_item
+        self._printed = 0.0
+
+    def __call__(self, *_args) -> None:
+        self.advance(1)
+
+    def advance(self, n: int = 1) -> None:
+        """Count `n` finished items and print if due."""
+        self.done += n
+        now = time.monotonic()
+        if self.done >= self.total or self.done == n or now - self._printed >= MIN_INTERVAL_S:
+            self._printed = now
+            _emit(self.line())
+
+    def eta(self) -> float | None:
+        """Seconds left at the rate so far (or the prior rate before the first item)."""
+        left = self.total - self.done
+        if left <= 0:
+            return 0.0
+        if self.done:
+            return (time.monotonic() - self.started) / self.done * left
+        return None if self.prior is None else self.prior * left
+
+    def line(self) -> str:
+        parts = [f"{self.what}: {self.done}/{self.total} {self.unit}"]
+        if self.detail is not None:
+            parts.append(self.detail())
+        eta = self.eta()
+        if eta:
+            parts.append(f"ETA {format_seconds(eta)}")
+        elif self.done >= self.total:
+            parts.append(f"took {format_seconds(time.monotonic() - self.started)}")
+        return ", ".join(p for p in parts if p)
+
+
+@contextmanager
+def counter(what: str, total: int, *, max_tokens: int | None = None, **kwargs) -> Iterator[Counter]:
+    """A `Counter` whose start is announced (with the prior ETA when one is given).
+
+    `max_tokens`: the most tokens the step can decode; the heartbeat then shows how many of
+    them are done while a batch runs."""
+    c = Counter(what, total, **kwargs)
+    if max_tokens and _status.tokens is not None:
+        _status.budget = ((_status.tokens() or 0), max_tokens)
+    _emit(c.line())
+    try:
+        yield c
+    finally:
+        _status.budget = None

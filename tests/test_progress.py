@@ -1,0 +1,60 @@
+"""Live progress: counters, ETA, the heartbeat during long steps, silence without a sink."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from benchmark import progress
+
+
+@pytest.fixture
+def lines(monkeypatch):
+    out: list[str] = []
+    monkeypatch.setattr(progress, "_sink", out.append)
+    yield out
+    progress.set_sink(None)
+
+
+def test_counter_prints_first_last_and_eta(lines, monkeypatch):
+    monkeypatch.setattr(progress, "MIN_INTERVAL_S", 3600.0)  # only first and last print
+    with (
+        progress.case("case-a"),
+        progress.counter("generation round 1", 4, detail=lambda: "kept 3/20") as done,
+    ):
+        for i in range(4):
+            done(i, None)
+    body = [line.split("] ", 1)[1] for line in lines]
+    assert body[0] == "started"
+    assert body[1].startswith("generation round 1: 0/4 requests, kept 3/20")
+    assert body[2].startswith("generation round 1: 1/4 requests, kept 3/20, ETA")
+    assert body[3].startswith("generation round 1: 4/4 requests, kept 3/20, took")
+    assert len(body) == 4 and all(line.startswith("  case-a [") for line in lines)
+
+
+def test_heartbeat_repeats_the_status_during_a_long_step(lines, monkeypatch):
+    monkeypatch.setattr(progress, "HEARTBEAT_S", 0.5)
+    tokens = iter(range(0, 1000, 7))
+    with progress.case("case-b"):
+        progress.set_token_source(lambda: next(tokens))
+        with progress.counter("generation round 1", 2, max_tokens=512):
+            time.sleep(2.6)
+    beats = [line for line in lines if "still running" in line]
+    assert len(beats) >= 2
+    assert "generation round 1: 0/2 requests" in beats[-1]
+    assert "of at most 512 tokens" in beats[-1]
+
+
+def test_nothing_is_printed_without_a_sink_or_outside_a_case(monkeypatch):
+    printed: list[str] = []
+    progress.stage("no case running")  # no error, nothing to print to
+    monkeypatch.setattr(progress, "_sink", printed.append)
+    progress.stage("still no case")
+    assert printed == []
+
+
+def test_prior_rate_gives_an_eta_before_the_first_result():
+    counter = progress.Counter("round 2", 10, seconds_per_item=3.0)
+    assert counter.eta() == pytest.approx(30.0)
+    assert progress.format_seconds(185) == "3m05s" and progress.format_seconds(42) == "42s"
