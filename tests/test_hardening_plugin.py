@@ -146,3 +146,32 @@ def test_server_problems_are_short_case_failures(pytester, sib_fixture_dir, monk
         "sib200-sw-target_demos-tiny_random-n3-logreg_tiny_random: api_key_env names the "
         "environment variable BENCH_UNSET_TEST_KEY, which is not set",
     )
+
+
+BUGGY_CONFTEST = """
+import benchmark.plugin
+
+
+def _inner():
+    return {}["missing"]
+
+
+def broken_run_case(spec, ctx):
+    return _inner()
+
+
+benchmark.plugin.run_case = broken_run_case
+"""
+
+
+def test_a_bug_shows_the_project_frames_only(pytester, sib_fixture_dir):
+    pytester.makeconftest(BUGGY_CONFTEST)
+    result = run(pytester, sib_fixture_dir, GOLD)
+    result.assert_outcomes(failed=1)
+    section = failure_section(result.stdout.str())
+    text = "\n".join(section)
+    assert len(section) <= 30 and "_pytest" not in text and "pluggy" not in text, text
+    assert "in _inner" in text and "KeyError: 'missing'" in text
+    result.stdout.fnmatch_lines(
+        ["failed   sib200-sw-gold-n2-logreg_tiny_random  KeyError: 'missing'"]
+    )
