@@ -497,3 +497,12 @@ def test_hub_splits_are_checked_like_local_files():
     odd = Split("sib200", "sw", "test", (Example("t", "food", "1", "test"),), "hub:x")
     with pytest.raises(DataFileError, match="unknown label"):
         _checked(odd, "sib200")
+
+
+def test_load_backend_names_an_unknown_option():
+    from benchmark.llm.backend import load_backend
+
+    with pytest.raises(
+        BackendConfigError, match="no option 'devise' \\(did you mean 'device'\\?\\)"
+    ):
+        load_backend("transformers", "tiny-random", devise="cpu")
