@@ -210,10 +210,14 @@ def _check_labels(path: Path, dataset: str, rows, label_column: str) -> None:
         if known is not None and row[label_column] not in known:
             close = difflib.get_close_matches(row[label_column], sorted(known), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
+            listed = (
+                ", ".join(sorted(known))
+                if len(known) <= 12
+                else f"{len(known)} intents (benchmark/resources/label_descriptions.yaml)"
+            )
             raise DataFileError(
                 path,
-                f"unknown label {row[label_column]!r}{hint}; {dataset} labels are: "
-                f"{', '.join(sorted(known))}",
+                f"unknown label {row[label_column]!r}{hint}; {dataset} labels: {listed}",
                 line=line,
             )
 

@@ -21,6 +21,7 @@ import os
 import warnings
 from pathlib import Path
 
+import _pytest
 import pluggy
 import pytest
 
@@ -44,7 +45,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     DataDirError,
     LeakageError,
 )
-_INTERNAL_DIRS = (Path(pytest.__file__).parent, Path(pluggy.__file__).parent)
+_INTERNAL_DIRS = tuple(Path(m.__file__).parent for m in (_pytest, pytest, pluggy))
 
 
 def _project_frames(excinfo: pytest.ExceptionInfo):
@@ -300,6 +301,11 @@ class BenchSession:
             detail = props.get("bench_result")
             if report.skipped and isinstance(report.longrepr, tuple):
                 detail = json.dumps({"note": report.longrepr[2].removeprefix("Skipped: ")})
+            elif report.failed:
+                lines = [line for line in report.longreprtext.splitlines() if line.strip()]
+                last = lines[-1].removeprefix(f"{props['bench_case']}: ") if lines else ""
+                last = last[1:].strip() if last.startswith("E ") else last
+                detail = json.dumps({"note": last[:160] + ("..." if len(last) > 160 else "")})
             self.seen.append((props["bench_case"], report.outcome, detail))
             reporter = self.config.pluginmanager.get_plugin("terminalreporter")
             if reporter is not None and not hasattr(self.config, "workerinput"):

@@ -38,14 +38,18 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that refuses a key given twice in one mapping (YAML would keep the last)."""
 
     def construct_mapping(self, node, deep=False):
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            line = key_node.start_mark.line + 1
-            if isinstance(key, str) and key in seen:
-                raise _DuplicateKey(key, seen[key], line)
-            if isinstance(key, str):
-                seen[key] = line
+        seen: dict[str, int] = {}
+        if isinstance(node, yaml.MappingNode):
+            for (
+                key_node,
+                _,
+            ) in node.value:  # the mapping's own keys (a `<<:` merge may be overridden)
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                    continue
+                line = key_node.start_mark.line + 1
+                if key_node.value in seen:
+                    raise _DuplicateKey(key_node.value, seen[key_node.value], line)
+                seen[key_node.value] = line
         return super().construct_mapping(node, deep=deep)
 
 

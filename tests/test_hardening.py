@@ -420,3 +420,90 @@ def test_unset_key_variable_is_a_backend_config_error(monkeypatch):
         OpenAIBackend(
             "tiny-random", base_url="http://127.0.0.1:1/v1", api_key_env="BENCH_UNSET_KEY"
         )
+
+
+# -- generation and hub --------------------------------------------------------------------
+
+
+class _DiesInRoundTwo:
+    """A chat backend that answers the first batch and then fails (a killed server)."""
+
+    max_model_len = 4096
+    fingerprint = "dies-in-round-two"
+
+    def __init__(self):
+        self.batches = 0
+
+    def generate(self, requests, *, on_result=None):
+        from benchmark.llm.backend import ChatResponse
+
+        self.batches += 1
+        if self.batches > 1:
+            raise ConnectionError("server went away")
+        out = []
+        for i in range(len(requests)):
+            response = ChatResponse("only one usable sample here\n", 10, 10, "stop")
+            if on_result:
+                on_result(i, response)
+            out.append(response)
+        return out
+
+    def choose(self, requests, *, on_result=None):
+        raise AssertionError("no revision in this strategy")
+
+    def count_tokens(self, messages):
+        return sum(len(content.split()) for _, content in messages)
+
+    def close(self):
+        pass
+
+
+def test_interrupted_generation_is_marked_partial(monkeypatch, tmp_path, sib_fixture_dir):
+    from benchmark.generation import pipeline
+    from benchmark.runner import RunContext
+    from benchmark.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
+
+    backend = _DiesInRoundTwo()
+    monkeypatch.setattr("benchmark.generation.backends.backend_for", lambda gen, model: backend)
+    pipeline._MEMO.clear()
+    spec = CaseSpec(
+        dataset="sib200",
+        language="sw",
+        setting="target_demos",
+        model="scripted",
+        samples_per_label=3,
+        gold_sampling="at_most",
+        seeds=(0,),
+        classifier=EmbedLogregSpec(encoder="tiny-random").model_dump(),
+        generation=GenerationOptions(demos_per_label=1, per_request=3, max_attempts=3).model_dump(),
+    )
+    ctx = RunContext(results_dir=tmp_path / "results", data_dir=sib_fixture_dir, figures=False)
+    with pytest.raises(ConnectionError):
+        pipeline.generated_training_set(spec, ctx, seed=0)
+    folder = tmp_path / "results" / spec.case_id
+    partial = folder / pipeline.PARTIAL_FILE
+    assert partial.exists() and not (folder / "generated.jsonl").exists()
+    rows = [json.loads(line) for line in partial.read_text().splitlines()]
+    assert rows and {r["status"] for r in rows} == {"kept"}  # kept so far, in a partial file
+    assert not (tmp_path / "results" / f"{spec.case_id}.json").exists()
+
+
+def test_hub_splits_are_checked_like_local_files():
+    from benchmark.data import Example, Split
+    from benchmark.hub import _checked
+
+    empty = Split("sib200", "sw", "test", (), "hub:Davlan/sib200/swh_Latn/test")
+    with pytest.raises(DataFileError, match="hub:Davlan/sib200/swh_Latn/test: no examples"):
+        _checked(empty, "sib200")
+    odd = Split("sib200", "sw", "test", (Example("t", "food", "1", "test"),), "hub:x")
+    with pytest.raises(DataFileError, match="unknown label"):
+        _checked(odd, "sib200")
+
+
+def test_load_backend_names_an_unknown_option():
+    from benchmark.llm.backend import load_backend
+
+    with pytest.raises(
+        BackendConfigError, match="no option 'devise' \\(did you mean 'device'\\?\\)"
+    ):
+        load_backend("transformers", "tiny-random", devise="cpu")

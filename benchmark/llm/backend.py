@@ -295,10 +295,11 @@ def load_backend(name: str, model_ref: str, **options: Any) -> ChatBackend:
         The backend.
 
     Raises:
-        ValueError: unknown backend name (with close matches).
+        BackendConfigError: unknown backend name or option (with close matches).
         BackendUnavailableError: the backend's library is not installed.
     """
     backend_class = backend_class_for(name)
+    check_backend_options(name, options)  # a named error instead of the constructor's TypeError
     return backend_class(model_ref, **options)
 
 

@@ -1,0 +1,177 @@
+"""Through pytest: bad records, task files, data and servers end in a short report, not a crash."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import time
+
+import pytest
+
+from tests.test_hardening import tsv_copy
+
+GOLD = """
+datasets: [sib200]
+languages: [sw]
+settings: [gold]
+samples_per_label: 2
+seeds: 1
+classifiers: [{name: embed-logreg, encoder: tiny-random}]
+"""
+GENERATED = """
+datasets: [sib200]
+languages: [sw]
+settings: [target_demos]
+models: [tiny-random]
+samples_per_label: 2
+seeds: 1
+classifiers: [{name: embed-logreg, encoder: tiny-random}]
+generation: {demos_per_label: 1, backend: openai, backend_options: {base_url: "%s"%s}}
+"""
+CASE = "sib200-sw-gold-n2-logreg_tiny_random"
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    """One cache for the module's runs (pytester gives each run a fresh HOME)."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture
+def pytester(pytester, cache_dir):
+    pytester._shared_cache = cache_dir
+    return pytester
+
+
+def run(pytester, data_dir, *tasks: str, args=()):
+    folder = pytester.path / "tasks"
+    folder.mkdir(exist_ok=True)
+    for i, task in enumerate(tasks):
+        (folder / f"t{i}.yaml").write_text(task)
+    return pytester.runpytest_subprocess(
+        "tasks",
+        f"--bench-data-dir={data_dir}",
+        f"--bench-out={pytester.path / 'out'}",
+        "-p",
+        "no:cacheprovider",
+        "--bench-no-figures",
+        f"--bench-cache-dir={pytester._shared_cache}",
+        *args,
+    )
+
+
+def failure_section(output: str) -> list[str]:
+    """The lines between the ERRORS/FAILURES header and the short test summary."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if re.match(r"=+ (ERRORS|FAILURES) =+", line))
+    end = next(i for i, line in enumerate(lines) if "short test summary" in line)
+    return lines[start + 1 : end]
+
+
+def assert_short(output: str, *expected: str) -> None:
+    section = failure_section(output)
+    text = "\n".join(section)
+    assert len(section) <= 30, text
+    assert "Traceback" not in text and "_pytest" not in text and "pluggy" not in text, text
+    for snippet in expected:
+        assert snippet in text, text
+
+
+def test_bad_record_of_a_case_reruns_and_a_stray_one_is_reported(pytester, sib_fixture_dir):
+    results = pytester.path / "out" / "results"
+    results.mkdir(parents=True)
+    (results / f"{CASE}.json").write_bytes(b'{"record_version": 1, "case_id": "\xff')
+    (results / "stray.json").write_text(json.dumps({"record_version": 1, "case_id": "stray"}))
+    (results / ".stray.json.x.tmp").write_text("{")
+    old = time.time() - 7200
+    os.utime(results / ".stray.json.x.tmp", (old, old))
+    stray_before = (results / "stray.json").read_bytes()
+
+    result = run(pytester, sib_fixture_dir, GOLD, args=["-rA"])
+    result.assert_outcomes(passed=1)
+    record = json.loads((results / f"{CASE}.json").read_text(encoding="utf-8"))
+    assert record["status"] == "ok" and record["spec"]["source"] == "tasks/t0.yaml"
+    assert (results / f"{CASE}.json").stat().st_mode & 0o044 == 0o044  # world-readable
+    assert (results / "stray.json").read_bytes() == stray_before  # reported, left alone
+    result.stdout.fnmatch_lines(
+        [
+            "*removed 1 stale temp file(s)*",
+            "*skipped bad record */stray.json: missing field(s) spec, scores, n_train, timings*",
+            "*passed*sib200-sw-gold-n2-logreg_tiny_random*",
+            "leaderboard rebuilt: *",
+        ]
+    )
+    assert not (results / ".stray.json.x.tmp").exists()
+
+    again = run(pytester, sib_fixture_dir, GOLD)  # the replaced record counts as finished
+    again.assert_outcomes(skipped=1)
+
+
+def test_task_file_and_data_mistakes_are_short_collection_errors(
+    pytester, sib_fixture_dir, tmp_path
+):
+    root = tsv_copy(sib_fixture_dir, tmp_path, "train", lambda t: "")
+    backend_mistake = GENERATED % ("http://127.0.0.1:1/v1", ", max_concurency: 2")
+    result = run(pytester, root, GOLD, backend_mistake)
+    result.assert_outcomes(errors=2)
+    assert_short(
+        result.stdout.str(),
+        "swh_Latn_train.tsv: empty file; expected a header line",
+        "t1.yaml: generation.backend_options: backend 'openai' has no option 'max_concurency' "
+        "(did you mean 'max_concurrency'?)",
+    )
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_server_problems_are_short_case_failures(pytester, sib_fixture_dir, monkeypatch):
+    url = f"http://127.0.0.1:{_closed_port()}/v1"
+    monkeypatch.delenv("BENCH_UNSET_TEST_KEY", raising=False)
+    refused = GENERATED % (url, "")
+    unset_key = (GENERATED % (url, ", api_key_env: BENCH_UNSET_TEST_KEY")).replace(
+        "samples_per_label: 2", "samples_per_label: 3"
+    )
+    result = run(pytester, sib_fixture_dir, refused, unset_key)
+    result.assert_outcomes(failed=2)
+    assert_short(
+        result.stdout.str(),
+        f"sib200-sw-target_demos-tiny_random-n2-logreg_tiny_random: gave up after 3 attempts: "
+        f"cannot connect to {url}/models: connection refused",
+        "sib200-sw-target_demos-tiny_random-n3-logreg_tiny_random: api_key_env names the "
+        "environment variable BENCH_UNSET_TEST_KEY, which is not set",
+    )
+
+
+BUGGY_CONFTEST = """
+import benchmark.plugin
+
+
+def _inner():
+    return {}["missing"]
+
+
+def broken_run_case(spec, ctx):
+    return _inner()
+
+
+benchmark.plugin.run_case = broken_run_case
+"""
+
+
+def test_a_bug_shows_the_project_frames_only(pytester, sib_fixture_dir):
+    pytester.makeconftest(BUGGY_CONFTEST)
+    result = run(pytester, sib_fixture_dir, GOLD)
+    result.assert_outcomes(failed=1)
+    section = failure_section(result.stdout.str())
+    text = "\n".join(section)
+    assert len(section) <= 30 and "_pytest" not in text and "pluggy" not in text, text
+    assert "in _inner" in text and "KeyError: 'missing'" in text
+    result.stdout.fnmatch_lines(
+        ["failed   sib200-sw-gold-n2-logreg_tiny_random  KeyError: 'missing'"]
+    )
