@@ -40,9 +40,19 @@ def checks(code: str, data_dir) -> dict:
     opts = gate_spec("language")["language"]
     vocab = train_vocabulary(code, data_dir=data_dir)
     lang_gate = LanguageGate(
-        lang, vocab, max_rank=opts["max_rank"], min_lexical_share=opts["min_lexical_share"]
+        lang,
+        vocab,
+        max_rank=opts["max_rank"],
+        min_lexical_share=opts["min_lexical_share"],
+        reject_first=opts["reject_first"],
     )
-    lid_only = LanguageGate(lang, vocab, max_rank=opts["max_rank"], min_lexical_share=0.0)
+    lid_only = LanguageGate(
+        lang,
+        vocab,
+        max_rank=opts["max_rank"],
+        min_lexical_share=0.0,
+        reject_first=opts["reject_first"],
+    )
     top1 = LanguageGate(lang, vocab, max_rank=1, min_lexical_share=0.0)
     chatter = ChatterGate(lang)
 
@@ -52,7 +62,7 @@ def checks(code: str, data_dir) -> dict:
 
     return {
         "langid top1": lambda t: not top1.check(t).keep,
-        f"langid top{opts['max_rank']}": lambda t: not lid_only.check(t).keep,
+        f"langid top{opts['max_rank']}, not en first": lambda t: not lid_only.check(t).keep,
         "lexical": lexical,
         "language": lambda t: not lang_gate.check(t).keep,
         "chatter": lambda t: not chatter.check(t).keep,
