@@ -5,7 +5,8 @@
     checks (py3langid rank, lexical share of the gold train vocabulary); the English dev
     sentences checked as if they were the target language show what the gate catches;
 (b) the `kept` rows of the committed generated sets (`leaderboard/results/*/generated.jsonl`):
-    the share each gate would have dropped, per dataset x language.
+    the share each gate would have dropped, per dataset x language, over distinct samples
+    (cases that share the response cache, such as selection pools, repeat the same rows).
 
     python benchmarks/gate_rates.py [--results leaderboard/results] [--data-dir shared/data]
 
@@ -40,9 +41,19 @@ def checks(code: str, data_dir) -> dict:
     opts = gate_spec("language")["language"]
     vocab = train_vocabulary(code, data_dir=data_dir)
     lang_gate = LanguageGate(
-        lang, vocab, max_rank=opts["max_rank"], min_lexical_share=opts["min_lexical_share"]
+        lang,
+        vocab,
+        max_rank=opts["max_rank"],
+        min_lexical_share=opts["min_lexical_share"],
+        reject_first=opts["reject_first"],
     )
-    lid_only = LanguageGate(lang, vocab, max_rank=opts["max_rank"], min_lexical_share=0.0)
+    lid_only = LanguageGate(
+        lang,
+        vocab,
+        max_rank=opts["max_rank"],
+        min_lexical_share=0.0,
+        reject_first=opts["reject_first"],
+    )
     top1 = LanguageGate(lang, vocab, max_rank=1, min_lexical_share=0.0)
     chatter = ChatterGate(lang)
 
@@ -52,7 +63,7 @@ def checks(code: str, data_dir) -> dict:
 
     return {
         "langid top1": lambda t: not top1.check(t).keep,
-        f"langid top{opts['max_rank']}": lambda t: not lid_only.check(t).keep,
+        f"langid top{opts['max_rank']}, not en first": lambda t: not lid_only.check(t).keep,
         "lexical": lexical,
         "language": lambda t: not lang_gate.check(t).keep,
         "chatter": lambda t: not chatter.check(t).keep,
@@ -94,13 +105,15 @@ def gold_table(data_dir) -> None:
 
 def generated_table(results: Path, data_dir) -> None:
     print("## (b) kept rows of the committed generated sets: % a gate would drop\n")
-    groups: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+    groups: dict[tuple[str, str], dict[tuple[str, str], None]] = defaultdict(dict)
+    rows_read = 0
     for path in sorted(results.glob("*/generated.jsonl")):
         dataset, language = path.parent.name.split("-")[:2]
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             if row["status"] == "kept":
-                groups[(dataset, language)].append((row["text"], row["label"]))
+                rows_read += 1
+                groups[(dataset, language)][(row["text"], row["label"])] = None
     total: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     first = True
     for (dataset, language), rows in sorted(groups.items()):
@@ -116,6 +129,7 @@ def generated_table(results: Path, data_dir) -> None:
     n = next(iter(total.values()))[1] if total else 0
     cells = " | ".join(f"{100 * d / max(t, 1):.1f}" for d, t in total.values())
     print(f"| all | {n} | {cells} |\n")
+    print(f"{rows_read} kept rows, {n} distinct (text, label) per dataset x language\n")
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from benchmark.data import load_split
 from benchmark.generation.gates import (
     ChatterGate,
     LanguageGate,
+    Verdict,
     failed_gates,
     gate_spec,
     lexical_units,
@@ -55,6 +56,7 @@ def language_gate(code: str, data_dir: Path) -> LanguageGate:
         train_vocabulary(code, data_dir=data_dir),
         max_rank=opts["max_rank"],
         min_lexical_share=opts["min_lexical_share"],
+        reject_first=opts["reject_first"],
     )
 
 
@@ -84,6 +86,16 @@ def test_language_gate_drops_gibberish_that_language_id_passes(shared_data_dir):
     verdict = gate.check(ENGLISH)
     assert not verdict.keep and "language ID" in verdict.reason
     assert not gate.check("12:30 !!!").keep
+
+
+def test_language_gate_drops_what_language_id_guesses_first_as_english(shared_data_dir):
+    gate = language_gate("cy", shared_data_dir)
+    lenient = LanguageGate(gate.language, gate.vocabulary, max_rank=gate.max_rank, reject_first=())
+    text = "Theme: Rain will fall today as well"  # kept by a small model for Welsh
+    assert lenient.check(text).keep  # Welsh is 4th, and 4 of 7 words occur in Welsh train
+    assert gate.check(text) == Verdict(False, "language ID first guess is en")
+    english = language_gate("en", shared_data_dir)
+    assert english.reject_first == () and english.check(text).keep
 
 
 def test_vocabulary_comes_from_train_only_and_thai_uses_character_ngrams(shared_data_dir):
