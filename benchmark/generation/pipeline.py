@@ -118,7 +118,8 @@ def label_descriptions(
 ) -> dict[str, str | None]:
     """The description shown per label (none, human-written, or LLM-summarised).
 
-    Summaries come from `generation.description_model` (default: the case's model).
+    Summaries come from `generation.description_model` (default: the revision model when one is
+    set, as a base generator cannot summarise by chat; else the case's model).
     """
     from benchmark.generation.backends import backend_for
     from benchmark.generation.describe import summarised_descriptions
@@ -130,7 +131,7 @@ def label_descriptions(
     if strategy.description == "human":
         return {label: human_description(spec.dataset, label) for label in labels}
     gen = spec.generation
-    model = gen.get("description_model") or spec.model
+    model = gen.get("description_model") or gen.get("revision_model") or spec.model
     summaries = summarised_descriptions(
         spec.dataset,
         model=model,
@@ -154,10 +155,16 @@ class CaseGenerator:
         self.language = resolve_language(spec.language)
         self.labels = dataset_labels(spec.dataset, data_dir=ctx.data_dir)
         self.backend = backend_for(self.gen, spec.model)
+        self.prompt_style = self._style(spec.model, self.backend)
+        reviser = self.gen.get("revision_model") or spec.model
+        self.reviser = self.backend if reviser == spec.model else backend_for(self.gen, reviser)
+        self.revision_style = self._style(reviser, self.reviser)
+        self.stop: tuple[str, ...] = ()
         self.demos = build_demos(
             spec, self.strategy, data_dir=ctx.data_dir, backend=self.backend, seed=seed
         )
         self.descriptions = label_descriptions(spec, self.strategy, ctx=ctx)
+        self.revision_descriptions = self._revision_descriptions()
         self.candidates: list[Candidate] = []
         self.seen: dict[str, set[str]] = {label: set() for label in self.labels}
         self.attempts: dict[str, int] = dict.fromkeys(self.labels, 0)
@@ -166,22 +173,50 @@ class CaseGenerator:
         self.stats = GenerationStats()
 
     # -- prompts ---------------------------------------------------------------------------
+    def _style(self, model: str, backend) -> str:
+        from benchmark.generation.prompts import resolve_prompt_style
+
+        return resolve_prompt_style(self.gen.get("prompt_style", "auto"), model, backend)
+
+    def _revision_descriptions(self) -> dict[str, str | None]:
+        """The description each revision prompt shows: by default the summarised one, always
+        (the study's code); `revision_description: strategy` shows the strategy's only."""
+        from dataclasses import replace
+
+        which = self.gen.get("revision_description", "summarised")
+        if not self.strategy.revision or which == "strategy":
+            return self.descriptions
+        if which == self.strategy.description:
+            return self.descriptions
+        strategy = replace(self.strategy, description=which)
+        return label_descriptions(self.spec, strategy, ctx=self.ctx)
+
     def _messages(self, label: str):
-        from benchmark.generation.prompts import fit_demos_to_context, generation_messages
+        from benchmark.generation.prompts import (
+            base_generation_prompt,
+            fit_demos_to_context,
+            generation_messages,
+        )
 
         demo_language = None
         if self.demos[label]:
             demo_language = "English" if self.strategy.demos == "english" else self.language.name
 
         def build(demos):
-            return generation_messages(
-                label=label,
-                language_name=self.language.name,
-                n=self.gen["per_request"],
-                description=self.descriptions[label],
-                demos=demos,
-                demo_language_name=demo_language,
-            )
+            fields = {
+                "label": label,
+                "language_name": self.language.name,
+                "n": self.gen["per_request"],
+                "description": self.descriptions[label],
+                "demos": demos,
+                "demo_language_name": demo_language,
+            }
+            if self.prompt_style == "base":
+                prompt = base_generation_prompt(**fields)
+                self.stop = prompt.stop
+                return prompt.messages
+            rule = self.gen.get("demo_copy_rule", "target")
+            return generation_messages(**fields, demo_copy_rule=rule)
 
         budget = self.backend.max_model_len - self.gen["max_new_tokens"]
         messages, used = fit_demos_to_context(
@@ -220,6 +255,8 @@ class CaseGenerator:
             repetition_penalty=self.gen["repetition_penalty"],
             max_new_tokens=self.gen["max_new_tokens"],
             seed=request_seed(self.seed, self.spec.language, label, attempt),
+            stop=self.stop if self.prompt_style == "base" else (),
+            dry_multiplier=self.gen.get("dry_multiplier", 0.0),
         )
         return ChatRequest(messages, sampling)
 
@@ -301,19 +338,20 @@ class CaseGenerator:
 
     def _revise(self, pending: list[Candidate]) -> None:
         """One yes/no check per candidate, batched: "pending" (accepted) or "rejected"."""
-        from benchmark.generation.prompts import revision_messages
+        from benchmark.generation.prompts import revision_prompt
         from benchmark.llm.backend import ChoiceRequest
 
         if not pending:
             return
-        choices = self.backend.choose(
-            [ChoiceRequest(revision_messages(**self._revision_fields(c)), YES_NO) for c in pending]
-        )
+        prompts = [
+            revision_prompt(self.revision_style, **self._revision_fields(c)) for c in pending
+        ]
+        choices = self.reviser.choose([ChoiceRequest(m, yes_no) for m, yes_no in prompts])
         self.stats.revision_checks += len(pending)
-        for cand, answer in zip(pending, choices, strict=True):
-            margin = answer.logprobs["yes"] - answer.logprobs["no"]
-            verdict = "accepted" if answer.choice == "yes" else "rejected"
-            cand.status = "pending" if answer.choice == "yes" else "rejected"
+        for cand, answer, (_, (yes, no)) in zip(pending, choices, prompts, strict=True):
+            margin = answer.logprobs[yes] - answer.logprobs[no]
+            verdict = "accepted" if answer.choice == yes else "rejected"
+            cand.status = "pending" if answer.choice == yes else "rejected"
             cand.reason = f"{verdict} (log-odds yes-no {margin:+.2f})"
 
     def _explain(self, rejected: list[Candidate]) -> None:
@@ -321,10 +359,10 @@ class CaseGenerator:
         from benchmark.generation.prompts import revision_reason_messages
         from benchmark.llm.backend import ChatRequest, SamplingParams
 
-        if not rejected:
-            return
+        if not rejected or self.revision_style == "base":
+            return  # a base model answers no follow-up question
         sampling = SamplingParams(temperature=0.0, max_new_tokens=48, seed=0)
-        replies = self.backend.generate(
+        replies = self.reviser.generate(
             [
                 ChatRequest(
                     revision_reason_messages(**self._revision_fields(c), verdict="no"), sampling
@@ -339,7 +377,7 @@ class CaseGenerator:
         return {
             "text": c.text,
             "label": c.label,
-            "description": self.descriptions[c.label],
+            "description": self.revision_descriptions[c.label],
             "language_name": self.language.name,
         }
 
