@@ -10,9 +10,10 @@ transformers backend would build.
   and saved once under the cache (`models/gguf/<sha>/tokenizer`). A one-message chat with the
   role `completion` is a plain-text prompt for a base model (no template; see
   `benchmark.llm.backend.completion_prompt`).
-* Batching: `n_parallel` server slots decode together (continuous batching); the backend keeps
-  that many requests in flight from a thread pool, and results are reported in the caller's
-  thread as they finish.
+* Batching: `n_parallel` server slots decode together (continuous batching), one worker thread
+  per slot. Requests that share a prompt (a label's attempts, a request's choices) run one after
+  the other on one slot (`id_slot`), so the prompt is processed once and its KV cache reused.
+  Results are reported in the caller's thread as they finish.
 * Sampling: llama.cpp's sampler chain with the request's temperature, top-p, repetition penalty
   (over the whole prompt and output), top-k and min-p switched off, and optional DRY
   (`dry_multiplier`). Every request carries its seed: the same seeded request gives the same text
@@ -33,9 +34,10 @@ forward pass), `flash_attn`, `server_kwargs` (any other `xllamacpp.CommonParams`
 
 from __future__ import annotations
 
+import queue
 import secrets
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -208,38 +210,73 @@ class LlamaCppBackend(LocalTemplateMixin, ChatBackend):
     def _run(
         self, bodies: list[dict[str, Any]], finish: Callable[[int, dict[str, Any]], None], desc: str
     ) -> None:
-        """Send every body with at most `n_parallel` in flight; `finish(index, answer)` runs in
-        this thread (the response cache's sqlite connection belongs to it)."""
+        """Send every body, one worker thread per slot; `finish(index, answer)` runs in this
+        thread (the response cache's sqlite connection belongs to it).
+
+        Requests that share a prompt (one label's attempts, one request's choices) go to the
+        same slot one after the other, so the prompt is processed once and its KV cache reused
+        (llama.cpp re-evaluates only the last token); a group is split over idle slots only
+        when there are fewer groups than slots.
+        """
         from tqdm.auto import tqdm
 
         if not bodies:
             return
         server = self.server
-        order = iter(sorted(range(len(bodies)), key=lambda i: bodies[i]["prompt"]))
-        with (
-            ThreadPoolExecutor(self.n_parallel) as pool,
-            tqdm(total=len(bodies), desc=desc, unit="req", disable=not self.progress) as bar,
-        ):
-            running: dict[Future, int] = {}
+        chunks = _chunks(bodies, self.n_parallel)
+        todo: queue.Queue = queue.Queue()
+        for chunk in chunks:
+            todo.put(chunk)
+        results: queue.Queue = queue.Queue()
 
-            def submit() -> None:
-                i = next(order, None)
-                if i is not None:
-                    running[pool.submit(_complete, server, bodies[i])] = i
+        def work(slot: int) -> None:
+            while True:
+                try:
+                    chunk = todo.get_nowait()
+                except queue.Empty:
+                    return
+                for i in chunk:
+                    try:
+                        results.put((i, _complete(server, {**bodies[i], "id_slot": slot}), None))
+                    except Exception as err:  # noqa: BLE001 - re-raised in the caller's thread
+                        results.put((i, None, err))
+                        return
 
-            for _ in range(self.n_parallel):
-                submit()
-            while running:
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    i = running.pop(future)
-                    finish(i, future.result())
-                    bar.update(1)
-                    submit()
+        workers = [
+            threading.Thread(target=work, args=(slot,), daemon=True)
+            for slot in range(min(self.n_parallel, len(chunks)))
+        ]
+        for worker in workers:
+            worker.start()
+        with tqdm(total=len(bodies), desc=desc, unit="req", disable=not self.progress) as bar:
+            for _ in range(len(bodies)):
+                i, answer, error = results.get()
+                if error is not None:
+                    while not todo.empty():  # let the other workers stop after their request
+                        todo.get_nowait()
+                    raise error
+                finish(i, answer)
+                bar.update(1)
+        for worker in workers:
+            worker.join()
 
     def close(self) -> None:
         """Stop the server and free the model (it restarts on next use)."""
         self._server = None
+
+
+def _chunks(bodies: list[dict[str, Any]], slots: int) -> list[list[int]]:
+    """Request indices grouped by prompt (each group in request order), largest first; groups
+    are halved while there are fewer of them than slots, so that every slot has work."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, body in enumerate(bodies):
+        groups.setdefault(tuple(body["prompt"]), []).append(i)
+    chunks = sorted(groups.values(), key=len, reverse=True)
+    while len(chunks) < slots and len(chunks[0]) > 1:
+        largest = chunks.pop(0)
+        half = (len(largest) + 1) // 2
+        chunks = sorted([*chunks, largest[:half], largest[half:]], key=len, reverse=True)
+    return chunks
 
 
 def _complete(server, body: dict[str, Any]) -> dict[str, Any]:
