@@ -25,7 +25,7 @@ that run's own. Model / engine loading is not timed.
 Memory-bandwidth bound: generating one token at batch 1 reads every weight once, so a backend
 cannot exceed (memory bandwidth) / (bytes of weights) tokens per second per stream. The script
 measures this CPU's bandwidth with numpy (a 512 MiB copy, (read + write) bytes per second, one
-thread, best of 5; a sum is also printed, which is compute-bound on a slow core) and reports, per row, the weight bytes read per token (GGUF tensors for llamacpp, the fp32
+thread, best of 5; a sum is also printed, which is compute-bound on a slow core) and reports, per row, the weight bytes read per token (the GGUF file for llamacpp, the fp32
 safetensors for transformers) and the row's tokens/s as a fraction of that single-stream bound.
 Its tokens/s include prompt processing and revision checks, so the fraction understates the
 decoding rate; batched rows (several streams per weight read) can exceed 1.
@@ -106,12 +106,9 @@ def weight_bytes(backend: str, model: str) -> int:
     from pathlib import Path
 
     if backend == "llamacpp":
-        from gguf import GGUFReader
-
         from benchmark.llm.models import resolve_gguf
 
-        reader = GGUFReader(str(resolve_gguf(model).path))
-        return int(sum(int(t.n_bytes) for t in reader.tensors))
+        return resolve_gguf(model).path.stat().st_size  # tensors + a few MB of metadata
     from benchmark.llm.models import resolve_model
 
     folder = Path(resolve_model(model).path_or_id)
