@@ -45,6 +45,7 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # GiB, vLLM CPU build
@@ -103,8 +104,6 @@ def weight_bytes(backend: str, model: str) -> int:
     Returns:
         The byte count.
     """
-    from pathlib import Path
-
     if backend == "llamacpp":
         from benchmark.llm.models import resolve_gguf
 
@@ -136,6 +135,9 @@ def _spec(args, backend: str):
         max_new_tokens=args.max_new_tokens,
         batch_size=args.batch_size,
         backend_options=options,
+        # revision prompts without a label description, as in the earlier tables (the study's
+        # default would first have each model summarise every label)
+        revision_description="strategy",
     )
     return CaseSpec(
         dataset=args.dataset,
@@ -170,7 +172,7 @@ def _generator(args, backend_name: str):
     import benchmark.generation.pipeline as pipeline
 
     pipeline.backend_for = backends.backend_for
-    ctx = RunContext(results_dir=args.scratch, data_dir=args.data_dir)
+    ctx = RunContext(results_dir=Path(args.scratch), data_dir=args.data_dir)
     gen = CaseGenerator(spec, ctx, seed=args.seed)
     gen.labels = gen.labels[: args.labels]
     return gen
