@@ -266,13 +266,22 @@ class LlamaCppBackend(LocalTemplateMixin, ChatBackend):
 
 
 def _chunks(bodies: list[dict[str, Any]], slots: int) -> list[list[int]]:
-    """Request indices grouped by prompt (each group in request order), largest first; groups
-    are halved while there are fewer of them than slots, so that every slot has work."""
+    """Request indices grouped by prompt (each group in request order), largest first.
+
+    While there are fewer chunks than slots, the largest is halved if that pays: a new slot
+    processes the prompt again, which is worth it only when the half it takes over would
+    decode more tokens than the prompt has (measured: SmolLM2, 600-token prompts, 3 requests
+    per label at 1 thread: splitting made a case 1.5x slower)."""
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, body in enumerate(bodies):
         groups.setdefault(tuple(body["prompt"]), []).append(i)
     chunks = sorted(groups.values(), key=len, reverse=True)
-    while len(chunks) < slots and len(chunks[0]) > 1:
+
+    def worth_splitting(chunk: list[int]) -> bool:
+        body = bodies[chunk[0]]
+        return len(chunk) // 2 * body["max_tokens"] > len(body["prompt"])
+
+    while len(chunks) < slots and len(chunks[0]) > 1 and worth_splitting(chunks[0]):
         largest = chunks.pop(0)
         half = (len(largest) + 1) // 2
         chunks = sorted([*chunks, largest[:half], largest[half:]], key=len, reverse=True)
