@@ -123,6 +123,21 @@ class GenerationOptions(_Strict):
     batch_size: int = Field(16, gt=0)
     dtype: str | None = None
     backend_options: dict[str, Any] = Field(default_factory=dict)
+    prompt_style: Literal["auto", "chat", "base"] = Field(
+        "auto", description="base: few-shot list continuation; auto: base for base-model aliases"
+    )
+    revision_model: str | None = Field(None, description="model of the revision checks")
+    revision_description: Literal["summarised", "human", "strategy"] = Field(
+        "summarised",
+        description="label description in revision prompts (study: summarised, always); "
+        "strategy: only when the strategy shows one",
+    )
+    demo_copy_rule: Literal["target", "all", "none"] = Field(
+        "target",
+        description="which demo prompts say 'do not copy (or translate) the examples above'; "
+        "the study's English-demo prompt has no such rule",
+    )
+    dry_multiplier: float = Field(0.0, ge=0, description="DRY penalty (llamacpp backend only)")
 
     @field_validator("seeds", mode="before")
     @classmethod

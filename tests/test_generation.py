@@ -40,7 +40,8 @@ class ScriptedBackend(ChatBackend):
         out = []
         for i, request in enumerate(requests):
             prompt = request.messages[-1][1]
-            bad = "bad" in prompt
+            # judge the sample only (the revision prompt also shows a label description)
+            bad = "bad" in re.search(r"Text: (.*)", prompt).group(1)
             response = ChoiceResponse(
                 "no" if bad else "yes", {"yes": -2.0 if bad else -0.1, "no": -0.1 if bad else -2.0}
             )

@@ -6,18 +6,23 @@ import pytest
 
 from benchmark.generation import prompts
 from benchmark.generation.prompts import (
+    COMPLETION_ROLE,
     PROMPT_VERSION,
     REVISION_CHOICES,
     PromptTooLongError,
     annotation_messages,
+    base_generation_prompt,
     description_messages,
     fit_demos_to_context,
     generation_messages,
     paraphrase_messages,
+    resolve_prompt_style,
     revision_messages,
+    revision_prompt,
     revision_reason_messages,
     translation_messages,
 )
+from benchmark.llm import backend as llm_backend
 
 DEMOS = ["je nina kengele zozote leo", "nionyeshe kengele zangu", "kengele ya kesho ni saa ngapi"]
 
@@ -87,7 +92,36 @@ def test_generation_prompt_content():
     assert all(demo in user for demo in DEMOS)
     assert "in English" in user
     assert "one example on each line" in user and "no numbering" in user
-    assert "translate" in user  # English demos: do not just translate them
+    # the study's English-demo prompt says nothing against copying or translating the demos
+    assert "translate" not in user and "copy" not in user
+    assert "Do not repeat these instructions" in user
+
+
+@pytest.mark.parametrize(
+    ("rule", "english", "target"),
+    [
+        ("target", "", "and do not copy the examples above"),
+        ("all", "and do not copy or translate the examples above", "and do not copy the examples"),
+        ("none", "", ""),
+    ],
+)
+def test_demo_copy_rule_option(rule, english, target):
+    def user(demo_language):
+        return generation_messages(
+            label="sports",
+            language_name="Welsh",
+            n=3,
+            demos=["un", "dau"],
+            demo_language_name=demo_language,
+            demo_copy_rule=rule,
+        )[1]["content"]
+
+    english_user, target_user = user("English"), user("Welsh")
+    for text, wanted in ((english_user, english), (target_user, target)):
+        if wanted:
+            assert wanted in text
+        else:
+            assert "copy" not in text and "translate" not in text
 
 
 def test_generation_prompt_without_description_or_demos():
@@ -113,6 +147,68 @@ def test_revision_prompt_asks_for_one_word():
     assert content.rstrip().endswith("yes or no.")
     assert "exactly one word" in content and "asks about alarms" in content
     assert REVISION_CHOICES == ("yes", "no")
+
+
+def test_revision_prompt_shows_the_description_it_is_given():
+    for description in ("asks about alarms", None):
+        content = revision_messages(
+            text="t", label="alarm_query", description=description, language_name="Swahili"
+        )[-1]["content"]
+        assert ("meaning: asks about alarms" in content) == (description is not None)
+
+
+def test_base_generation_prompt_is_a_numbered_list_to_continue():
+    prompt = base_generation_prompt(
+        label="sports", language_name="German", n=4, demos=["Ein Tor.", "Das Spiel."]
+    )
+    [message] = prompt.messages
+    assert message["role"] == COMPLETION_ROLE
+    text = message["content"]
+    assert text.endswith("\n1. Ein Tor.\n2. Das Spiel.\n3.")
+    assert '"sports", written in German' in text
+    assert prompt.stop == ("\n\n", "\n7.")  # 4 new items: 3..6
+
+
+def test_base_generation_prompt_with_english_demos_and_description():
+    prompt = base_generation_prompt(
+        label="sports",
+        language_name="German",
+        n=2,
+        description="Texts about sport.",
+        demos=["A goal."],
+        demo_language_name="English",
+    )
+    text = prompt.messages[0]["content"]
+    assert text.startswith('The class "sports" means: Texts about sport.')
+    assert "written in English:\n1. A goal.\n\nExamples" in text
+    assert text.endswith("written in German:\n1.")
+    assert prompt.stop == ("\n\n", "\n3.")
+
+
+def test_revision_prompt_styles():
+    chat, chat_choices = revision_prompt(
+        "chat", text="t", label="sports", description="d", language_name="German"
+    )
+    base, base_choices = revision_prompt(
+        "base", text="t", label="sports", description="d", language_name="German"
+    )
+    assert chat_choices == REVISION_CHOICES and chat[-1]["role"] == "user"
+    assert base_choices == (" yes", " no") and base[0]["role"] == COMPLETION_ROLE
+    assert base[0]["content"].endswith("Answer:") and "meaning: d" in base[0]["content"]
+
+
+def test_prompt_style_resolution():
+    class Tok:
+        chat_template = None
+
+    class Backend:
+        tokenizer = Tok()
+
+    assert resolve_prompt_style("chat", "gemma3-270m", Backend()) == "chat"
+    assert resolve_prompt_style("auto", "gemma3-270m", None) == "base"  # declared base alias
+    assert resolve_prompt_style("auto", "some/model", Backend()) == "base"  # no chat template
+    Tok.chat_template = "{{ messages }}"
+    assert resolve_prompt_style("auto", "some/model", Backend()) == "chat"
 
 
 def test_revision_reason_replays_verdict():
@@ -173,6 +269,10 @@ def test_fit_demos_drops_from_the_end_until_it_fits():
 def test_fit_demos_raises_when_nothing_fits():
     with pytest.raises(PromptTooLongError, match="without any demo"):
         fit_demos_to_context(_build, DEMOS, _word_count, max_prompt_tokens=3)
+
+
+def test_completion_role_matches_the_backends():
+    assert COMPLETION_ROLE == llm_backend.COMPLETION_ROLE
 
 
 def test_prompt_version_is_a_string():

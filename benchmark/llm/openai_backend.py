@@ -61,6 +61,7 @@ from benchmark.llm.backend import (
     FinishReason,
     Messages,
     MessagesLike,
+    is_completion,
     messages_as_dicts,
     normalize_messages,
 )
@@ -415,6 +416,11 @@ class OpenAIBackend(ChatBackend):
 
     # -- generate --------------------------------------------------------------------------
     def _chat_body(self, messages: Messages, **fields: Any) -> dict[str, Any]:
+        if is_completion(messages):
+            raise NotImplementedError(
+                "plain-text (base-model) prompts are not supported by the openai backend; "
+                "use the llamacpp or transformers backend"
+            )
         return {
             "model": self.model,
             "messages": messages_as_dicts(messages),
@@ -445,6 +451,8 @@ class OpenAIBackend(ChatBackend):
             }
             if s.seed is not None:
                 fields["seed"] = s.seed
+            if s.stop:
+                fields["stop"] = list(s.stop)
             if not self.strict_openai:
                 fields["repetition_penalty"] = s.repetition_penalty
             jobs.append(("/chat/completions", self._chat_body(request.messages, **fields)))

@@ -172,6 +172,7 @@ class VLLMBackend(LocalTemplateMixin, ChatBackend):
             max_tokens=budget,
             seed=params.seed,
             stop_token_ids=sorted(self.stop_ids),
+            **({"stop": list(params.stop)} if params.stop else {}),
         )
 
     def generate(
@@ -191,6 +192,7 @@ class VLLMBackend(LocalTemplateMixin, ChatBackend):
             chunk = list(requests[start : start + self.chunk_size])
             params = []
             for i, request in enumerate(chunk, start):
+                _no_completion_prompts(request.messages, i)
                 prompt = self._checked_prompt(i, request.messages)
                 budget = min(request.sampling.max_new_tokens, self.max_model_len - len(prompt))
                 params.append(self._sampling(request.sampling, budget))
@@ -302,6 +304,17 @@ class VLLMBackend(LocalTemplateMixin, ChatBackend):
     def close(self) -> None:
         """Forget the engine (shared: `shutdown_engines()` stops it)."""
         self.llm = None
+
+
+def _no_completion_prompts(messages, index: int) -> None:
+    """Plain-text (base-model) prompts go through `LLM.generate`, not implemented here yet."""
+    from benchmark.llm.backend import is_completion
+
+    if is_completion(messages):
+        raise NotImplementedError(
+            f"request {index}: plain-text (base-model) prompts are not supported by the vllm "
+            "backend; use the llamacpp or transformers backend"
+        )
 
 
 def _path(token_ids: Sequence[int], logprobs: Sequence[dict]) -> list[PathStep]:
