@@ -81,6 +81,8 @@ def _heartbeat(stop: threading.Event) -> None:
     last_tokens: tuple[float, int] | None = None
     while not stop.wait(1.0):
         with _lock:
+            if _status.counter is not None:
+                _status.counter.print_if_due()
             now = time.monotonic()
             if now - _status.last_emit < HEARTBEAT_S or not _status.text:
                 continue
@@ -125,8 +127,9 @@ def case(case_id: str) -> Iterator[None]:
 class Counter:
     """Counts finished items of one step; usable as an `on_result(index, result)` callback.
 
-    Prints `what: done/total, <detail>, ETA` at most every `MIN_INTERVAL_S` (the start is
-    announced by `counter`), and when the last item finishes.
+    Prints `what: done/total, <detail>, ETA` at most every `MIN_INTERVAL_S` while a case runs
+    (through the heartbeat thread; the start is announced by `counter`), and when the last
+    item finishes.
     """
 
     def __init__(
@@ -142,17 +145,26 @@ class Counter:
         self.done = 0
         self.started = time.monotonic()
         self.prior = seconds_per_item
-        self._printed = time.monotonic()  # the start line counts as printed
+        self.dirty = False
 
     def __call__(self, *_args) -> None:
         self.advance(1)
 
     def advance(self, n: int = 1) -> None:
-        """Count `n` finished items and print if due."""
+        """Count `n` finished items; the last prints at once, the others are printed by the
+        heartbeat thread within a second when due (a batch that finishes all its requests at
+        once thus prints one line, not one per request)."""
         self.done += n
-        now = time.monotonic()
-        if self.done >= self.total or now - self._printed >= MIN_INTERVAL_S:
-            self._printed = now
+        if self.done >= self.total:
+            self.dirty = False
+            _emit(self.line())
+        else:
+            self.dirty = True
+
+    def print_if_due(self) -> None:
+        """Print the count if it changed and `MIN_INTERVAL_S` passed since the last line."""
+        if self.dirty and time.monotonic() - _status.last_emit >= MIN_INTERVAL_S:
+            self.dirty = False
             _emit(self.line())
 
     def eta(self) -> float | None:
@@ -165,7 +177,8 @@ class Counter:
             return elapsed / self.done * left
         if self.prior is None:
             return None
-        return max(self.prior * left - elapsed, 0.0) or None  # None once overdue
+        eta = self.prior * left - elapsed
+        return eta if eta >= 1.0 else None  # None once overdue
 
     def line(self) -> str:
         parts = [f"{self.what}: {self.done}/{self.total} {self.unit}"]

@@ -69,3 +69,24 @@ def test_prior_rate_gives_an_eta_before_the_first_result():
     counter = progress.Counter("round 2", 10, seconds_per_item=3.0)
     assert counter.eta() == pytest.approx(30.0)
     assert progress.format_seconds(185) == "3m05s" and progress.format_seconds(42) == "42s"
+
+
+def test_a_burst_of_results_prints_one_line(lines, monkeypatch):
+    monkeypatch.setattr(progress, "MIN_INTERVAL_S", 0.0)
+    with progress.case("case-c"), progress.counter("generation round 1", 7) as done:
+        for i in range(7):  # a batch backend reports all its requests at once
+            done(i, None)
+    body = [line.split("] ", 1)[1] for line in lines]
+    assert body == [
+        "started",
+        "generation round 1: 0/7 requests",
+        next(b for b in body if b.startswith("generation round 1: 7/7 requests, took")),
+    ]
+
+
+def test_partial_counts_are_printed_by_the_heartbeat(lines, monkeypatch):
+    monkeypatch.setattr(progress, "MIN_INTERVAL_S", 0.0)
+    with progress.case("case-d"), progress.counter("generation round 1", 4) as done:
+        done(0, None)
+        time.sleep(1.5)
+        assert any("generation round 1: 1/4 requests" in line for line in lines)
