@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-HEARTBEAT_S = 10.0  # the longest silence while a case runs
+HEARTBEAT_S = 9.0  # a line at least every 10 s while a case runs (checked every second)
 MIN_INTERVAL_S = 2.0  # counters print at most this often (first and last update always print)
 
 Sink = Callable[[str], None]
@@ -34,6 +34,7 @@ class _Status:
     last_emit = 0.0
     tokens: Callable[[], int | None] | None = None
     budget: tuple[int, int] | None = None  # (tokens decoded when the step began, at most more)
+    counter: Counter | None = None  # the step being counted (the heartbeat re-renders it)
 
 
 _status = _Status()
@@ -80,11 +81,14 @@ def _heartbeat(stop: threading.Event) -> None:
     last_tokens: tuple[float, int] | None = None
     while not stop.wait(1.0):
         with _lock:
+            if _status.counter is not None:
+                _status.counter.print_if_due()
             now = time.monotonic()
             if now - _status.last_emit < HEARTBEAT_S or not _status.text:
                 continue
             extra = f"still running, last update {format_seconds(now - _status.last_update)} ago"
-            tokens = _status.tokens() if _status.tokens else None
+            text = _status.counter.line() if _status.counter is not None else _status.text
+            tokens = _status.tokens() if _status.tokens and _status.budget else None
             if tokens is not None:
                 rate = ""
                 if last_tokens and now > last_tokens[0] and tokens >= last_tokens[1]:
@@ -97,7 +101,7 @@ def _heartbeat(stop: threading.Event) -> None:
                     extra += f", {done}{f' of at most {most}' if most else ''} tokens{rate}"
                 else:
                     extra += ", no token decoded yet (loading weights or prefill)"
-            _emit(f"{_status.text} · {extra}", heartbeat=True)
+            _emit(f"{text} · {extra}", heartbeat=True)
 
 
 @contextmanager
@@ -116,14 +120,16 @@ def case(case_id: str) -> Iterator[None]:
         stop.set()
         thread.join()
         with _lock:
-            _status.case_id, _status.text, _status.tokens, _status.budget = None, "", None, None
+            _status.case_id, _status.text, _status.tokens = None, "", None
+            _status.budget = _status.counter = None
 
 
 class Counter:
     """Counts finished items of one step; usable as an `on_result(index, result)` callback.
 
-    Prints `what: done/total, <detail>, ETA` when the first item finishes, then at most every
-    `MIN_INTERVAL_S`, and when the last finishes.
+    Prints `what: done/total, <detail>, ETA` at most every `MIN_INTERVAL_S` while a case runs
+    (through the heartbeat thread; the start is announced by `counter`), and when the last
+    item finishes.
     """
 
     def __init__(
@@ -139,17 +145,26 @@ class Counter:
         self.done = 0
         self.started = time.monotonic()
         self.prior = seconds_per_item
-        self._printed = 0.0
+        self.dirty = False
 
     def __call__(self, *_args) -> None:
         self.advance(1)
 
     def advance(self, n: int = 1) -> None:
-        """Count `n` finished items and print if due."""
+        """Count `n` finished items; the last prints at once, the others are printed by the
+        heartbeat thread within a second when due (a batch that finishes all its requests at
+        once thus prints one line, not one per request)."""
         self.done += n
-        now = time.monotonic()
-        if self.done >= self.total or self.done == n or now - self._printed >= MIN_INTERVAL_S:
-            self._printed = now
+        if self.done >= self.total:
+            self.dirty = False
+            _emit(self.line())
+        else:
+            self.dirty = True
+
+    def print_if_due(self) -> None:
+        """Print the count if it changed and `MIN_INTERVAL_S` passed since the last line."""
+        if self.dirty and time.monotonic() - _status.last_emit >= MIN_INTERVAL_S:
+            self.dirty = False
             _emit(self.line())
 
     def eta(self) -> float | None:
@@ -157,9 +172,13 @@ class Counter:
         left = self.total - self.done
         if left <= 0:
             return 0.0
+        elapsed = time.monotonic() - self.started
         if self.done:
-            return (time.monotonic() - self.started) / self.done * left
-        return None if self.prior is None else self.prior * left
+            return elapsed / self.done * left
+        if self.prior is None:
+            return None
+        eta = self.prior * left - elapsed
+        return eta if eta >= 1.0 else None  # None once overdue
 
     def line(self) -> str:
         parts = [f"{self.what}: {self.done}/{self.total} {self.unit}"]
@@ -182,8 +201,9 @@ def counter(what: str, total: int, *, max_tokens: int | None = None, **kwargs) -
     c = Counter(what, total, **kwargs)
     if max_tokens and _status.tokens is not None:
         _status.budget = ((_status.tokens() or 0), max_tokens)
+    _status.counter = c
     _emit(c.line())
     try:
         yield c
     finally:
-        _status.budget = None
+        _status.budget = _status.counter = None

@@ -17,8 +17,8 @@ def lines(monkeypatch):
     progress.set_sink(None)
 
 
-def test_counter_prints_first_last_and_eta(lines, monkeypatch):
-    monkeypatch.setattr(progress, "MIN_INTERVAL_S", 3600.0)  # only first and last print
+def test_counter_prints_start_and_end_and_throttles_between(lines, monkeypatch):
+    monkeypatch.setattr(progress, "MIN_INTERVAL_S", 3600.0)  # nothing between start and end
     with (
         progress.case("case-a"),
         progress.counter("generation round 1", 4, detail=lambda: "kept 3/20") as done,
@@ -27,10 +27,21 @@ def test_counter_prints_first_last_and_eta(lines, monkeypatch):
             done(i, None)
     body = [line.split("] ", 1)[1] for line in lines]
     assert body[0] == "started"
-    assert body[1].startswith("generation round 1: 0/4 requests, kept 3/20")
-    assert body[2].startswith("generation round 1: 1/4 requests, kept 3/20, ETA")
-    assert body[3].startswith("generation round 1: 4/4 requests, kept 3/20, took")
-    assert len(body) == 4 and all(line.startswith("  case-a [") for line in lines)
+    assert body[1] == "generation round 1: 0/4 requests, kept 3/20"
+    assert body[2].startswith("generation round 1: 4/4 requests, kept 3/20, took")
+    assert len(body) == 3 and all(line.startswith("  case-a [") for line in lines)
+
+
+def test_counter_eta_from_the_rate_so_far_and_a_prior_that_runs_down(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    counter = progress.Counter("round 2", 5, seconds_per_item=10.0)
+    now[0] = 120.0
+    assert counter.eta() == pytest.approx(30.0)  # prior 5 x 10 s, 20 s gone
+    now[0] = 200.0
+    assert counter.eta() is None  # overdue: no made-up ETA
+    counter.done = 2
+    assert counter.eta() == pytest.approx(100 / 2 * 3)  # the rate so far
 
 
 def test_heartbeat_repeats_the_status_during_a_long_step(lines, monkeypatch):
@@ -58,3 +69,24 @@ def test_prior_rate_gives_an_eta_before_the_first_result():
     counter = progress.Counter("round 2", 10, seconds_per_item=3.0)
     assert counter.eta() == pytest.approx(30.0)
     assert progress.format_seconds(185) == "3m05s" and progress.format_seconds(42) == "42s"
+
+
+def test_a_burst_of_results_prints_one_line(lines, monkeypatch):
+    monkeypatch.setattr(progress, "MIN_INTERVAL_S", 0.0)
+    with progress.case("case-c"), progress.counter("generation round 1", 7) as done:
+        for i in range(7):  # a batch backend reports all its requests at once
+            done(i, None)
+    body = [line.split("] ", 1)[1] for line in lines]
+    assert body == [
+        "started",
+        "generation round 1: 0/7 requests",
+        next(b for b in body if b.startswith("generation round 1: 7/7 requests, took")),
+    ]
+
+
+def test_partial_counts_are_printed_by_the_heartbeat(lines, monkeypatch):
+    monkeypatch.setattr(progress, "MIN_INTERVAL_S", 0.0)
+    with progress.case("case-d"), progress.counter("generation round 1", 4) as done:
+        done(0, None)
+        time.sleep(1.5)
+        assert any("generation round 1: 1/4 requests" in line for line in lines)

@@ -214,15 +214,21 @@ class Embedder:
         unique = list(dict.fromkeys(texts))
         found = self.cache.get_many(self.fingerprint, unique) if self.use_cache else {}
         todo = sorted((t for t in unique if t not in found), key=len, reverse=True)
-        done = progress.Counter("embedding", len(todo), unit="texts")
-        for start in range(0, len(todo), self.batch_size):
-            batch = todo[start : start + self.batch_size]
-            vectors = self._forward(batch)
-            found.update(zip(batch, vectors, strict=True))
-            if self.use_cache:
-                self.cache.put_many(self.fingerprint, zip(batch, vectors, strict=True))
-            if len(todo) >= 256:  # a few texts embed in a blink; no line for them
-                done.advance(len(batch))
+        # a few texts embed in a blink: a progress step only for many
+        step = (
+            progress.counter("embedding", len(todo), unit="texts")
+            if len(todo) >= 256
+            else contextlib.nullcontext(None)
+        )
+        with step as done:
+            for start in range(0, len(todo), self.batch_size):
+                batch = todo[start : start + self.batch_size]
+                vectors = self._forward(batch)
+                found.update(zip(batch, vectors, strict=True))
+                if self.use_cache:
+                    self.cache.put_many(self.fingerprint, zip(batch, vectors, strict=True))
+                if done is not None:
+                    done.advance(len(batch))
         return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
 
 
