@@ -123,7 +123,7 @@ class Answers:
 
     # -- question 1 -----------------------------------------------------------------------
     def closest_to_gold(self) -> list[str]:
-        rows = []
+        rows, words = [], []
         for key in sorted(self.generated):
             plain = {k[0]: r for k, r in self.generated[key].items() if k[1:] == (None,) * 3}
             if not plain or "matched_gold" not in next(iter(plain.values())):
@@ -133,6 +133,20 @@ class Answers:
             gold = self.full_gold(best["spec"])
             runner_up = self.compare(best, ranked[1]) if len(ranked) > 1 else None
             dataset, language, model, n, _ = key
+            versus = self.matched(best)
+            gap = versus.diff if versus else best["matched_gold"]["gap_macro_f1"]
+            verdict = (
+                "not measurably different from"
+                if versus and not versus.significant
+                else ("above" if gap > 0 else "below")
+            )
+            words.append(
+                f"- {dataset} {language} ({model}, n={n}): `{best['spec']['setting']}` is closest, "
+                f"{f1(best):.1f} macro-F1, {abs(gap):.1f} points {verdict} gold with the same "
+                f"per-label counts"
+                + ("" if gold is None else f" and {f1(best) - f1(gold):+.1f} against full gold")
+                + "."
+            )
             rows.append(
                 [
                     dataset,
@@ -165,7 +179,7 @@ class Answers:
             "kept",
             "vs runner-up",
         ]
-        return _table(header, rows)
+        return words + [""] + _table(header, rows)
 
     # -- questions 2-4: paired effects ----------------------------------------------------
     def effects(
@@ -194,8 +208,13 @@ class Answers:
             )
         if not rows:
             return []
+        words = [
+            f"- {row[0]}: {row[1]} on average over {row[3]} cells; significant gains / losses: "
+            f"{row[4]}."
+            for row in rows
+        ]
         header = ["effect", "mean Δ macro-F1", "range", "cells", "significant + / -"]
-        return _table(header, rows)
+        return words + [""] + _table(header, rows)
 
     @staticmethod
     def revision_pairs(key, rows):
