@@ -25,8 +25,11 @@ REVISION_PAIRS = (
 
 
 def is_superseded(record: dict[str, Any]) -> bool:
-    """A generated or FreeAL record written before matched controls and generation seeds."""
-    return record.get("record_version", 1) < CURRENT_VERSION and record["spec"]["setting"] != GOLD
+    """A generated, augmented or FreeAL record written before matched controls and generation
+    seeds (plain gold records of version 1 stay valid: their spec hash says how they were made)."""
+    spec = record["spec"]
+    plain_gold = spec["setting"] == GOLD and not spec.get("augmentation")
+    return record.get("record_version", 1) < CURRENT_VERSION and not plain_gold
 
 
 def current(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

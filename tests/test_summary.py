@@ -82,3 +82,8 @@ def test_old_generated_records_are_superseded_but_gold_is_not():
     gold = {"record_version": 1, "spec": {"setting": "gold"}}
     assert is_superseded(old) and not is_superseded(gold)
     assert summary_markdown([old]) == ""
+
+
+def test_old_augmented_gold_records_are_superseded():
+    old_aug = {"record_version": 1, "spec": {"setting": "gold", "augmentation": {"method": "eda"}}}
+    assert is_superseded(old_aug)
