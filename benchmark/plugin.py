@@ -287,7 +287,8 @@ class BenchSession:
 
     def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config):
         """Benchmark cases print their own line when they finish (no lone progress dots)."""
-        if "bench_case" not in dict(report.user_properties) or config.get_verbosity() > 0:
+        properties = dict(getattr(report, "user_properties", ()))  # collect reports have none
+        if "bench_case" not in properties or config.get_verbosity() > 0:
             return None
         if report.when == "call" or (report.when == "setup" and not report.passed):
             return report.outcome, "", ""

@@ -465,7 +465,6 @@ def test_interrupted_generation_is_marked_partial(monkeypatch, tmp_path, sib_fix
 
     backend = _DiesInRoundTwo()
     monkeypatch.setattr("benchmark.generation.backends.backend_for", lambda gen, model: backend)
-    pipeline._MEMO.clear()
     spec = CaseSpec(
         dataset="sib200",
         language="sw",
@@ -475,7 +474,9 @@ def test_interrupted_generation_is_marked_partial(monkeypatch, tmp_path, sib_fix
         gold_sampling="at_most",
         seeds=(0,),
         classifier=EmbedLogregSpec(encoder="tiny-random").model_dump(),
-        generation=GenerationOptions(demos_per_label=1, per_request=3, max_attempts=3).model_dump(),
+        generation=GenerationOptions(
+            demos_per_label=1, per_request=3, max_attempts=3, seeds=[0]
+        ).model_dump(),
     )
     ctx = RunContext(results_dir=tmp_path / "results", data_dir=sib_fixture_dir, figures=False)
     with pytest.raises(ConnectionError):
