@@ -81,8 +81,12 @@ class FakeServer:
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 status, wait, answer = step
+                counted = True
                 try:
                     time.sleep(wait)
+                    with server.lock:  # done before the reply: the client may send at once
+                        server.in_flight -= 1
+                        counted = False
                     if status != 200:
                         headers = {"Retry-After": "0"} if status == 429 else None
                         self._reply(status, {"error": {"message": f"scripted {status}"}}, headers)
@@ -91,8 +95,9 @@ class FakeServer:
                 except (BrokenPipeError, ConnectionResetError):  # the client timed out
                     pass
                 finally:
-                    with server.lock:
-                        server.in_flight -= 1
+                    if counted:
+                        with server.lock:
+                            server.in_flight -= 1
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
