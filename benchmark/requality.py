@@ -25,12 +25,12 @@ def spec_from_record(record: dict[str, Any]) -> CaseSpec:
     return CaseSpec(**raw)
 
 
-def generated_files(folder: Path) -> list[Path]:
-    """A case's generated sets: `generated.jsonl`, or one `generated-seed<g>.jsonl` per
+def generated_files(folder: Path, sets: int = 1) -> list[Path]:
+    """A case's `sets` generated sets: `generated.jsonl`, or one `generated-seed<g>.jsonl` per
     generation seed (in seed order)."""
     single = folder / "generated.jsonl"
-    if single.is_file():
-        return [single]
+    if sets == 1:
+        return [single] if single.is_file() else []
     finished = [p for p in folder.glob("generated-seed*.jsonl") if ".partial" not in p.name]
     return sorted(finished, key=lambda p: int(p.stem.removeprefix("generated-seed")))
 
@@ -61,7 +61,8 @@ def recompute_quality(results_dir: Path, *, data_dir=None, only_missing: bool = 
             continue
         if only_missing and all(m in record["quality"] for m in QUALITY_METRICS):
             continue
-        files = generated_files(case_dir(results_dir, record["case_id"]))
+        sets = record["generation"].get("sets", 1)
+        files = generated_files(case_dir(results_dir, record["case_id"]), sets)
         if not files:
             continue
         spec = spec_from_record(record)

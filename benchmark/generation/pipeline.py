@@ -637,6 +637,8 @@ def generated_set(
     folder = case_dir(ctx.results_dir, spec.case_id)
     seeds = (spec.generation or {}).get("seeds") or []
     name = "generated.jsonl" if len(seeds) <= 1 else f"generated-seed{generation_seed}.jsonl"
+    if name != "generated.jsonl":  # a single set's file from an earlier spec would mislead
+        (folder / "generated.jsonl").unlink(missing_ok=True)
     generator = CaseGenerator(spec, ctx, seed=generation_seed)
     generator.run(on_round=lambda g: g.write(folder, name, partial=True))
     generator.write(folder, name)
