@@ -54,3 +54,7 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
         if secret and len(secret) >= 4:
             text = text.replace(secret, REDACTED)
     return text
+
+
+class CaseFailure(RuntimeError):
+    """A case could not produce a score (e.g. the LLM produced no usable data)."""

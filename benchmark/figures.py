@@ -26,7 +26,7 @@ def _plt():
 
 def series_name(record: dict[str, Any]) -> str:
     """Setting (+ selection, augmentation) and model: the row label of a chart."""
-    from benchmark.leaderboard import variant
+    from benchmark.rows import variant
 
     model = record["spec"]["model"]
     return variant(record) + (f" ({model})" if model else "")
@@ -137,7 +137,7 @@ def gap_to_gold_figure(
     Returns:
         `path`.
     """
-    from benchmark.leaderboard import gap_to_gold
+    from benchmark.rows import gap_to_gold
 
     plt = _plt()
     values: dict[str, dict[str, float]] = defaultdict(dict)
@@ -146,7 +146,7 @@ def gap_to_gold_figure(
         if gap is not None:
             values[series_name(r)][r["spec"]["language"]] = gap
     rows = _order(values)
-    from benchmark.leaderboard import LANGUAGE_ORDER
+    from benchmark.rows import LANGUAGE_ORDER
 
     present = {code for v in values.values() for code in v}
     languages = [c for c in LANGUAGE_ORDER if c in present] + sorted(present - set(LANGUAGE_ORDER))

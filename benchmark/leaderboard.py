@@ -16,9 +16,9 @@ from typing import Any
 import pandas as pd
 
 from benchmark.records import read_records, record_flags
+from benchmark.rows import LANGUAGE_ORDER, _gold_index, gap_to_gold, variant
 from benchmark.strategies import FREEAL, GOLD
 
-LANGUAGE_ORDER = ("en", "de", "th", "he", "id", "sw", "ro", "az", "sl", "te", "cy")
 MIN_SPEARMAN_CASES = 10  # fewer cases than this: a rank correlation says little, row not shown
 FOLD_ROWS = 10  # tables longer than this are folded
 HEADER = (
@@ -46,38 +46,6 @@ def fmt_rate(value: float | None) -> str:
     if value >= 100:
         return f"{value:.0f}"
     return f"{value:.3g}"
-
-
-def _gold_index(records: list[dict[str, Any]]) -> dict[tuple, float]:
-    return {
-        _cell_key(r): r["scores"]["macro_f1_mean"] for r in records if r["spec"]["setting"] == GOLD
-    }
-
-
-def _cell_key(record: dict[str, Any]) -> tuple:
-    spec = record["spec"]
-    return (spec["dataset"], spec["language"], spec["classifier_slug"], spec["samples_per_label"])
-
-
-def gap_to_gold(record: dict[str, Any], gold: dict[tuple, float]) -> float | None:
-    """F1 minus the matching gold F1 (None for gold rows or when no gold record exists)."""
-    if record["spec"]["setting"] == GOLD:
-        return None
-    base = gold.get(_cell_key(record))
-    return None if base is None else record["scores"]["macro_f1_mean"] - base
-
-
-def variant(record: dict[str, Any]) -> str:
-    """Setting plus selection and augmentation: `target_demos + kcenter + aug:eda`."""
-    spec = record["spec"]
-    extras = [
-        f"{prefix}{(spec.get(key) or {}).get('method')}"
-        for key, prefix in (("selection", ""), ("augmentation", "aug:"))
-        if spec.get(key)
-    ]
-    if spec.get("gates"):  # gated and ungated runs of a setting are separate rows
-        extras.append("gate:" + "+".join(spec["gates"]["names"]))
-    return " + ".join([spec["setting"], *extras])
 
 
 def row_label(record: dict[str, Any], *, fields: tuple[str, ...], tooltip: bool = True) -> str:

@@ -21,6 +21,7 @@ from benchmark.data import (
     sample_per_label,
     sample_with_counts,
 )
+from benchmark.errors import CaseFailure
 from benchmark.records import (
     RECORD_VERSION,
     case_dir,
@@ -32,10 +33,6 @@ from benchmark.records import (
 from benchmark.scoring import aggregate, confusion_counts, save_confusion_figure, score
 from benchmark.spec import CaseSpec
 from benchmark.strategies import FREEAL, GOLD
-
-
-class CaseFailure(RuntimeError):
-    """A case could not produce a score (e.g. the LLM produced no usable data)."""
 
 
 @dataclass(frozen=True)

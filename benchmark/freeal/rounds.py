@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.data import Example, Split, dataset_labels, load_split, sample_per_label
+from benchmark.errors import CaseFailure
 from benchmark.freeal.annotate import annotate, annotate_with_demos
 from benchmark.freeal.selection import (
     class_counts,
@@ -20,7 +21,6 @@ from benchmark.freeal.selection import (
     representatives,
 )
 from benchmark.freeal.train import FrozenFeatures, RobustConfig, TrainableEncoder, train_robust
-from benchmark.runner import CaseFailure
 from benchmark.scoring import score
 from benchmark.spec import CaseSpec
 

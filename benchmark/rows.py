@@ -1,0 +1,42 @@
+"""What the leaderboard and its figures read from a record: the row's variant, its gold
+baseline and the gap to it, and the order of languages in tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmark.strategies import GOLD
+
+LANGUAGE_ORDER = ("en", "de", "th", "he", "id", "sw", "ro", "az", "sl", "te", "cy")
+
+
+def _gold_index(records: list[dict[str, Any]]) -> dict[tuple, float]:
+    return {
+        _cell_key(r): r["scores"]["macro_f1_mean"] for r in records if r["spec"]["setting"] == GOLD
+    }
+
+
+def _cell_key(record: dict[str, Any]) -> tuple:
+    spec = record["spec"]
+    return (spec["dataset"], spec["language"], spec["classifier_slug"], spec["samples_per_label"])
+
+
+def gap_to_gold(record: dict[str, Any], gold: dict[tuple, float]) -> float | None:
+    """F1 minus the matching gold F1 (None for gold rows or when no gold record exists)."""
+    if record["spec"]["setting"] == GOLD:
+        return None
+    base = gold.get(_cell_key(record))
+    return None if base is None else record["scores"]["macro_f1_mean"] - base
+
+
+def variant(record: dict[str, Any]) -> str:
+    """Setting plus selection and augmentation: `target_demos + kcenter + aug:eda`."""
+    spec = record["spec"]
+    extras = [
+        f"{prefix}{(spec.get(key) or {}).get('method')}"
+        for key, prefix in (("selection", ""), ("augmentation", "aug:"))
+        if spec.get(key)
+    ]
+    if spec.get("gates"):  # gated and ungated runs of a setting are separate rows
+        extras.append("gate:" + "+".join(spec["gates"]["names"]))
+    return " + ".join([spec["setting"], *extras])
