@@ -8,8 +8,8 @@ per config and split) is read instead. The sentiment sets are plain CSV repos.
 
 from __future__ import annotations
 
-from benchmark.data import Example, Split, known_labels
 from benchmark.errors import DataFileError
+from benchmark.examples import Example, Split, known_labels
 from benchmark.languages import Language
 
 PARQUET_REF = "refs%2Fconvert%2Fparquet"
