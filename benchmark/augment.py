@@ -8,13 +8,24 @@ are added to a case's training data (`augmentations:` axis of a task file).
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from benchmark.data import Example, load_split, sample_per_label
+from benchmark.registry import Registry
 
-AUGMENTATIONS = ("eda", "paraphrase", "backtranslation")
-LLM_AUGMENTATIONS = ("paraphrase", "backtranslation")
+
+@dataclass(frozen=True)
+class Augmenter:
+    """One augmentation: `variants(texts, *, seed, language_name, backend)` gives one variant
+    per text; `backend` (the case's LLM) and `language_name` are None unless `uses_llm`."""
+
+    variants: Callable[..., list[str]]
+    uses_llm: bool = False
+
+
+AUGMENTERS: Registry[Augmenter] = Registry("augmentation")
 
 
 def eda(text: str, *, rng: random.Random, rate: float = 0.1) -> str:
@@ -43,6 +54,10 @@ def eda_variants(texts: Sequence[str], *, seed: int, copies: int = 1) -> list[st
     """`copies` edited variants per text (seeded)."""
     rng = random.Random(seed)
     return [eda(t, rng=rng) for t in texts for _ in range(copies)]
+
+
+def _eda_augmenter(texts: Sequence[str], *, seed: int, **_) -> list[str]:
+    return eda_variants(texts, seed=seed)
 
 
 def _first_line(text: str, fallback: str) -> str:
@@ -91,26 +106,30 @@ def llm_backtranslations(
     return translate(translate(texts, language_name, "English"), "English", language_name)
 
 
+AUGMENTERS.add("eda", Augmenter(_eda_augmenter))
+AUGMENTERS.add("paraphrase", Augmenter(llm_paraphrases, uses_llm=True))
+AUGMENTERS.add("backtranslation", Augmenter(llm_backtranslations, uses_llm=True))
+
+
 def augmented_demos(spec, ctx, *, seed: int) -> tuple[list[Example], dict[str, Any]]:
     """The case's augmented gold demos, as training examples (split "augmented")."""
     from benchmark.languages import resolve_language
 
     method = spec.augmentation["method"]
+    augmenter = AUGMENTERS.get(method)
     k = (spec.generation or {}).get("demos_per_label") or spec.augmentation.get(
         "demos_per_label", 10
     )
     train = load_split(spec.dataset, spec.language, "train", data_dir=ctx.data_dir)
     demos = sample_per_label(train, k, seed=seed)
     texts = [e.text for e in demos]
-    if method == "eda":
-        variants = eda_variants(texts, seed=seed)
-    else:
+    backend = language = None
+    if augmenter.uses_llm:
         from benchmark.generation.backends import backend_for
 
         backend = backend_for(spec.generation, spec.model)
         language = resolve_language(spec.language).name
-        make = llm_paraphrases if method == "paraphrase" else llm_backtranslations
-        variants = make(texts, language_name=language, backend=backend, seed=seed)
+    variants = augmenter.variants(texts, language_name=language, backend=backend, seed=seed)
     examples = [
         Example(text=v, label=d.label, uid=f"aug-{method}-{i}", split="augmented")
         for i, (d, v) in enumerate(zip(demos, variants, strict=True))

@@ -19,6 +19,7 @@ import random
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from benchmark import hub
 from benchmark.errors import DataFileError
 from benchmark.examples import (  # noqa: F401  (re-exported: the data API)
     DATASETS,
@@ -27,6 +28,7 @@ from benchmark.examples import (  # noqa: F401  (re-exported: the data API)
     SIB200_TOPICS,
     SPLITS,
     TSV_COLUMNS,
+    Dataset,
     Example,
     LeakageError,
     Split,
@@ -34,21 +36,19 @@ from benchmark.examples import (  # noqa: F401  (re-exported: the data API)
     massive_intents,
 )
 from benchmark.languages import Language, resolve_language
-from benchmark.paths import DATA_DIR_ENV, DataDirError
+from benchmark.paths import DATA_DIR_ENV, DataDirError, default_data_dir
 
 
 def dataset_labels(dataset: str, *, data_dir: Path | None = None) -> tuple[str, ...]:
-    """The label set of a dataset, in a fixed (sorted) order."""
-    if dataset == "massive10":
-        return MASSIVE10_INTENTS
-    if dataset == "sib200":
-        return SIB200_TOPICS
-    if dataset == "sentiment":
-        return SENTIMENT_LABELS
-    if dataset == "massive60":
-        split = load_split("massive60", "en", "train", data_dir=data_dir)
-        return tuple(split.label_counts)
-    raise ValueError(f"unknown dataset {dataset!r}; expected one of {', '.join(DATASETS)}")
+    """The label set of a dataset, in a fixed (sorted) order.
+
+    Raises:
+        UnknownNameError: not a registered dataset (with close matches).
+    """
+    labels = DATASETS.get(dataset).labels
+    if labels is not None:
+        return labels
+    return tuple(load_split(dataset, "en", "train", data_dir=data_dir).label_counts)
 
 
 def _local_file(dataset: str, language: Language, split: str, data_dir: Path) -> Path:
@@ -161,18 +161,22 @@ def load_split(
     Returns:
         The split, with a fingerprint of the file it was read from.
     """
-    from benchmark.paths import default_data_dir
-
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
-    lang = resolve_language(language, dataset=dataset)
-    if dataset == "sentiment":
-        from benchmark.hub import load_sentiment_split
+    entry = DATASETS.get(dataset)
+    return entry.load(dataset, resolve_language(language, dataset=dataset), split, data_dir)
 
-        return load_sentiment_split(lang, split)
+
+def load_sentiment(dataset: str, lang: Language, split: str, data_dir) -> Split:
+    """The sentiment sets' loader: always from the Hugging Face hub."""
+    return hub.load_sentiment_split(lang, split)
+
+
+def load_local_or_hub(
+    dataset: str, lang: Language, split: str, data_dir: Path | str | None
+) -> Split:
+    """MASSIVE and SIB-200: local TSV files, or the hub when `data_dir` is `"hub"`."""
     if str(data_dir) == "hub":
-        from benchmark import hub
-
         if dataset == "sib200":
             return hub.load_sib200_split(lang, split)
         intents = set(MASSIVE10_INTENTS) if dataset == "massive10" else None

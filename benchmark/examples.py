@@ -1,11 +1,15 @@
-"""The data model below every loader: label sets, `Example`, `Split` and the labels a dataset's
-files may hold (so `benchmark.data` and `benchmark.hub` share them without importing each other)."""
+"""The data model below every loader: label sets, `Example`, `Split`, and the dataset registry
+(`DATASETS`: each dataset's labels and loader), so `benchmark.data` and `benchmark.hub` share
+them without importing each other."""
 
 from __future__ import annotations
 
 import functools
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from benchmark.registry import Registry, load_object
 
 SPLITS = ("train", "dev", "test")
 MASSIVE10_INTENTS = (
@@ -30,7 +34,6 @@ SIB200_TOPICS = (
     "travel",
 )
 SENTIMENT_LABELS = ("negative", "positive")
-DATASETS = ("massive10", "massive60", "sib200", "sentiment")
 # Local TSV columns: (uid, label, text) per dataset family, in the order of SOURCES.md.
 TSV_COLUMNS = {
     "massive": ("id", "partition", "intent", "text"),
@@ -73,6 +76,31 @@ class Split:
         return dict(groups)
 
 
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset as `DATASETS` registers it: a new dataset is one module with one registration
+    (plus its files).
+
+    Attributes:
+        loader: `loader(dataset, language, split, data_dir) -> Split` (`language` a resolved
+            `benchmark.languages.Language`, `data_dir` as `benchmark.data.load_split` takes
+            it), or a lazy `"module:function"` naming it.
+        labels: the label set in its fixed order; None: the sorted labels of its English train
+            split (MASSIVE-60).
+        known_labels: every label its files may hold, checked on load (None: not checked),
+            or a function returning them (called when needed).
+    """
+
+    loader: Callable[..., Split] | str
+    labels: tuple[str, ...] | None = None
+    known_labels: frozenset[str] | Callable[[], frozenset[str]] | None = None
+
+    def load(self, dataset: str, language, split: str, data_dir) -> Split:
+        """One split, read by the dataset's loader."""
+        loader = load_object(self.loader) if isinstance(self.loader, str) else self.loader
+        return loader(dataset, language, split, data_dir)
+
+
 @functools.lru_cache(maxsize=1)
 def massive_intents() -> frozenset[str]:
     """The 60 MASSIVE intents (the keys of the packaged human label descriptions)."""
@@ -84,12 +112,23 @@ def massive_intents() -> frozenset[str]:
     return frozenset(str(k) for k in yaml.safe_load(text.read_text("utf-8"))["massive60"])
 
 
+DATASETS: Registry[Dataset] = Registry("dataset")
+DATASETS.add(
+    "massive10",
+    Dataset("benchmark.data:load_local_or_hub", MASSIVE10_INTENTS, massive_intents),
+)
+DATASETS.add("massive60", Dataset("benchmark.data:load_local_or_hub", None, massive_intents))
+DATASETS.add(
+    "sib200",
+    Dataset("benchmark.data:load_local_or_hub", SIB200_TOPICS, frozenset(SIB200_TOPICS)),
+)
+DATASETS.add(
+    "sentiment",
+    Dataset("benchmark.data:load_sentiment", SENTIMENT_LABELS, frozenset(SENTIMENT_LABELS)),
+)
+
+
 def known_labels(dataset: str) -> frozenset[str] | None:
-    """Every label a dataset's files may hold (None: not checked, e.g. hub-only sets)."""
-    if dataset.startswith("massive"):
-        return massive_intents()
-    if dataset == "sib200":
-        return frozenset(SIB200_TOPICS)
-    if dataset == "sentiment":
-        return frozenset(SENTIMENT_LABELS)
-    return None
+    """Every label a dataset's files may hold (None: not checked)."""
+    known = DATASETS.get(dataset).known_labels
+    return known() if callable(known) else known

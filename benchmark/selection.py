@@ -3,7 +3,8 @@
 Each strategy is a function `(vectors, k, *, seed, gold=None, ...) -> indices` over unit-length
 embeddings (rows of `vectors`); `gold` holds the gold demos' embeddings where a strategy uses
 them. All are vectorised: distances to the selected set are updated incrementally, never
-recomputed from scratch.
+recomputed from scratch. Strategies are registered in `SELECTORS`; pool-level methods (scores
+over the whole pool, the top n per label kept) in `POOL_METHODS`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from collections.abc import Callable
 
 import numpy as np
 
+from benchmark.registry import Registry
+
 Selector = Callable[..., np.ndarray]
+# (vectors, labels, *, seed, gold, gold_labels) -> one score per row; higher is kept first
+PoolMethod = Callable[..., np.ndarray]
+SELECTORS: Registry[Selector] = Registry("selector")
+POOL_METHODS: Registry[PoolMethod] = Registry("pool selection")
 
 
 def _check(vectors: np.ndarray, k: int) -> int:
@@ -23,6 +30,7 @@ def _check(vectors: np.ndarray, k: int) -> int:
     return min(k, len(vectors))
 
 
+@SELECTORS.register("random")
 def select_random(vectors: np.ndarray, k: int, *, seed: int, **_) -> np.ndarray:
     """k indices uniformly without replacement."""
     k = _check(vectors, k)
@@ -49,11 +57,13 @@ def _greedy_mean_similarity(vectors: np.ndarray, k: int, *, most: bool) -> np.nd
     return np.asarray(chosen)
 
 
+@SELECTORS.register("most_similar")
 def select_most_similar(vectors: np.ndarray, k: int, **_) -> np.ndarray:
     """The most mutually similar items (typical samples)."""
     return _greedy_mean_similarity(vectors, k, most=True)
 
 
+@SELECTORS.register("most_diverse")
 def select_most_diverse(vectors: np.ndarray, k: int, **_) -> np.ndarray:
     """The least mutually similar items."""
     return _greedy_mean_similarity(vectors, k, most=False)
@@ -64,12 +74,14 @@ def _centroid_distance(vectors: np.ndarray) -> np.ndarray:
     return np.linalg.norm(vectors - centroid, axis=1)
 
 
+@SELECTORS.register("outliers")
 def select_outliers(vectors: np.ndarray, k: int, **_) -> np.ndarray:
     """The k items farthest from the label centroid."""
     k = _check(vectors, k)
     return np.argsort(-_centroid_distance(vectors), kind="stable")[:k]
 
 
+@SELECTORS.register("reverse_outliers")
 def select_reverse_outliers(vectors: np.ndarray, k: int, **_) -> np.ndarray:
     """The k items closest to the label centroid."""
     k = _check(vectors, k)
@@ -84,6 +96,7 @@ def _distances(vectors: np.ndarray, point: np.ndarray, metric: str) -> np.ndarra
     raise ValueError(f"unknown metric {metric!r}; expected 'cosine' or 'euclidean'")
 
 
+@SELECTORS.register("kcenter")
 def select_kcenter(
     vectors: np.ndarray,
     k: int,
@@ -140,6 +153,7 @@ def select_kcenter_naive(
     return np.asarray(chosen[:k])
 
 
+@SELECTORS.register("lightweight_coreset")
 def select_lightweight_coreset(vectors: np.ndarray, k: int, *, seed: int, **_) -> np.ndarray:
     """Lightweight coreset (Bachem et al. 2018): sample with q(x) = 1/2n + d(x, mean)^2 / 2 sum d^2."""
     k = _check(vectors, k)
@@ -148,6 +162,7 @@ def select_lightweight_coreset(vectors: np.ndarray, k: int, *, seed: int, **_) -
     return np.random.default_rng(seed).choice(len(vectors), size=k, replace=False, p=q / q.sum())
 
 
+@SELECTORS.register("density_coreset")
 def select_density_coreset(
     vectors: np.ndarray, k: int, *, seed: int, neighbours: int = 5, **_
 ) -> np.ndarray:
@@ -166,6 +181,7 @@ def select_density_coreset(
     return dense[select_kcenter(vectors[dense], k, seed=seed)]
 
 
+@SELECTORS.register("adaptive_threshold")
 def select_adaptive_threshold(
     vectors: np.ndarray, k: int, *, seed: int, lam: float = 1.0, **_
 ) -> np.ndarray:
@@ -178,6 +194,7 @@ def select_adaptive_threshold(
     return np.random.default_rng(seed).choice(inside, size=k, replace=False)
 
 
+@SELECTORS.register("max_gold_similarity")
 def select_max_gold_similarity(
     vectors: np.ndarray, k: int, *, gold: np.ndarray | None = None, **_
 ) -> np.ndarray:
@@ -186,20 +203,6 @@ def select_max_gold_similarity(
     if gold is None or not len(gold):
         raise ValueError("max_gold_similarity needs the gold demos' embeddings")
     return np.argsort(-(vectors @ gold.T).max(1), kind="stable")[:k]
-
-
-SELECTORS: dict[str, Selector] = {
-    "random": select_random,
-    "most_similar": select_most_similar,
-    "most_diverse": select_most_diverse,
-    "outliers": select_outliers,
-    "reverse_outliers": select_reverse_outliers,
-    "kcenter": select_kcenter,
-    "lightweight_coreset": select_lightweight_coreset,
-    "density_coreset": select_density_coreset,
-    "adaptive_threshold": select_adaptive_threshold,
-    "max_gold_similarity": select_max_gold_similarity,
-}
 
 
 # -- pool-level strategies: scored with all labels at once, then the top n per label ----------
@@ -233,7 +236,7 @@ def cartography(
 
 
 def label_consistency(
-    vectors: np.ndarray, labels: list[str], *, gold: np.ndarray, gold_labels: list[str]
+    vectors: np.ndarray, labels: list[str], *, gold: np.ndarray, gold_labels: list[str], **_
 ) -> np.ndarray:
     """Probability of each sample's own label under a classifier trained on the gold demos;
     0 where the classifier predicts another label (those are dropped first)."""
@@ -249,6 +252,27 @@ def label_consistency(
     return np.where(agrees, own, 0.0)
 
 
+@POOL_METHODS.register("cartography_easy")
+def cartography_easy(vectors: np.ndarray, labels: list[str], *, seed: int, **_) -> np.ndarray:
+    """Easy-to-learn samples first: high confidence."""
+    return cartography(vectors, labels, seed=seed)[0]
+
+
+@POOL_METHODS.register("cartography_ambiguous")
+def cartography_ambiguous(vectors: np.ndarray, labels: list[str], *, seed: int, **_) -> np.ndarray:
+    """Ambiguous samples first: high variability."""
+    return cartography(vectors, labels, seed=seed)[1]
+
+
+@POOL_METHODS.register("cartography_hard")
+def cartography_hard(vectors: np.ndarray, labels: list[str], *, seed: int, **_) -> np.ndarray:
+    """Hard-to-learn samples first: low confidence."""
+    return -cartography(vectors, labels, seed=seed)[0]
+
+
+POOL_METHODS.add("label_consistency", label_consistency)
+
+
 def pool_scores(
     method: str,
     vectors: np.ndarray,
@@ -259,19 +283,4 @@ def pool_scores(
     gold_labels: list[str],
 ) -> np.ndarray:
     """Scores for a pool-level method; within each label the highest scores are kept."""
-    if method == "label_consistency":
-        return label_consistency(vectors, labels, gold=gold, gold_labels=gold_labels)
-    confidence, variability = cartography(vectors, labels, seed=seed)
-    return {
-        "cartography_easy": confidence,
-        "cartography_ambiguous": variability,
-        "cartography_hard": -confidence,
-    }[method]
-
-
-POOL_METHODS = (
-    "cartography_easy",
-    "cartography_ambiguous",
-    "cartography_hard",
-    "label_consistency",
-)
+    return POOL_METHODS.get(method)(vectors, labels, seed=seed, gold=gold, gold_labels=gold_labels)

@@ -5,16 +5,14 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-CLASSIFIER_NAMES = ("embed-logreg", "finetune")
-# Encoder aliases; any local directory or org/name hub id is accepted too.
-KNOWN_ENCODERS = ("e5-small", "tiny-random", "xlm-roberta-base")
+from benchmark.registry import Registry
 
 
 class TaskFileError(ValueError):
@@ -46,9 +44,37 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class EmbedLogregSpec(_Strict):
+class ClassifierOptions(_Strict):
+    """A classifier's task-file options; subclasses are registered in `CLASSIFIERS`.
+
+    A subclass declares `name: Literal["its-name"]`, its option fields, `slug_prefix` (the
+    classifier's part of a case id) and `implementation`: the classifier class or a lazy
+    `"module:Class"` string, called as `implementation(options_dict, labels=labels)`.
+    """
+
+    slug_prefix: ClassVar[str]
+    implementation: ClassVar[object]
+
+    @classmethod
+    def slug_of(cls, options: Mapping[str, Any]) -> str:
+        """The case-id part of options given as a dict (as `CaseSpec.classifier` holds them);
+        a classifier without an `encoder` option overrides this."""
+        return f"{cls.slug_prefix}_{_slug(options['encoder'])}"
+
+    @property
+    def slug(self) -> str:
+        return self.slug_of(self.model_dump())
+
+
+CLASSIFIERS: Registry[type[ClassifierOptions]] = Registry("classifier")
+
+
+@CLASSIFIERS.register("embed-logreg")
+class EmbedLogregSpec(ClassifierOptions):
     """Frozen sentence embeddings + logistic regression (fast CPU recipe)."""
 
+    slug_prefix = "logreg"
+    implementation = "benchmark.classifiers.embed_logreg:EmbedLogregClassifier"
     name: Literal["embed-logreg"] = "embed-logreg"
     encoder: str = "e5-small"
     c: float = Field(1.0, gt=0, description="inverse L2 strength of the logistic regression")
@@ -57,14 +83,13 @@ class EmbedLogregSpec(_Strict):
         "balanced", description="balanced: loss weights inverse to label counts (see README)"
     )
 
-    @property
-    def slug(self) -> str:
-        return f"logreg_{_slug(self.encoder)}"
 
-
-class FinetuneSpec(_Strict):
+@CLASSIFIERS.register("finetune")
+class FinetuneSpec(ClassifierOptions):
     """Sequence-classification fine-tuning (the study's recipe by default)."""
 
+    slug_prefix = "ft"
+    implementation = "benchmark.classifiers.finetune:FinetuneClassifier"
     name: Literal["finetune"] = "finetune"
     encoder: str = "xlm-roberta-base"
     lr: float = Field(1e-5, gt=0)
@@ -80,10 +105,6 @@ class FinetuneSpec(_Strict):
     class_weight: Literal["balanced", "none"] = Field(
         "balanced", description="balanced: cross-entropy weighted inverse to label counts"
     )
-
-    @property
-    def slug(self) -> str:
-        return f"ft_{_slug(self.encoder)}"
 
 
 ClassifierSpec = Annotated[EmbedLogregSpec | FinetuneSpec, Field(discriminator="name")]
@@ -227,7 +248,11 @@ class TaskFile(_Strict):
     """One study: the matrix of datasets x languages x settings x models x sizes x classifiers."""
 
     description: str = ""
-    datasets: list[Literal["massive10", "massive60", "sib200", "sentiment"]] = Field(min_length=1)
+    plugins: list[str] = Field(
+        default_factory=list,
+        description="modules imported before the file is validated (their registrations count)",
+    )
+    datasets: list[str] = Field(min_length=1)
     languages: list[str] = Field(min_length=1)
     settings: list[str] = Field(min_length=1)
     models: list[str] = Field(default_factory=list)
@@ -247,6 +272,7 @@ class TaskFile(_Strict):
     marks: list[str] = Field(default_factory=list)
 
     @field_validator(
+        "plugins",
         "samples_per_label",
         "datasets",
         "languages",
@@ -323,8 +349,7 @@ class CaseSpec:
 
     @property
     def classifier_slug(self) -> str:
-        prefix = "logreg" if self.classifier["name"] == "embed-logreg" else "ft"
-        return f"{prefix}_{_slug(self.classifier['encoder'])}"
+        return CLASSIFIERS.get(self.classifier["name"]).slug_of(self.classifier)
 
     @property
     def spec_hash(self) -> str:

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
 import itertools
+import operator
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError, create_model
 
+from benchmark.augment import AUGMENTERS
+from benchmark.data import DATASETS
+from benchmark.encoders.embedder import ENCODERS
+from benchmark.selection import POOL_METHODS, SELECTORS
 from benchmark.spec import (
-    CLASSIFIER_NAMES,
-    KNOWN_ENCODERS,
+    CLASSIFIERS,
     CaseSpec,
+    ClassifierOptions,
     EmbedLogregSpec,
-    FinetuneSpec,
     GenerationOptions,
     TaskFile,
     TaskFileError,
@@ -29,9 +36,44 @@ _SUBMODELS: dict[str, type[BaseModel]] = {
     "generation": TaskFile.model_fields["generation"].annotation,  # type: ignore[dict-item]
     "selection": TaskFile.model_fields["selection"].annotation,  # type: ignore[dict-item]
     "freeal": TaskFile.model_fields["freeal"].annotation,  # type: ignore[dict-item]
-    "embed-logreg": EmbedLogregSpec,
-    "finetune": FinetuneSpec,
 }
+
+
+def task_schema() -> type[TaskFile]:
+    """`TaskFile` whose `classifiers` take the options of every registered classifier."""
+    return _task_schema(tuple(CLASSIFIERS.get(name) for name in CLASSIFIERS))
+
+
+@functools.cache
+def _task_schema(options: tuple[type[ClassifierOptions], ...]) -> type[TaskFile]:
+    choice: Any = functools.reduce(operator.or_, options)
+    if len(options) > 1:
+        choice = Annotated[choice, Field(discriminator="name")]
+    return create_model(
+        "TaskFile",
+        __base__=TaskFile,
+        __doc__=TaskFile.__doc__,
+        classifiers=(list[choice], Field(default_factory=lambda: [EmbedLogregSpec()])),
+    )
+
+
+def import_plugins(path: Path, raw: dict[str, Any]) -> None:
+    """Import the task file's `plugins:` modules, so that their registrations count.
+
+    Raises:
+        TaskFileError: `plugins` is not a list of module names, or one cannot be imported.
+    """
+    plugins = raw.get("plugins", [])
+    plugins = [plugins] if isinstance(plugins, str) else plugins
+    if not isinstance(plugins, list):
+        raise TaskFileError(path, "plugins", "expected a list of importable module names")
+    for i, name in enumerate(plugins):
+        if not isinstance(name, str) or not name.strip():
+            raise TaskFileError(path, f"plugins[{i}]", f"expected a module name, got {name!r}")
+        try:
+            importlib.import_module(name)
+        except ImportError as err:
+            raise TaskFileError(path, f"plugins[{i}]", f"cannot import {name!r}: {err}") from None
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -107,7 +149,7 @@ def _key_path(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in CLASSIFIER_NAMES or str(part).startswith("function-"):
+        elif part in CLASSIFIERS or str(part).startswith("function-"):
             continue  # pydantic's union-branch tags
         else:
             out += f".{part}" if out else str(part)
@@ -119,6 +161,8 @@ def _fields_at(loc: tuple[Any, ...]) -> list[str]:
     parents = [p for p in loc[:-1] if not isinstance(p, int)]
     model: type[BaseModel] = TaskFile
     for part in parents:
+        if str(part) in CLASSIFIERS:
+            model = CLASSIFIERS.get(str(part))
         model = _SUBMODELS.get(str(part), model)
     return sorted(model.model_fields)
 
@@ -164,31 +208,17 @@ def _check_names(path: Path, task: TaskFile) -> None:
                 value=setting,
                 choices=SETTINGS,
             )
+    _check_registered(path, "datasets", task.datasets, "dataset", DATASETS.names())
     for dataset in task.datasets:
         for i, code in enumerate(task.languages):
             try:
                 resolve_language(code, dataset=dataset)
             except UnknownLanguageError as err:
                 raise TaskFileError(path, f"languages[{i}]", str(err)) from None
-    from benchmark.selection import POOL_METHODS, SELECTORS
-
-    known = ("none", *SELECTORS, *POOL_METHODS)
-    for i, name in enumerate(task.selections):
-        if name not in known:
-            raise TaskFileError(
-                path, f"selections[{i}]", f"unknown selection {name!r}", value=name, choices=known
-            )
-    from benchmark.augment import AUGMENTATIONS
-
-    for i, name in enumerate(task.augmentations):
-        if name not in ("none", *AUGMENTATIONS):
-            raise TaskFileError(
-                path,
-                f"augmentations[{i}]",
-                f"unknown augmentation {name!r}",
-                value=name,
-                choices=("none", *AUGMENTATIONS),
-            )
+    selections = ("none", *SELECTORS, *POOL_METHODS)
+    _check_registered(path, "selections", task.selections, "selection", selections)
+    augmentations = ("none", *AUGMENTERS)
+    _check_registered(path, "augmentations", task.augmentations, "augmentation", augmentations)
     from benchmark.generation.gates import GATES, parse_gate_set
 
     for i, entry in enumerate(task.gates):
@@ -227,7 +257,18 @@ def _check_names(path: Path, task: TaskFile) -> None:
     for i, model in enumerate(task.models):
         _check_model(path, f"models[{i}]", model)
     for i, clf in enumerate(task.classifiers):
-        _check_encoder(path, f"classifiers[{i}].encoder", clf.encoder)
+        if "encoder" in type(clf).model_fields:
+            _check_encoder(path, f"classifiers[{i}].encoder", clf.encoder)
+
+
+def _check_registered(
+    path: Path, key: str, values: list[str], kind: str, known: Sequence[str]
+) -> None:
+    for i, name in enumerate(values):
+        if name not in known:
+            raise TaskFileError(
+                path, f"{key}[{i}]", f"unknown {kind} {name!r}", value=name, choices=known
+            )
 
 
 def _check_seeds_and_sizes(path: Path, task: TaskFile) -> None:
@@ -283,10 +324,10 @@ def _check_model(path: Path, key: str, ref: str) -> None:
 
 
 def _check_encoder(path: Path, key: str, ref: str) -> None:
-    if ref in KNOWN_ENCODERS or "/" in ref or Path(ref).expanduser().is_dir():
+    if ref in ENCODERS or "/" in ref or Path(ref).expanduser().is_dir():
         return
     raise TaskFileError(
-        path, key, f"unknown encoder {ref!r}", value=ref, choices=sorted(KNOWN_ENCODERS)
+        path, key, f"unknown encoder {ref!r}", value=ref, choices=sorted(ENCODERS.names())
     )
 
 
@@ -345,8 +386,9 @@ def load_cases(
     from benchmark.languages import resolve_language
 
     raw = read_yaml(path)
+    import_plugins(path, raw)
     try:
-        task = TaskFile.model_validate(raw)
+        task = task_schema().model_validate(raw)
     except ValidationError as err:
         raise _explain(path, err, raw) from None
     _check_names(path, task)
@@ -356,7 +398,6 @@ def load_cases(
     for dataset, code, setting in itertools.product(task.datasets, task.languages, task.settings):
         language = resolve_language(code, dataset=dataset).code
         models = task.models if needs_model(setting) else [None]
-        from benchmark.augment import LLM_AUGMENTATIONS
 
         if setting == FREEAL:
             cases.extend(_freeal_cases(path, task, dataset, language, models))
@@ -365,7 +406,9 @@ def load_cases(
         selections = task.selections if is_generated(setting) else ["none"]
         gate_sets = task.gates if is_generated(setting) else ["none"]
         augmentations = [
-            a for a in task.augmentations if is_generated(setting) or a not in LLM_AUGMENTATIONS
+            a
+            for a in task.augmentations
+            if is_generated(setting) or a == "none" or not AUGMENTERS.get(a).uses_llm
         ]
         grid = itertools.product(
             models, task.samples_per_label, selections, augmentations, gate_sets, task.classifiers

@@ -3,19 +3,32 @@ from __future__ import annotations
 import pytest
 
 from benchmark.data import (
+    DATASETS,
+    SIB200_TOPICS,
     LeakageError,
     assert_disjoint_from_test,
+    dataset_labels,
     load_split,
     refuse_test_examples,
     sample_per_label,
 )
 from benchmark.paths import DataDirError
+from benchmark.registry import UnknownNameError
 
 
 def test_missing_data_dir_says_where_it_looked(tmp_path):
     with pytest.raises(DataDirError, match=str(tmp_path / "nope")) as err:
         load_split("sib200", "sw", "train", data_dir=tmp_path / "nope")
     assert "--bench-data-dir" in str(err.value) and "BENCH_DATA_DIR" in str(err.value)
+
+
+def test_the_dataset_registry_knows_the_study_sets_and_suggests_close_names():
+    assert DATASETS.names()[:4] == ["massive10", "massive60", "sib200", "sentiment"]
+    assert dataset_labels("sib200") == SIB200_TOPICS
+    with pytest.raises(
+        UnknownNameError, match="unknown dataset 'sib-200' \\(did you mean 'sib200'"
+    ):
+        load_split("sib-200", "sw", "train")
 
 
 def test_language_codes_resolve_to_the_same_file(sib_fixture_dir):

@@ -256,7 +256,7 @@ def _task(tmp_path: Path, text: str) -> Path:
             BASE
             + "settings: [target_demos]\nmodels: [tiny-random]\ngeneration: {backend: opnai}\n",
             "generation.backend",
-            "unknown backend 'opnai'. Did you mean 'openai'?",
+            "unknown backend 'opnai' (did you mean 'openai'?)",
         ),
         (
             BASE + "settings: [target_demos]\nmodels: [tiny-random]\n"

@@ -1,16 +1,16 @@
-"""Downstream classifiers behind one small, lazily imported registry."""
+"""Downstream classifiers: the interface and the registry (`CLASSIFIERS`, shared with the
+task-file schema: each entry is a classifier's options model, which names its implementation)."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-CLASSIFIERS = {
-    "embed-logreg": "benchmark.classifiers.embed_logreg:EmbedLogregClassifier",
-    "finetune": "benchmark.classifiers.finetune:FinetuneClassifier",
-}
+from benchmark.registry import load_object
+from benchmark.spec import CLASSIFIERS, ClassifierOptions
+
+__all__ = ["CLASSIFIERS", "Classifier", "ClassifierOptions", "FitInfo", "build_classifier"]
 
 
 @dataclass
@@ -36,9 +36,12 @@ class Classifier(Protocol):
 
 
 def build_classifier(spec: dict[str, Any], *, labels: Sequence[str]) -> Classifier:
-    """Instantiate the classifier named by `spec["name"]` for a fixed label set."""
-    target = CLASSIFIERS.get(spec["name"])
-    if target is None:
-        raise KeyError(f"unknown classifier {spec['name']!r}; known: {', '.join(CLASSIFIERS)}")
-    module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)(spec, labels=labels)
+    """Instantiate the classifier named by `spec["name"]` for a fixed label set.
+
+    Raises:
+        UnknownNameError: no classifier of that name (with close matches).
+    """
+    implementation = CLASSIFIERS.get(spec["name"]).implementation
+    if isinstance(implementation, str):
+        implementation = load_object(implementation)
+    return implementation(spec, labels=labels)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.classifiers import FitInfo
+from benchmark.encoders.embedder import ENCODERS
 
 
 def normalise_text(text: str, *, lowercase: bool, strip_punctuation: bool) -> str:
@@ -34,16 +35,8 @@ class EncoderUnavailableError(RuntimeError):
 
 def encoder_dir(name: str) -> str:
     """A local directory (or hub id) for an encoder name of the registry."""
-    if name == "e5-small":
-        from benchmark.encoders.e5_convert import e5_small_dir
-
-        return str(e5_small_dir())
-    if name == "tiny-random":
-        from benchmark.encoders.tiny import tiny_encoder_dir
-
-        return str(tiny_encoder_dir())
-    if name == "xlm-roberta-base":
-        return "FacebookAI/xlm-roberta-base"
+    if name in ENCODERS:
+        return str(ENCODERS.get(name)())
     return str(Path(name).expanduser()) if Path(name).expanduser().is_dir() else name
 
 

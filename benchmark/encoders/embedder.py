@@ -7,30 +7,30 @@ import hashlib
 import os
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from benchmark.paths import cache_dir, default_threads
+from benchmark.registry import Registry
 
 POOLING = "mean"
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin")
 HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
-KNOWN_EMBEDDERS = ("e5-small", "tiny-random")
+def xlm_roberta_base() -> str:
+    """The study's fine-tuning encoder: a hub id (downloaded when first used)."""
+    return "FacebookAI/xlm-roberta-base"
 
 
-def _registry_dir(name: str) -> Path:
-    """Build (once) and return the directory of a registry embedder."""
-    if name == "e5-small":
-        from benchmark.encoders.e5_convert import e5_small_dir
-
-        return e5_small_dir()
-    from benchmark.encoders.tiny import tiny_encoder_dir
-
-    return tiny_encoder_dir()
+# Encoder names of task files: each names a function returning its model directory (built
+# once) or a Hugging Face id; any local directory or org/name hub id is accepted too.
+ENCODERS: Registry[Callable[[], Path | str]] = Registry("encoder")
+ENCODERS.add("e5-small", "benchmark.encoders.e5_convert:e5_small_dir")
+ENCODERS.add("tiny-random", "benchmark.encoders.tiny:tiny_encoder_dir")
+ENCODERS.add("xlm-roberta-base", xlm_roberta_base)
 
 
 class EmbeddingCache:
@@ -266,15 +266,16 @@ def resolve_embedder_dir(name: str) -> Path:
     Raises:
         ValueError: an unknown name (the message lists the known ones).
     """
-    if name in KNOWN_EMBEDDERS:
-        return _registry_dir(name)
+    if name in ENCODERS:
+        target = ENCODERS.get(name)()
+        return _hub_dir(target) if isinstance(target, str) else target
     path = Path(name).expanduser()
     if path.is_dir():
         return path
     if HUB_ID.match(name):
         return _hub_dir(name)
     raise ValueError(
-        f"unknown embedder {name!r}: known names are {', '.join(KNOWN_EMBEDDERS)}; "
+        f"unknown embedder {name!r}: known names are {', '.join(ENCODERS)}; "
         "or give a local model directory or a Hugging Face id such as "
         "'intfloat/multilingual-e5-small'"
     )

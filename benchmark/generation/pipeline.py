@@ -531,7 +531,7 @@ class CaseGenerator:
             else:
                 mask = np.asarray(gold_labels) == label
                 picked = rows[
-                    SELECTORS[options["method"]](
+                    SELECTORS.get(options["method"])(
                         vectors[rows],
                         n,
                         seed=request_seed(self.seed, "select", label),

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import abc
 import difflib
-import importlib
 import importlib.util
 import inspect
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from benchmark.errors import BackendConfigError, BenchError
+from benchmark.registry import Registry, UnknownNameError
 
 Message = tuple[str, str]
 Messages = tuple[Message, ...]
@@ -256,12 +256,12 @@ class ChatBackend(abc.ABC):
         """Release the model (optional)."""
 
 
-BACKENDS: dict[str, str] = {
-    "transformers": "benchmark.llm.hf_backend:TransformersBackend",
-    "vllm": "benchmark.llm.vllm_backend:VLLMBackend",
-    "openai": "benchmark.llm.openai_backend:OpenAIBackend",
-    "llamacpp": "benchmark.llm.llamacpp_backend:LlamaCppBackend",
-}
+BACKENDS: Registry[type[ChatBackend]] = Registry("backend")
+BACKENDS.add("transformers", "benchmark.llm.hf_backend:TransformersBackend")
+BACKENDS.add("vllm", "benchmark.llm.vllm_backend:VLLMBackend")
+BACKENDS.add("openai", "benchmark.llm.openai_backend:OpenAIBackend")
+BACKENDS.add("llamacpp", "benchmark.llm.llamacpp_backend:LlamaCppBackend")
+# The library a backend needs, and how to install it (checked before its module is imported).
 BACKEND_REQUIREMENTS: dict[str, tuple[str, str]] = {
     "transformers": ("transformers", "pip install transformers accelerate"),
     "vllm": (
@@ -329,7 +329,7 @@ def load_backend(name: str, model_ref: str, **options: Any) -> ChatBackend:
     """Create a backend by registry name, importing its module only now.
 
     Args:
-        name: a key of `BACKENDS`.
+        name: a name in `BACKENDS`.
         model_ref: model alias, directory or hub id (see `resolve_model`).
         **options: keyword options of the backend's constructor.
 
@@ -349,7 +349,7 @@ def backend_class_for(name: str) -> type[ChatBackend]:
     """Import and return the backend class registered under `name`.
 
     Args:
-        name: a key of `BACKENDS`.
+        name: a name in `BACKENDS`.
 
     Returns:
         The class.
@@ -360,25 +360,17 @@ def backend_class_for(name: str) -> type[ChatBackend]:
         raise BackendUnavailableError(
             f"backend {name!r} needs the {package!r} package, which is not installed: {install}"
         )
-    module_name, _, class_name = BACKENDS[name].partition(":")
     try:
-        module = importlib.import_module(module_name)
+        return BACKENDS.get(name)
     except ModuleNotFoundError as err:
-        if err.name != module_name:
-            raise
         raise BackendUnavailableError(
-            f"backend {name!r} is registered but its module {module_name} is missing"
+            f"backend {name!r} cannot be imported: module {err.name!r} is missing"
         ) from err
-    return getattr(module, class_name)
 
 
 def _check_name(name: str) -> None:
     if name not in BACKENDS:
-        close = difflib.get_close_matches(name, BACKENDS, n=2)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise BackendConfigError(
-            f"unknown backend {name!r}.{hint} Known: {', '.join(sorted(BACKENDS))}"
-        )
+        raise BackendConfigError(str(UnknownNameError("backend", name, BACKENDS.names())))
 
 
 def check_backend_options(name: str, options: Mapping[str, Any]) -> None:
@@ -388,16 +380,15 @@ def check_backend_options(name: str, options: Mapping[str, Any]) -> None:
     so a task file can be checked at collection, even where the backend's library is missing.
 
     Args:
-        name: a key of `BACKENDS`.
+        name: a name in `BACKENDS`.
         options: the options the backend would get (e.g. `generation.backend_options`).
 
     Raises:
         BackendConfigError: unknown name, or a key the backend does not take (with close matches).
     """
     _check_name(name)
-    module_name, _, class_name = BACKENDS[name].partition(":")
     try:
-        backend_class = getattr(importlib.import_module(module_name), class_name)
+        backend_class = BACKENDS.get(name)
     except ImportError:
         return  # the run reports the missing library
     params = inspect.signature(backend_class.__init__).parameters

