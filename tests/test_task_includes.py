@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from benchmark.plugin import is_shared_yaml
 from benchmark.spec import TaskFileError
 from benchmark.taskfile import load_cases
-from benchmark.taskyaml import read_task_yaml
+from benchmark.taskyaml import read_task_yaml, read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "task_case_hashes.json"
@@ -184,6 +185,20 @@ def test_every_committed_task_file_expands_to_the_cases_it_had_before_includes()
         assert list(now[name]["cases"].items()) == list(expected["cases"].items()), name
 
 
+def test_every_shared_defaults_file_is_included_by_a_task_file():
+    shared = set((ROOT / "tasks" / "_defaults").glob("*.yaml"))
+    used: set[Path] = set()
+    for path in [*ROOT.glob("tasks/**/*.yaml"), *ROOT.glob("baselines/*.yaml")]:
+        refs = read_yaml_includes(path)
+        used.update((path.parent / ref).resolve() for ref in refs)
+    assert shared and not {p.resolve() for p in shared} - used
+
+
+def read_yaml_includes(path: Path) -> list[str]:
+    refs = read_yaml(path).get("include", [])
+    return refs if isinstance(refs, list) else [refs]
+
+
 def test_shared_yaml_is_not_a_task_file():
     assert is_shared_yaml(Path("tasks/_defaults/study.yaml"))
     assert is_shared_yaml(Path("tasks/_common.yaml"))
@@ -201,3 +216,18 @@ def test_plugin_collects_task_files_but_not_their_shared_defaults(pytester, sib_
     )
     assert result.ret == 0, result.stdout.str()
     result.stdout.fnmatch_lines(["tasks/tiny.yaml::sib200-sw-gold-n4-logreg_e5_small", "*1 test*"])
+
+
+def test_readme_include_example_expands_as_its_comments_say(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    example = next(b for b in readme.split("```yaml\n")[1:] if b.startswith("# tasks/qwen_cy"))
+    shutil.copytree(ROOT / "tasks" / "_defaults", tmp_path / "_defaults")
+    task = write(tmp_path, "qwen_cy.yaml", example.split("```")[0])
+    cases = load_cases(task, check_data=False)
+    assert len(cases) == 2 * 9
+    assert {(c.language, c.model, c.samples_per_label) for c in cases} == {
+        ("cy", "qwen2.5-coder-0.5b", 20)
+    }
+    assert {(c.generation["max_attempts"], c.generation["max_new_tokens"]) for c in cases} == {
+        (8, 256)
+    }
