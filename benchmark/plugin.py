@@ -114,7 +114,7 @@ def _has_selection(config: pytest.Config) -> bool:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
-    if file_path.suffix not in (".yaml", ".yml"):
+    if file_path.suffix not in (".yaml", ".yml") or is_shared_yaml(file_path):
         return None
     if parent.session.isinitpath(file_path):
         return TaskFileCollector.from_parent(parent, path=file_path)
@@ -124,6 +124,11 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
             return None  # plain `pytest` from the root: unit tests only, task files unread
         return TaskFileCollector.from_parent(parent, path=file_path)
     return None
+
+
+def is_shared_yaml(path: Path) -> bool:
+    """`_x.yaml` or `_defaults/x.yaml`: YAML that task files include, not a task file itself."""
+    return path.name.startswith("_") or path.parent.name.startswith("_")
 
 
 def pick_root_selection(

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from benchmark.augment import AUGMENTERS
@@ -28,6 +27,7 @@ from benchmark.spec import (
     did_you_mean,
 )
 from benchmark.strategies import FREEAL, GOLD, SETTINGS, STRATEGIES, is_generated, needs_model
+from benchmark.taskyaml import INCLUDE_KEY, blame_included, read_task_yaml
 
 # Generated settings ask the LLM for n samples per label; 100x the study's n is surely a typo.
 MAX_GENERATED_PER_LABEL = 10_000
@@ -76,59 +76,6 @@ def import_plugins(path: Path, raw: dict[str, Any]) -> None:
             raise TaskFileError(path, f"plugins[{i}]", f"cannot import {name!r}: {err}") from None
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice in one mapping (YAML would keep the last)."""
-
-    def construct_mapping(self, node, deep=False):
-        seen: dict[str, int] = {}
-        if isinstance(node, yaml.MappingNode):
-            for (
-                key_node,
-                _,
-            ) in node.value:  # the mapping's own keys (a `<<:` merge may be overridden)
-                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
-                    continue
-                line = key_node.start_mark.line + 1
-                if key_node.value in seen:
-                    raise _DuplicateKey(key_node.value, seen[key_node.value], line)
-                seen[key_node.value] = line
-        return super().construct_mapping(node, deep=deep)
-
-
-class _DuplicateKey(Exception):
-    def __init__(self, key: str, first: int, again: int) -> None:
-        super().__init__(key)
-        self.key, self.first, self.again = key, first, again
-
-
-def read_yaml(path: Path) -> dict[str, Any]:
-    """Parse a YAML mapping; a syntax error becomes a `TaskFileError` with the line."""
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise TaskFileError(
-            path, "<file>", f"not UTF-8 (byte {err.start}); save the task file as UTF-8"
-        ) from None
-    try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except _DuplicateKey as dup:
-        raise TaskFileError(
-            path,
-            f"line {dup.again}",
-            f"key {dup.key!r} appears twice in one mapping (first on line {dup.first}); "
-            "YAML would silently keep the last one: keep one",
-        ) from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "<yaml>"
-        raise TaskFileError(path, where, f"invalid YAML: {getattr(err, 'problem', err)}") from None
-    if not isinstance(raw, dict):
-        raise TaskFileError(
-            path, "<top level>", f"expected a mapping of keys, got {type(raw).__name__}"
-        )
-    return raw
-
-
 def source_path(path: Path) -> str:
     """A task file's path as records keep it: relative to its repository (or the working dir).
 
@@ -164,7 +111,7 @@ def _fields_at(loc: tuple[Any, ...]) -> list[str]:
         if str(part) in CLASSIFIERS:
             model = CLASSIFIERS.get(str(part))
         model = _SUBMODELS.get(str(part), model)
-    return sorted(model.model_fields)
+    return sorted([*model.model_fields, *([INCLUDE_KEY] if model is TaskFile else [])])
 
 
 def _explain(path: Path, err: ValidationError, raw: dict[str, Any]) -> TaskFileError:
@@ -369,6 +316,19 @@ def _check_data(path: Path, task: TaskFile, data_dir: Path | str | None) -> None
             )
 
 
+def _validated(
+    path: Path, raw: dict[str, Any], *, data_dir: Path | str | None, check_data: bool
+) -> TaskFile:
+    try:
+        task = task_schema().model_validate(raw)
+    except ValidationError as err:
+        raise _explain(path, err, raw) from None
+    _check_names(path, task)
+    if check_data:
+        _check_data(path, task, data_dir)
+    return task
+
+
 def load_cases(
     path: Path, *, data_dir: Path | str | None = None, check_data: bool = True
 ) -> list[CaseSpec]:
@@ -385,15 +345,12 @@ def load_cases(
     from benchmark.generation.gates import gate_spec
     from benchmark.languages import resolve_language
 
-    raw = read_yaml(path)
-    import_plugins(path, raw)
+    raw, origins = read_task_yaml(path)
     try:
-        task = task_schema().model_validate(raw)
-    except ValidationError as err:
-        raise _explain(path, err, raw) from None
-    _check_names(path, task)
-    if check_data:
-        _check_data(path, task, data_dir)
+        import_plugins(path, raw)
+        task = _validated(path, raw, data_dir=data_dir, check_data=check_data)
+    except TaskFileError as err:
+        raise blame_included(err, path, origins) from None
     cases = []
     for dataset, code, setting in itertools.product(task.datasets, task.languages, task.settings):
         language = resolve_language(code, dataset=dataset).code
