@@ -7,10 +7,11 @@ setting names stay readable and a group of 40 settings is still a legible chart.
 
 from __future__ import annotations
 
-import textwrap
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+from benchmark.scoring import wrap_title
 
 GOLD_FIRST = "gold"
 
@@ -30,11 +31,6 @@ def series_name(record: dict[str, Any]) -> str:
 
     model = record["spec"]["model"]
     return variant(record) + (f" ({model})" if model else "")
-
-
-def wrap_title(title: str, width: int = 60) -> str:
-    """A title wrapped onto lines of at most `width` characters (never cut off)."""
-    return "\n".join(textwrap.wrap(title, width)) or title
 
 
 def _order(names) -> list[str]:

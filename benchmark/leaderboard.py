@@ -16,8 +16,14 @@ from typing import Any
 import pandas as pd
 
 from benchmark.records import read_records, record_flags
-from benchmark.rows import LANGUAGE_ORDER, _gold_index, gap_to_gold, variant
-from benchmark.strategies import FREEAL, GOLD
+from benchmark.rows import (
+    LANGUAGE_ORDER,
+    _gold_index,
+    gap_to_gold,
+    is_baseline,
+    reported_apart,
+    variant,
+)
 
 MIN_SPEARMAN_CASES = 10  # fewer cases than this: a rank correlation says little, row not shown
 FOLD_ROWS = 10  # tables longer than this are folded
@@ -112,7 +118,7 @@ def _frame(records: list[dict[str, Any]]) -> pd.DataFrame:
                 "classifier": spec["classifier_slug"],
                 "n": spec["samples_per_label"],
                 "language": spec["language"],
-                "gold": spec["setting"] == GOLD,
+                "gold": is_baseline(r),
                 "variant": variant(r),
                 "model": spec["model"] or "-",
                 "f1": r["scores"]["macro_f1_mean"],
@@ -140,7 +146,7 @@ def summary_tables(records: list[dict[str, Any]], *, figures_dir: Path | None = 
     + mean; with a bar chart (error bars: std over seeds) and a gap-to-gold chart."""
     from benchmark.figures import f1_by_language_figure, gap_to_gold_figure
 
-    scored = [r for r in records if r["spec"]["setting"] != FREEAL]  # own section
+    scored = [r for r in records if not reported_apart(r)]  # own section
     if not scored:
         return []
     df = _frame(scored)
@@ -379,7 +385,7 @@ def _fmt_metric(metric: str, value: float | None) -> str:
 
 def freeal_section(records: list[dict[str, Any]], *, figures_dir: Path | None) -> str | None:
     """The FreeAL tables (`benchmark.freeal.report`), folded, under a per-round chart."""
-    from benchmark.freeal.report import freeal_tables
+    from benchmark.freeal.report import freeal_records, freeal_tables
 
     tables = freeal_tables(records)
     if not tables:
@@ -392,7 +398,7 @@ def freeal_section(records: list[dict[str, Any]], *, figures_dir: Path | None) -
         from benchmark.figures import freeal_rounds_figure
 
         path = freeal_rounds_figure(
-            [r for r in records if r["spec"]["setting"] == FREEAL],
+            freeal_records(records),
             path=figures_dir / "freeal_rounds.png",
         )
         if path is not None:

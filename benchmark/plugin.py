@@ -30,8 +30,8 @@ from benchmark.data import DATASETS, LeakageError
 from benchmark.errors import BenchError
 from benchmark.paths import CACHE_DIR_ENV, DataDirError, default_data_dir
 from benchmark.runner import CaseFailure, RunContext, finished_record, run_case
+from benchmark.settings import SETTINGS
 from benchmark.spec import CaseSpec, TaskFileError
-from benchmark.strategies import SETTINGS
 
 TASK_DIRS = ("tasks", "baselines")
 CTX_KEY = pytest.StashKey[RunContext]()

@@ -10,6 +10,7 @@ import platform
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,74 @@ REQUIRED_FIELDS = (
 CODE_PATHS = ("benchmark", "pyproject.toml")
 STALE_TEMP_SECONDS = 3600.0
 log = logging.getLogger(__name__)
+
+
+# Record fields left out of the JSON when None (a setting or run that has no such block).
+OPTIONAL_FIELDS = (
+    "confusion_matrix",
+    "predictions",
+    "figures",
+    "matched_gold",
+    "quality",
+    "freeal",
+    "train_label_counts_by_generation_seed",
+)
+
+
+@dataclass
+class Record:
+    """The result record of one case: built in one place (the runner), written as JSON by
+    `to_dict`, read back by `from_dict` (records of every readable version)."""
+
+    case_id: str
+    spec_hash: str
+    spec: dict[str, Any]
+    labels: list[str]
+    train_label_counts: dict[str, int]
+    n_train: float
+    n_test: int
+    scores: dict[str, Any]
+    fits: list[dict[str, Any]]
+    data: dict[str, Any]
+    timings: dict[str, float]
+    environment: dict[str, Any]
+    finished_at: str
+    generation: dict[str, Any] | None = None
+    status: str = "ok"
+    record_version: int = RECORD_VERSION
+    classifier_fingerprint: str | None = None  # written with the confusion matrix
+    confusion_matrix: list[list[int]] | None = None
+    predictions: str | None = None
+    figures: dict[str, str] | None = None
+    matched_gold: dict[str, Any] | None = None
+    quality: dict[str, Any] | None = None
+    freeal: dict[str, Any] | None = None
+    train_label_counts_by_generation_seed: dict[str, dict[str, int]] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # keys of no field (kept as read)
+
+    @property
+    def setting(self) -> str:
+        return self.spec["setting"]
+
+    @property
+    def macro_f1(self) -> float:
+        return self.scores["macro_f1_mean"]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        for name in OPTIONAL_FIELDS:
+            if out[name] is None:
+                del out[name]
+        if self.confusion_matrix is None:
+            del out["classifier_fingerprint"]
+        return {**out, **self.extra}
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> Record:
+        names = {f.name for f in fields(cls)} - {"extra"}
+        known = {k: v for k, v in payload.items() if k in names}
+        extra = {k: v for k, v in payload.items() if k not in names}
+        return cls(**known, extra=extra)
 
 
 def record_path(results_dir: Path, case_id: str) -> Path:

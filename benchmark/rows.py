@@ -5,15 +5,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmark.strategies import GOLD
+from benchmark.settings import SETTINGS
 
 LANGUAGE_ORDER = ("en", "de", "th", "he", "id", "sw", "ro", "az", "sl", "te", "cy")
 
 
+def is_baseline(record: dict[str, Any]) -> bool:
+    """A row of the gold baseline setting (the reference of every gap)."""
+    return _flag(record, "baseline")
+
+
+def reported_apart(record: dict[str, Any]) -> bool:
+    """A row of a setting with its own report section (FreeAL), not the macro-F1 tables."""
+    return _flag(record, "reported_apart")
+
+
+def _flag(record: dict[str, Any], attribute: str) -> bool:
+    name = record["spec"]["setting"]
+    return name in SETTINGS and getattr(SETTINGS.get(name), attribute, False)
+
+
 def _gold_index(records: list[dict[str, Any]]) -> dict[tuple, float]:
-    return {
-        _cell_key(r): r["scores"]["macro_f1_mean"] for r in records if r["spec"]["setting"] == GOLD
-    }
+    return {_cell_key(r): r["scores"]["macro_f1_mean"] for r in records if is_baseline(r)}
 
 
 def _cell_key(record: dict[str, Any]) -> tuple:
@@ -23,7 +36,7 @@ def _cell_key(record: dict[str, Any]) -> tuple:
 
 def gap_to_gold(record: dict[str, Any], gold: dict[tuple, float]) -> float | None:
     """F1 minus the matching gold F1 (None for gold rows or when no gold record exists)."""
-    if record["spec"]["setting"] == GOLD:
+    if is_baseline(record):
         return None
     base = gold.get(_cell_key(record))
     return None if base is None else record["scores"]["macro_f1_mean"] - base

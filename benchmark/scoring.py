@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -39,6 +40,11 @@ def confusion_counts(
     return confusion_matrix(gold, predicted, labels=list(labels)).tolist()
 
 
+def wrap_title(title: str, width: int = 60) -> str:
+    """A title wrapped onto lines of at most `width` characters (never cut off)."""
+    return "\n".join(textwrap.wrap(title, width)) or title
+
+
 def save_confusion_figure(
     matrix: list[list[int]], *, labels: Sequence[str], title: str, path: Path
 ) -> Path:
@@ -48,8 +54,6 @@ def save_confusion_figure(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
-
-    from benchmark.figures import wrap_title
 
     counts = np.asarray(matrix, dtype=float)
     rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)

@@ -1,4 +1,5 @@
-"""Named settings usable in task files: the gold baseline and the generation strategies."""
+"""The generation strategies: how the LLM is prompted in each generated setting (registered
+as settings by `benchmark.settings`)."""
 
 from __future__ import annotations
 
@@ -28,9 +29,6 @@ class GenerationStrategy:
     summary: str
 
 
-GOLD = "gold"
-FREEAL = "freeal"
-
 STRATEGIES: dict[str, GenerationStrategy] = {
     s.name: s
     for s in (
@@ -55,15 +53,3 @@ STRATEGIES: dict[str, GenerationStrategy] = {
         ),
     )
 }
-
-SETTINGS: tuple[str, ...] = (GOLD, *STRATEGIES, FREEAL)
-
-
-def is_generated(setting: str) -> bool:
-    """True for settings whose training data an LLM writes."""
-    return setting in STRATEGIES
-
-
-def needs_model(setting: str) -> bool:
-    """True for settings that call an LLM (generation strategies and FreeAL)."""
-    return setting in STRATEGIES or setting == FREEAL

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from benchmark.rows import is_baseline, reported_apart
 from benchmark.significance import Comparison, compare_records, compare_with_matched_gold
-from benchmark.strategies import FREEAL, GOLD
 
 CURRENT_VERSION = 2
 REVISION_PAIRS = (
@@ -28,7 +28,7 @@ def is_superseded(record: dict[str, Any]) -> bool:
     """A generated, augmented or FreeAL record written before matched controls and generation
     seeds (plain gold records of version 1 stay valid: their spec hash says how they were made)."""
     spec = record["spec"]
-    plain_gold = spec["setting"] == GOLD and not spec.get("augmentation")
+    plain_gold = is_baseline(record) and not spec.get("augmentation")
     return record.get("record_version", 1) < CURRENT_VERSION and not plain_gold
 
 
@@ -104,12 +104,12 @@ class Answers:
         self.gold = {
             (s["dataset"], s["language"], s["samples_per_label"], s["classifier_slug"]): r
             for r in self.records
-            if (s := r["spec"])["setting"] == GOLD and not s.get("augmentation")
+            if is_baseline(r) and not (s := r["spec"]).get("augmentation")
         }
         self.generated: dict[tuple, dict[tuple, dict[str, Any]]] = defaultdict(dict)
         for r in self.records:
             spec = r["spec"]
-            if spec["setting"] not in (GOLD, FREEAL):
+            if not is_baseline(r) and not reported_apart(r):
                 self.generated[cell(spec)][(spec["setting"], *variants(spec))] = r
 
     def compare(self, a: dict[str, Any], b: dict[str, Any]) -> Comparison | None:
@@ -245,7 +245,7 @@ class Answers:
         rows = []
         for r in self.records:
             spec = r["spec"]
-            if spec["setting"] != FREEAL:
+            if not reported_apart(r):
                 continue
             fa = spec.get("freeal") or {}
             budget_f1 = same_budget_f1(r)

@@ -16,6 +16,7 @@ from benchmark.augment import AUGMENTERS
 from benchmark.data import DATASETS
 from benchmark.encoders.embedder import ENCODERS
 from benchmark.selection import POOL_METHODS, SELECTORS
+from benchmark.settings import SETTINGS, CaseBase, setting_of
 from benchmark.spec import (
     CLASSIFIERS,
     CaseSpec,
@@ -26,7 +27,6 @@ from benchmark.spec import (
     TaskFileError,
     did_you_mean,
 )
-from benchmark.strategies import FREEAL, GOLD, SETTINGS, STRATEGIES, is_generated, needs_model
 from benchmark.taskyaml import INCLUDE_KEY, blame_included, read_task_yaml
 
 # Generated settings ask the LLM for n samples per label; 100x the study's n is surely a typo.
@@ -153,7 +153,7 @@ def _check_names(path: Path, task: TaskFile) -> None:
                 f"settings[{i}]",
                 f"unknown setting {setting!r}",
                 value=setting,
-                choices=SETTINGS,
+                choices=SETTINGS.names(),
             )
     _check_registered(path, "datasets", task.datasets, "dataset", DATASETS.names())
     for dataset in task.datasets:
@@ -182,13 +182,13 @@ def _check_names(path: Path, task: TaskFile) -> None:
             parse_gate_set(entry)
         except ValueError as err:
             raise TaskFileError(path, f"gates[{i}]", str(err)) from None
-    if any(needs_model(s) for s in task.settings) and not task.models:
+    if _calls_llm(task) and not task.models:
         raise TaskFileError(
             path,
             "models",
             "generated and freeal settings need at least one model (an alias, a local directory or a Hugging Face id)",
         )
-    sources = ("gold", "none", *STRATEGIES)
+    sources = ("gold", "none", *(s for s in SETTINGS if setting_of(s).llm_writes_data))
     for i, source in enumerate(task.freeal.demo_sources):
         if source not in sources:
             raise TaskFileError(
@@ -199,7 +199,7 @@ def _check_names(path: Path, task: TaskFile) -> None:
                 choices=sources,
             )
     _check_seeds_and_sizes(path, task)
-    if any(needs_model(s) for s in task.settings):
+    if _calls_llm(task):
         _check_backend(path, task)
     for i, model in enumerate(task.models):
         _check_model(path, f"models[{i}]", model)
@@ -218,6 +218,10 @@ def _check_registered(
             )
 
 
+def _calls_llm(task: TaskFile) -> bool:
+    return any(setting_of(s).calls_llm for s in task.settings)
+
+
 def _check_seeds_and_sizes(path: Path, task: TaskFile) -> None:
     seen: dict[int, int] = {}
     for i, seed in enumerate(task.seeds):
@@ -229,7 +233,7 @@ def _check_seeds_and_sizes(path: Path, task: TaskFile) -> None:
                 "would be counted twice in the mean and shrink the std",
             )
         seen[seed] = i
-    if any(needs_model(s) for s in task.settings):
+    if _calls_llm(task):
         for i, n in enumerate(task.samples_per_label):
             if n > MAX_GENERATED_PER_LABEL:
                 raise TaskFileError(
@@ -279,41 +283,17 @@ def _check_encoder(path: Path, key: str, ref: str) -> None:
 
 
 def _check_data(path: Path, task: TaskFile, data_dir: Path | str | None) -> None:
-    """Sizes the data cannot meet: no label at all, exact-n requests, too many demos."""
+    """Sizes the data cannot meet (each setting says which): exact-n requests, too many
+    demos, a FreeAL pool as large as the split."""
     from benchmark.data import load_split
 
-    gen = task.generation
+    settings = [setting_of(name) for name in SETTINGS if name in task.settings]
     for dataset, code in itertools.product(task.datasets, task.languages):
         counts = load_split(dataset, code, "train", data_dir=data_dir).label_counts
-        if GOLD in task.settings:
-            for n in task.samples_per_label:
-                short = {k: v for k, v in counts.items() if v < n}
-                if task.gold_sampling == "exact" and short:
-                    raise TaskFileError(
-                        path,
-                        "samples_per_label",
-                        f"{n} per label requested with gold_sampling: exact, but {dataset}/{code} train has only {short}",
-                    )
-                if n > max(counts.values()):
-                    raise TaskFileError(
-                        path,
-                        "samples_per_label",
-                        f"{n} per label is more than any label of {dataset}/{code} train has (largest: {max(counts.values())})",
-                    )
-        if FREEAL in task.settings and task.freeal.pool_size >= sum(counts.values()):
-            raise TaskFileError(
-                path,
-                "freeal.pool_size",
-                f"{task.freeal.pool_size} pool texts, but {dataset}/{code} train has only {sum(counts.values())} (gold demos come from the rest)",
-            )
-        if any(is_generated(s) for s in task.settings) and gen.demos_per_label > min(
-            counts.values()
-        ):
-            raise TaskFileError(
-                path,
-                "generation.demos_per_label",
-                f"{gen.demos_per_label} demos per label, but {dataset}/{code} train has a label with only {min(counts.values())}",
-            )
+        for setting in settings:
+            problem = setting.data_problem(task, counts, where=f"{dataset}/{code} train")
+            if problem:
+                raise TaskFileError(path, *problem)
 
 
 def _validated(
@@ -342,7 +322,6 @@ def load_cases(
     Returns:
         Cases in matrix order (dataset, language, setting, model, size, classifier).
     """
-    from benchmark.generation.gates import gate_spec
     from benchmark.languages import resolve_language
 
     raw, origins = read_task_yaml(path)
@@ -352,89 +331,21 @@ def load_cases(
     except TaskFileError as err:
         raise blame_included(err, path, origins) from None
     cases = []
-    for dataset, code, setting in itertools.product(task.datasets, task.languages, task.settings):
-        language = resolve_language(code, dataset=dataset).code
-        models = task.models if needs_model(setting) else [None]
-
-        if setting == FREEAL:
-            cases.extend(_freeal_cases(path, task, dataset, language, models))
-            continue
-
-        selections = task.selections if is_generated(setting) else ["none"]
-        gate_sets = task.gates if is_generated(setting) else ["none"]
-        augmentations = [
-            a
-            for a in task.augmentations
-            if is_generated(setting) or a == "none" or not AUGMENTERS.get(a).uses_llm
-        ]
-        grid = itertools.product(
-            models, task.samples_per_label, selections, augmentations, gate_sets, task.classifiers
-        )
-        for model, n, selection, augmentation, gate_set, clf in grid:
-            cases.append(
-                CaseSpec(
-                    dataset=dataset,
-                    language=language,
-                    setting=setting,
-                    model=model,
-                    samples_per_label=n,
-                    gold_sampling=task.gold_sampling,
-                    seeds=tuple(task.seeds),
-                    classifier=clf.model_dump(),
-                    generation=generation_dict(task.generation) if model else None,
-                    selection=None
-                    if selection == "none"
-                    else {"method": selection, **task.selection.model_dump()},
-                    augmentation=None if augmentation == "none" else {"method": augmentation},
-                    gates=gate_spec(gate_set),
-                    source=source_path(path),
-                    marks=tuple(task.marks),
-                )
-            )
-    _check_unique(path, cases)
-    return cases
-
-
-def _freeal_cases(
-    path: Path, task: TaskFile, dataset: str, language: str, models: list[str]
-) -> list[CaseSpec]:
-    """One case per model x size x classifier x demo source x clean selection x consistency."""
-    fa = task.freeal
-    shared = fa.model_dump(
-        exclude={"demo_sources", "clean_selection", "consistency", "calibration"}
-    )
-    grid = itertools.product(
-        models,
-        task.samples_per_label,
-        task.classifiers,
-        fa.demo_sources,
-        fa.clean_selection,
-        fa.consistency,
-        fa.calibration,
-    )
-    return [
-        CaseSpec(
+    for dataset, code, name in itertools.product(task.datasets, task.languages, task.settings):
+        setting = setting_of(name)
+        base = CaseBase(
             dataset=dataset,
-            language=language,
-            setting=FREEAL,
-            model=model,
-            samples_per_label=n,
+            language=resolve_language(code, dataset=dataset).code,
+            setting=name,
             gold_sampling=task.gold_sampling,
             seeds=tuple(task.seeds),
-            classifier=clf.model_dump(),
             generation=generation_dict(task.generation),
-            freeal={
-                **shared,
-                "demo_source": source,
-                "clean_selection": selection,
-                "consistency": consistency,
-                "calibration": calibration,
-            },
             source=source_path(path),
             marks=tuple(task.marks),
         )
-        for model, n, clf, source, selection, consistency, calibration in grid
-    ]
+        cases.extend(setting.cases(task, base, task.models if setting.calls_llm else [None]))
+    _check_unique(path, cases)
+    return cases
 
 
 def generation_dict(options: GenerationOptions) -> dict[str, Any]:

@@ -1,66 +1,106 @@
-"""One FreeAL benchmark case: every seed's rounds -> one result record."""
+"""The FreeAL setting: an LLM annotates a pool of gold train texts (labels hidden) and a small
+model, trained on what it labels, feeds back demos and texts to re-annotate, round by round."""
 
 from __future__ import annotations
 
-import time
-from datetime import datetime, timezone
+import itertools
 from typing import Any
 
-from benchmark.data import dataset_labels, load_split
-from benchmark.records import RECORD_VERSION, environment_info, record_path, write_json_atomic
-from benchmark.scoring import aggregate
-from benchmark.spec import CaseSpec
+from benchmark.data import load_split
+from benchmark.freeal.rounds import run_freeal
+from benchmark.settings.base import CaseBase, TrainingData
+from benchmark.spec import CaseSpec, TaskFile
 
 
-def run_freeal_case(spec: CaseSpec, ctx) -> dict[str, Any]:
-    """Run FreeAL for every seed of the case and write its record.
+class FreeALSetting:
+    """Every seed runs FreeAL's rounds; the record's `scores` are the small model's test
+    scores after the last round (so FreeAL rows aggregate like any other case) and its
+    `freeal` block holds every round."""
 
-    The record's `scores` are the small model's test scores after the last round (so
-    FreeAL rows aggregate like any other case); `freeal.per_seed` holds every round.
-    """
-    from benchmark.freeal.rounds import run_freeal
+    name = "freeal"
+    calls_llm = True
+    llm_writes_data = False
+    trains_own_model = True
+    baseline = False
+    reported_apart = True
 
-    started = time.perf_counter()
-    per_seed = [run_freeal(spec, ctx, seed=seed) for seed in spec.seeds]
-    scored = [{"seed": s["seed"], **s["final"]} for s in per_seed]
-    train = load_split(spec.dataset, spec.language, "train", data_dir=ctx.data_dir)
-    test = load_split(spec.dataset, spec.language, "test", data_dir=ctx.data_dir)
-    record = {
-        "record_version": RECORD_VERSION,
-        "case_id": spec.case_id,
-        "spec_hash": spec.spec_hash,
-        "status": "ok",
-        "spec": spec.to_dict(),
-        "labels": list(dataset_labels(spec.dataset, data_dir=ctx.data_dir)),
-        "train_label_counts": per_seed[0]["pool"]["label_counts"],
-        "n_train": per_seed[0]["pool"]["size"],
-        "n_test": len(test.examples),
-        "scores": {
-            "per_seed": scored,
-            **{
-                k: round(v, 4)
-                for k, v in aggregate(
-                    [{k: v for k, v in s.items() if k != "seed"} for s in scored]
-                ).items()
-            },
-        },
-        "fits": [],
-        "freeal": {"per_seed": per_seed, "rounds": round_means(per_seed)},
-        "data": {"train": {"source": train.fingerprint}, "test": test.fingerprint},
-        "generation": None,
-        "timings": {
-            "total_seconds": round(time.perf_counter() - started, 3),
-            "fit_seconds_mean": round(
-                sum(r["seconds"]["train"] for s in per_seed for r in s["rounds"])
-                / max(1, len(per_seed)),
-                3,
-            ),
-        },
-        "environment": environment_info(),
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    write_json_atomic(record_path(ctx.results_dir, spec.case_id), record)
-    return record
+    def cases(self, task: TaskFile, base: CaseBase, models: list[str | None]) -> list[CaseSpec]:
+        """One case per model x size x classifier x demo source x clean selection x
+        consistency x calibration."""
+        fa = task.freeal
+        shared = fa.model_dump(
+            exclude={"demo_sources", "clean_selection", "consistency", "calibration"}
+        )
+        grid = itertools.product(
+            models,
+            task.samples_per_label,
+            task.classifiers,
+            fa.demo_sources,
+            fa.clean_selection,
+            fa.consistency,
+            fa.calibration,
+        )
+        return [
+            CaseSpec(
+                dataset=base.dataset,
+                language=base.language,
+                setting=base.setting,
+                model=model,
+                samples_per_label=n,
+                gold_sampling=base.gold_sampling,
+                seeds=base.seeds,
+                classifier=clf.model_dump(),
+                generation=base.generation,
+                freeal={
+                    **shared,
+                    "demo_source": source,
+                    "clean_selection": selection,
+                    "consistency": consistency,
+                    "calibration": calibration,
+                },
+                source=base.source,
+                marks=base.marks,
+            )
+            for model, n, clf, source, selection, consistency, calibration in grid
+        ]
+
+    def data_problem(
+        self, task: TaskFile, counts: dict[str, int], *, where: str
+    ) -> tuple[str, str] | None:
+        size, total = task.freeal.pool_size, sum(counts.values())
+        if size >= total:
+            return (
+                "freeal.pool_size",
+                f"{size} pool texts, but {where} has only {total} (gold demos come from the rest)",
+            )
+        return None
+
+    def generation_seeds(self, spec: CaseSpec) -> list[int | None]:
+        return [None]
+
+    def training_data(
+        self, spec: CaseSpec, ctx: Any, *, seed: int, generation_seed: int | None
+    ) -> TrainingData:
+        run = run_freeal(spec, ctx, seed=seed)
+        train = load_split(spec.dataset, spec.language, "train", data_dir=ctx.data_dir)
+        return TrainingData(
+            examples=[],
+            provenance={"source": train.fingerprint},
+            details=run,
+            scores=run["final"],
+            fit_seconds=sum(r["seconds"]["train"] for r in run["rounds"]),
+        )
+
+    def matched_gold(self, spec: CaseSpec) -> bool:
+        return False
+
+    def record_block(self, spec: CaseSpec, ctx: Any, runs: list[TrainingData]) -> dict[str, Any]:
+        per_seed = [run.details for run in runs]
+        return {
+            "freeal": {"per_seed": per_seed, "rounds": round_means(per_seed)},
+            "train_label_counts": per_seed[0]["pool"]["label_counts"],
+            "n_train": per_seed[0]["pool"]["size"],
+        }
 
 
 ROUND_METRICS = (

@@ -6,8 +6,6 @@ from typing import Any
 
 from tabulate import tabulate
 
-from benchmark.strategies import FREEAL
-
 INTRO = (
     "## FreeAL\n\n"
     "Per case and round (mean over seeds): **labels** = accuracy of the pool labels used for "
@@ -54,9 +52,14 @@ def _mean_sd(values: list[float]) -> tuple[float, float]:
     return mean, sd
 
 
+def freeal_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records that carry the FreeAL setting's block."""
+    return [r for r in records if r.get("freeal")]
+
+
 def _sorted(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(
-        (r for r in records if r["spec"]["setting"] == FREEAL),
+        freeal_records(records),
         key=lambda r: (r["spec"]["dataset"], r["spec"]["language"], r["case_id"]),
     )
 
