@@ -11,7 +11,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from benchmark.data import Example, load_split, sample_per_label
+from benchmark.data import Example, sample_per_label
 
 AUGMENTATIONS = ("eda", "paraphrase", "backtranslation")
 LLM_AUGMENTATIONS = ("paraphrase", "backtranslation")
@@ -99,15 +99,13 @@ def augmented_demos(spec, ctx, *, seed: int) -> tuple[list[Example], dict[str, A
     k = (spec.generation or {}).get("demos_per_label") or spec.augmentation.get(
         "demos_per_label", 10
     )
-    train = load_split(spec.dataset, spec.language, "train", data_dir=ctx.data_dir)
+    train = ctx.data.split(spec.dataset, spec.language, "train")
     demos = sample_per_label(train, k, seed=seed)
     texts = [e.text for e in demos]
     if method == "eda":
         variants = eda_variants(texts, seed=seed)
     else:
-        from benchmark.generation.backends import backend_for
-
-        backend = backend_for(spec.generation, spec.model)
+        backend = ctx.backends(spec.generation, spec.model)
         language = resolve_language(spec.language).name
         make = llm_paraphrases if method == "paraphrase" else llm_backtranslations
         variants = make(texts, language_name=language, backend=backend, seed=seed)

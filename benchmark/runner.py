@@ -5,7 +5,8 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -15,13 +16,13 @@ from benchmark.classifiers import build_classifier
 from benchmark.data import (
     Example,
     assert_disjoint_from_test,
-    dataset_labels,
-    load_split,
     refuse_test_examples,
     sample_per_label,
     sample_with_counts,
 )
+from benchmark.encoders.embedder import Embedder, load_embedder
 from benchmark.errors import CaseFailure
+from benchmark.generation.backends import BackendFactory
 from benchmark.records import (
     RECORD_VERSION,
     case_dir,
@@ -31,18 +32,30 @@ from benchmark.records import (
     write_json_atomic,
 )
 from benchmark.scoring import aggregate, confusion_counts, save_confusion_figure, score
+from benchmark.services import DataSource
 from benchmark.spec import CaseSpec
 from benchmark.strategies import FREEAL, GOLD
 
 
 @dataclass(frozen=True)
 class RunContext:
-    """Where a run reads data and writes results."""
+    """Where a run reads data and writes results, and the services its cases use.
+
+    `data` (default: a `DataSource` of `data_dir`) loads each split once, `backends` makes the
+    LLM backends (every call through the response cache), `embedder` loads an embedder by name.
+    """
 
     results_dir: Path
     data_dir: Path | str | None = None
     overwrite: bool = False
     figures: bool = True
+    data: DataSource = None  # type: ignore[assignment]  # set from data_dir when not given
+    backends: BackendFactory = field(default_factory=BackendFactory)
+    embedder: Callable[[str], Embedder] = load_embedder
+
+    def __post_init__(self) -> None:
+        if self.data is None:
+            object.__setattr__(self, "data", DataSource(self.data_dir))
 
 
 def finished_record(spec: CaseSpec, ctx: RunContext) -> dict[str, Any] | None:
@@ -87,7 +100,7 @@ def base_training_set(
     """Gold sample of one seed or the generated set of one generation seed, and what to record
     about how it was made."""
     if spec.setting == GOLD:
-        train = load_split(spec.dataset, spec.language, "train", data_dir=ctx.data_dir)
+        train = ctx.data.split(spec.dataset, spec.language, "train")
         chosen = sample_per_label(
             train, spec.samples_per_label, seed=seed, exact=spec.gold_sampling == "exact"
         )
@@ -125,7 +138,7 @@ def generation_quality(
     from benchmark.generation.gates import vocabulary_or_none
     from benchmark.quality import generated_set_quality
 
-    train = load_split(spec.dataset, spec.language, "train", data_dir=ctx.data_dir)
+    train = ctx.data.split(spec.dataset, spec.language, "train")
     gold = sample_per_label(train, spec.samples_per_label, seed=spec.seeds[0])
     candidates: dict[str, int] = {}
     for counts in generation["per_label"].values():
@@ -140,6 +153,7 @@ def generation_quality(
         language=spec.language,
         gold=[(e.text, e.label) for e in gold],
         encoder=encoder,
+        load_embedder=ctx.embedder,
         candidates=candidates,
         vocabulary=vocabulary_or_none(spec.language, data_dir=ctx.data_dir),
     )
@@ -243,10 +257,10 @@ def run_case(spec: CaseSpec, ctx: RunContext) -> dict[str, Any]:
 
         return run_freeal_case(spec, ctx)
     started = time.perf_counter()
-    labels = dataset_labels(spec.dataset, data_dir=ctx.data_dir)
-    train_split = load_split(spec.dataset, spec.language, "train", data_dir=ctx.data_dir)
-    dev = load_split(spec.dataset, spec.language, "dev", data_dir=ctx.data_dir)
-    test = load_split(spec.dataset, spec.language, "test", data_dir=ctx.data_dir)
+    labels = ctx.data.labels(spec.dataset)
+    train_split = ctx.data.split(spec.dataset, spec.language, "train")
+    dev = ctx.data.split(spec.dataset, spec.language, "dev")
+    test = ctx.data.split(spec.dataset, spec.language, "test")
     classifier = build_classifier(spec.classifier, labels=labels)
     dev_texts, dev_labels = [e.text for e in dev.examples], [e.label for e in dev.examples]
     test_texts, gold = [e.text for e in test.examples], [e.label for e in test.examples]
@@ -278,8 +292,14 @@ def run_case(spec: CaseSpec, ctx: RunContext) -> dict[str, Any]:
 
     for generation_seed in generation_seeds(spec):
         tag = {} if generation_seed is None else {"generation_seed": generation_seed}
+        # a generated set (and its augmented demos) is made once: the seeds do not change it
+        one_set = (
+            None
+            if generation_seed is None
+            else training_sets(spec, ctx, spec.seeds[0], generation_seed)
+        )
         for k, seed in enumerate(spec.seeds, 1):
-            train, provenance = training_sets(spec, ctx, seed, generation_seed)
+            train, provenance = one_set or training_sets(spec, ctx, seed, generation_seed)
             where = "" if generation_seed is None else f"generated set {generation_seed}, "
             progress.stage(
                 f"{where}seed {k}/{len(spec.seeds)}: training on {len(train)} examples"

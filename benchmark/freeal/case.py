@@ -6,7 +6,6 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from benchmark.data import dataset_labels, load_split
 from benchmark.records import RECORD_VERSION, environment_info, record_path, write_json_atomic
 from benchmark.scoring import aggregate
 from benchmark.spec import CaseSpec
@@ -23,15 +22,15 @@ def run_freeal_case(spec: CaseSpec, ctx) -> dict[str, Any]:
     started = time.perf_counter()
     per_seed = [run_freeal(spec, ctx, seed=seed) for seed in spec.seeds]
     scored = [{"seed": s["seed"], **s["final"]} for s in per_seed]
-    train = load_split(spec.dataset, spec.language, "train", data_dir=ctx.data_dir)
-    test = load_split(spec.dataset, spec.language, "test", data_dir=ctx.data_dir)
+    train = ctx.data.split(spec.dataset, spec.language, "train")
+    test = ctx.data.split(spec.dataset, spec.language, "test")
     record = {
         "record_version": RECORD_VERSION,
         "case_id": spec.case_id,
         "spec_hash": spec.spec_hash,
         "status": "ok",
         "spec": spec.to_dict(),
-        "labels": list(dataset_labels(spec.dataset, data_dir=ctx.data_dir)),
+        "labels": list(ctx.data.labels(spec.dataset)),
         "train_label_counts": per_seed[0]["pool"]["label_counts"],
         "n_train": per_seed[0]["pool"]["size"],
         "n_test": len(test.examples),
