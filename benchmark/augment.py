@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from benchmark.data import Example, load_split, sample_per_label
+from benchmark.data import Example, sample_per_label
 from benchmark.registry import Registry
 
 
@@ -120,14 +120,12 @@ def augmented_demos(spec, ctx, *, seed: int) -> tuple[list[Example], dict[str, A
     k = (spec.generation or {}).get("demos_per_label") or spec.augmentation.get(
         "demos_per_label", 10
     )
-    train = load_split(spec.dataset, spec.language, "train", data_dir=ctx.data_dir)
+    train = ctx.data.split(spec.dataset, spec.language, "train")
     demos = sample_per_label(train, k, seed=seed)
     texts = [e.text for e in demos]
     backend = language = None
     if augmenter.uses_llm:
-        from benchmark.generation.backends import backend_for
-
-        backend = backend_for(spec.generation, spec.model)
+        backend = ctx.backends(spec.generation, spec.model)
         language = resolve_language(spec.language).name
     variants = augmenter.variants(texts, language_name=language, backend=backend, seed=seed)
     examples = [

@@ -7,6 +7,9 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from benchmark.generation.backends import BackendFactory
+from benchmark.services import DataSource
+
 SMOKE_TASK = "smoke.yaml"
 
 
@@ -57,7 +60,6 @@ def _leaderboard(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _describe(args: argparse.Namespace, extra: list[str]) -> int:
-    from benchmark.generation.backends import backend_for
     from benchmark.generation.describe import descriptions_path, summarised_descriptions
     from benchmark.paths import default_data_dir
     from benchmark.spec import GenerationOptions
@@ -71,8 +73,8 @@ def _describe(args: argparse.Namespace, extra: list[str]) -> int:
         model=args.model,
         k=args.k,
         out_dir=out,
-        backend_factory=lambda: backend_for(options, args.model),
-        data_dir=args.data_dir or default_data_dir(),
+        backend_factory=lambda: BackendFactory()(options, args.model),
+        data=DataSource(args.data_dir or default_data_dir()),
         force=True,
     )
     for label, text in descriptions.items():

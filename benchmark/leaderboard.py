@@ -99,9 +99,9 @@ def markdown_table(frame: pd.DataFrame, *, index: bool = False) -> str:
     return "\n".join(lines)
 
 
-def folded(summary: str, body: str, *, rows: int) -> str:
-    """`body` inside `<details>` when it has more than FOLD_ROWS rows, else as is."""
-    if rows <= FOLD_ROWS:
+def folded(summary: str, body: str, *, rows: int, fold_rows: int = FOLD_ROWS) -> str:
+    """`body` inside `<details>` when it has more than `fold_rows` rows, else as is."""
+    if rows <= fold_rows:
         return body
     return f"<details><summary>{summary}</summary>\n\n{body}\n\n</details>"
 
@@ -141,7 +141,9 @@ def cell_text(f1: float, gap: float | None, matched: float | None) -> str:
     return f"{_fmt(f1)} ({_fmt(gap, signed=True) or '-'} / {_fmt(matched, signed=True)})"
 
 
-def summary_tables(records: list[dict[str, Any]], *, figures_dir: Path | None = None) -> list[str]:
+def summary_tables(
+    records: list[dict[str, Any]], *, figures_dir: Path | None = None, fold_rows: int = FOLD_ROWS
+) -> list[str]:
     """One pivot per (dataset, classifier, n): rows = (setting, model), columns = languages
     + mean; with a bar chart (error bars: std over seeds) and a gap-to-gold chart."""
     from benchmark.figures import f1_by_language_figure, gap_to_gold_figure
@@ -184,13 +186,16 @@ def summary_tables(records: list[dict[str, Any]], *, figures_dir: Path | None = 
         out.append(
             part
             + folded(
-                f"table: {len(table)} settings x {len(langs)} languages", body, rows=len(table)
+                f"table: {len(table)} settings x {len(langs)} languages",
+                body,
+                rows=len(table),
+                fold_rows=fold_rows,
             )
         )
     return out
 
 
-def detail_table(records: list[dict[str, Any]]) -> str:
+def detail_table(records: list[dict[str, Any]], *, fold_rows: int = FOLD_ROWS) -> str:
     """Every case: F1 and accuracy mean ± std, gap, seeds, sizes and timings, per (dataset,
     classifier, n); the case id is the row label's tooltip."""
     gold = _gold_index(records)
@@ -226,14 +231,16 @@ def detail_table(records: list[dict[str, Any]]) -> str:
         )
         parts.append(
             f"### {dataset} · {clf} · n={n} per label\n\n"
-            + folded(f"{len(frame)} cases", markdown_table(frame), rows=len(frame))
+            + folded(
+                f"{len(frame)} cases", markdown_table(frame), rows=len(frame), fold_rows=fold_rows
+            )
         )
     if any(record_flags(r) for r in records):
         parts.append("† written from a working tree with uncommitted changes to the code.")
     return "\n\n".join(parts)
 
 
-def superseded_section(records: list[dict[str, Any]]) -> str | None:
+def superseded_section(records: list[dict[str, Any]], *, fold_rows: int = FOLD_ROWS) -> str | None:
     """Records of older semantics (no matched control, one unseeded-variance generated set,
     unweighted classifier), kept for reference and never mixed into the tables above."""
     if not records:
@@ -253,7 +260,12 @@ def superseded_section(records: list[dict[str, Any]]) -> str | None:
         "## Superseded records\n\nWritten before matched gold controls, generation seeds, "
         "class-balanced classifiers and the study's defaults (record version 1); rerun their "
         "task files to replace them.\n\n"
-        + folded(f"{len(frame)} superseded records", markdown_table(frame), rows=len(frame))
+        + folded(
+            f"{len(frame)} superseded records",
+            markdown_table(frame),
+            rows=len(frame),
+            fold_rows=fold_rows,
+        )
     )
 
 
@@ -268,7 +280,7 @@ def _throughput(gen: dict[str, Any]) -> list[str]:
     ]
 
 
-def generation_table(records: list[dict[str, Any]]) -> str | None:
+def generation_table(records: list[dict[str, Any]], *, fold_rows: int = FOLD_ROWS) -> str | None:
     """Generated cases: how much was kept, copied, rejected, and how fast it was made."""
     rows = []
     for r in records:
@@ -310,13 +322,24 @@ def generation_table(records: list[dict[str, Any]]) -> str | None:
         table = group.drop(columns="dataset")
         parts.append(
             f"### {dataset}\n\n"
-            + folded(f"{len(table)} generated cases", markdown_table(table), rows=len(table))
+            + folded(
+                f"{len(table)} generated cases",
+                markdown_table(table),
+                rows=len(table),
+                fold_rows=fold_rows,
+            )
         )
     return "\n\n".join(parts)
 
 
-def quality_tables(records: list[dict[str, Any]]) -> str | None:
-    """Quality metrics of every generated set, and their Spearman correlation with macro-F1."""
+def quality_tables(
+    records: list[dict[str, Any]],
+    *,
+    fold_rows: int = FOLD_ROWS,
+    min_spearman_cases: int = MIN_SPEARMAN_CASES,
+) -> str | None:
+    """Quality metrics of every generated set, and their Spearman correlation with macro-F1
+    (shown for metrics with at least `min_spearman_cases` cases)."""
     from benchmark.quality import QUALITY_METRICS, spearman_table
 
     rated = [r for r in records if r.get("quality")]
@@ -336,13 +359,13 @@ def quality_tables(records: list[dict[str, Any]]) -> str | None:
     corr = spearman_table(
         [{**r["quality"], "macro_f1": r["scores"]["macro_f1_mean"]} for r in rated], QUALITY_METRICS
     )
-    shown = [(m, rho, n) for m, rho, n in corr if rho is not None and n >= MIN_SPEARMAN_CASES]
+    shown = [(m, rho, n) for m, rho, n in corr if rho is not None and n >= min_spearman_cases]
     left_out = [f"{m} ({n} cases)" for m, rho, n in corr if (m, rho, n) not in shown]
     corr_text = (
         "### Which quality metric predicts downstream macro-F1?\n\nSpearman correlation across "
         "all generated cases (any dataset, language and model), strongest first; cases without "
         f"a value for a metric are left out of its correlation (`cases` counts the rest). "
-        f"Metrics with fewer than {MIN_SPEARMAN_CASES} cases, or no variation, are not shown"
+        f"Metrics with fewer than {min_spearman_cases} cases, or no variation, are not shown"
         + (f": {', '.join(left_out)}." if left_out else ".")
     )
     if shown:
@@ -367,7 +390,12 @@ def quality_tables(records: list[dict[str, Any]]) -> str | None:
         table = group.drop(columns="dataset")
         parts.append(
             f"### Quality: {dataset}\n\n"
-            + folded(f"{len(table)} generated sets", markdown_table(table), rows=len(table))
+            + folded(
+                f"{len(table)} generated sets",
+                markdown_table(table),
+                rows=len(table),
+                fold_rows=fold_rows,
+            )
         )
     return "\n\n".join(parts)
 
@@ -412,6 +440,7 @@ def render(
     display: str | None = None,
     figures_dir: Path | None = None,
     command: str = "lowres-bench leaderboard",
+    fold_rows: int = FOLD_ROWS,
 ) -> str:
     """The whole leaderboard as Markdown.
 
@@ -420,6 +449,7 @@ def render(
         display: the results path shown in the header (default: `results_dir`).
         figures_dir: where figures go (None: no figures).
         command: the command named in the header as the one that wrote the file.
+        fold_rows: tables with more rows are folded.
     """
     from benchmark.summary import current, is_superseded, summary_markdown
 
@@ -437,18 +467,18 @@ def render(
     opening = summary_markdown(records, results_dir)
     if opening.strip():
         parts.append(opening.strip())
-    parts.extend(summary_tables(records, figures_dir=figures_dir))
+    parts.extend(summary_tables(records, figures_dir=figures_dir, fold_rows=fold_rows))
     for section in (
-        generation_table(records),
-        quality_tables(records),
+        generation_table(records, fold_rows=fold_rows),
+        quality_tables(records, fold_rows=fold_rows),
         freeal_section(records, figures_dir=figures_dir),
     ):
         if section:
             parts.append(section)
     if records:
-        parts.append(detail_table(records))
+        parts.append(detail_table(records, fold_rows=fold_rows))
     if old:
-        parts.append(superseded_section(old))
+        parts.append(superseded_section(old, fold_rows=fold_rows))
     return "\n\n".join(parts).rstrip() + "\n"
 
 

@@ -3,7 +3,7 @@
 The pytest plugin sets a sink (the terminal); without one nothing is printed, so library
 code can report unconditionally. While a case runs, a heartbeat thread repeats the latest
 status at least every `HEARTBEAT_S` seconds, so a long batch (a model decoding for
-minutes) never looks hung.
+minutes) never looks hung. `configured(...)` sets the sink, clock and intervals for a block.
 
     with progress.case("sib200-sw-gold-n100-logreg_e5_small"):
         progress.stage("seed 1/10: training")
@@ -13,6 +13,7 @@ minutes) never looks hung.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,8 +23,20 @@ HEARTBEAT_S = 9.0  # a line at least every 10 s while a case runs (checked every
 MIN_INTERVAL_S = 2.0  # counters print at most this often (first and last update always print)
 
 Sink = Callable[[str], None]
-_sink: Sink | None = None
 _lock = threading.RLock()
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Where progress lines go (None: nowhere), the clock, and how often lines are printed."""
+
+    sink: Sink | None = None
+    clock: Callable[[], float] = time.monotonic
+    heartbeat_s: float = HEARTBEAT_S
+    min_interval_s: float = MIN_INTERVAL_S
+
+
+_settings = Settings()
 
 
 class _Status:
@@ -42,8 +55,26 @@ _status = _Status()
 
 def set_sink(sink: Sink | None) -> None:
     """Where progress lines go (None: nowhere)."""
-    global _sink
-    _sink = sink
+    global _settings
+    _settings = dataclasses.replace(_settings, sink=sink)
+
+
+def settings() -> Settings:
+    """The progress settings in force."""
+    return _settings
+
+
+@contextmanager
+def configured(**changes: object) -> Iterator[Settings]:
+    """Progress with other `Settings` fields (sink, clock, heartbeat_s, min_interval_s) inside
+    the block; the previous settings are restored after it."""
+    global _settings
+    previous = _settings
+    _settings = dataclasses.replace(previous, **changes)  # type: ignore[arg-type]
+    try:
+        yield _settings
+    finally:
+        _settings = previous
 
 
 def format_seconds(seconds: float) -> str:
@@ -58,13 +89,14 @@ def format_seconds(seconds: float) -> str:
 
 def _emit(text: str, *, heartbeat: bool = False) -> None:
     with _lock:
-        now = time.monotonic()
+        now = _settings.clock()
         if not heartbeat:
             _status.text, _status.last_update = text, now
         _status.last_emit = now
-        if _sink is None or _status.case_id is None:
+        sink = _settings.sink
+        if sink is None or _status.case_id is None:
             return
-        _sink(f"  {_status.case_id} [{format_seconds(now - _status.started)}] {text}")
+        sink(f"  {_status.case_id} [{format_seconds(now - _status.started)}] {text}")
 
 
 def stage(text: str) -> None:
@@ -83,8 +115,8 @@ def _heartbeat(stop: threading.Event) -> None:
         with _lock:
             if _status.counter is not None:
                 _status.counter.print_if_due()
-            now = time.monotonic()
-            if now - _status.last_emit < HEARTBEAT_S or not _status.text:
+            now = _settings.clock()
+            if now - _status.last_emit < _settings.heartbeat_s or not _status.text:
                 continue
             extra = f"still running, last update {format_seconds(now - _status.last_update)} ago"
             text = _status.counter.line() if _status.counter is not None else _status.text
@@ -109,8 +141,8 @@ def case(case_id: str) -> Iterator[None]:
     """Progress context of one case: prefixes lines with its id, runs the heartbeat."""
     stop = threading.Event()
     with _lock:
-        _status.case_id, _status.started, _status.text = case_id, time.monotonic(), ""
-        _status.last_emit = _status.last_update = time.monotonic()
+        _status.case_id, _status.started, _status.text = case_id, _settings.clock(), ""
+        _status.last_emit = _status.last_update = _settings.clock()
     _emit("started")
     thread = threading.Thread(target=_heartbeat, args=(stop,), daemon=True, name="bench-progress")
     thread.start()
@@ -143,7 +175,7 @@ class Counter:
     ):
         self.what, self.total, self.detail, self.unit = what, total, detail, unit
         self.done = 0
-        self.started = time.monotonic()
+        self.started = _settings.clock()
         self.prior = seconds_per_item
         self.dirty = False
 
@@ -163,7 +195,7 @@ class Counter:
 
     def print_if_due(self) -> None:
         """Print the count if it changed and `MIN_INTERVAL_S` passed since the last line."""
-        if self.dirty and time.monotonic() - _status.last_emit >= MIN_INTERVAL_S:
+        if self.dirty and _settings.clock() - _status.last_emit >= _settings.min_interval_s:
             self.dirty = False
             _emit(self.line())
 
@@ -172,7 +204,7 @@ class Counter:
         left = self.total - self.done
         if left <= 0:
             return 0.0
-        elapsed = time.monotonic() - self.started
+        elapsed = _settings.clock() - self.started
         if self.done:
             return elapsed / self.done * left
         if self.prior is None:
@@ -188,7 +220,7 @@ class Counter:
         if eta:
             parts.append(f"ETA {format_seconds(eta)}")
         elif self.done >= self.total:
-            parts.append(f"took {format_seconds(time.monotonic() - self.started)}")
+            parts.append(f"took {format_seconds(_settings.clock() - self.started)}")
         return ", ".join(p for p in parts if p)
 
 

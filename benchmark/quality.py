@@ -13,11 +13,12 @@ embeddings; the distribution distance to gold is a Fréchet distance (`frechet_d
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from benchmark.encoders.embedder import Embedder, load_embedder
 from benchmark.generation.gates import Vocabulary, lexical_validity
 
 
@@ -175,6 +176,7 @@ def generated_set_quality(
     encoder: str,
     candidates: dict[str, int],
     vocabulary: Vocabulary | None = None,
+    load_embedder: Callable[[str], Embedder] = load_embedder,
 ) -> dict[str, Any]:
     """All metrics of one generated training set.
 
@@ -186,14 +188,13 @@ def generated_set_quality(
         encoder: embedder name of the registry.
         candidates: counts of parsed candidates by status (kept, duplicate, demo_copy, ...).
         vocabulary: the language's gold train vocabulary; `lexical_validity` is absent without.
+        load_embedder: loads the embedder by name (`RunContext.embedder` in a run).
 
     Returns:
         Metric name -> value (rates in [0, 1]). `label_error_rate` (see `label_error_rate`) and
         `frechet_to_gold` (see `frechet_distance`) are None when undefined; every embedding
         metric is absent when fewer than 2 samples were kept.
     """
-    from benchmark.encoders.embedder import load_embedder
-
     texts = [t for t, _ in generated]
     parsed = sum(candidates.values()) or 1
     out: dict[str, Any] = {

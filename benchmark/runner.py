@@ -7,7 +7,8 @@ import dataclasses
 import statistics
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,12 @@ from benchmark.data import (
     Example,
     Split,
     assert_disjoint_from_test,
-    dataset_labels,
-    load_split,
     refuse_test_examples,
     sample_with_counts,
 )
+from benchmark.encoders.embedder import Embedder, load_embedder
 from benchmark.errors import CaseFailure
+from benchmark.generation.backends import BackendFactory
 from benchmark.records import (
     Record,
     case_dir,
@@ -34,18 +35,30 @@ from benchmark.records import (
     write_json_atomic,
 )
 from benchmark.scoring import aggregate, confusion_counts, save_confusion_figure, score
+from benchmark.services import DataSource
 from benchmark.settings import Setting, TrainingData, setting_of
 from benchmark.spec import CaseSpec
 
 
 @dataclass(frozen=True)
 class RunContext:
-    """Where a run reads data and writes results."""
+    """Where a run reads data and writes results, and the services its cases use.
+
+    `data` (default: a `DataSource` of `data_dir`) loads each split once, `backends` makes the
+    LLM backends (every call through the response cache), `embedder` loads an embedder by name.
+    """
 
     results_dir: Path
     data_dir: Path | str | None = None
     overwrite: bool = False
     figures: bool = True
+    data: DataSource = None  # type: ignore[assignment]  # set from data_dir when not given
+    backends: BackendFactory = field(default_factory=BackendFactory)
+    embedder: Callable[[str], Embedder] = load_embedder
+
+    def __post_init__(self) -> None:
+        if self.data is None:
+            object.__setattr__(self, "data", DataSource(self.data_dir))
 
 
 def finished_record(spec: CaseSpec, ctx: RunContext) -> dict[str, Any] | None:
@@ -107,8 +120,8 @@ class ClassifierRuns:
         self, spec: CaseSpec, ctx: RunContext, labels: list[str], test: Split, *, matched: bool
     ):
         self.spec, self.ctx, self.labels, self.test, self.matched = spec, ctx, labels, test, matched
-        self.train_split = load_split(spec.dataset, spec.language, "train", data_dir=ctx.data_dir)
-        self.dev = load_split(spec.dataset, spec.language, "dev", data_dir=ctx.data_dir)
+        self.train_split = ctx.data.split(spec.dataset, spec.language, "train")
+        self.dev = ctx.data.split(spec.dataset, spec.language, "dev")
         self.classifier = build_classifier(spec.classifier, labels=labels)
         self.gold = [e.label for e in test.examples]
         self.index = {label: i for i, label in enumerate(labels)}
@@ -188,8 +201,8 @@ def run_case(spec: CaseSpec, ctx: RunContext) -> dict[str, Any]:
     """
     started = time.perf_counter()
     setting = setting_of(spec.setting)
-    labels = dataset_labels(spec.dataset, data_dir=ctx.data_dir)
-    test = load_split(spec.dataset, spec.language, "test", data_dir=ctx.data_dir)
+    labels = ctx.data.labels(spec.dataset)
+    test = ctx.data.split(spec.dataset, spec.language, "test")
     trainer = (
         None
         if setting.trains_own_model
@@ -199,8 +212,18 @@ def run_case(spec: CaseSpec, ctx: RunContext) -> dict[str, Any]:
     made: list[TrainingData] = []
     for generation_seed in setting.generation_seeds(spec):
         tag = {} if generation_seed is None else {"generation_seed": generation_seed}
+        # a generated set (and its augmented demos) is made once: the seeds do not change it
+        one_set = (
+            None
+            if generation_seed is None
+            else training_data(
+                setting, spec, ctx, seed=spec.seeds[0], generation_seed=generation_seed
+            )
+        )
         for k, seed in enumerate(spec.seeds, 1):
-            data = training_data(setting, spec, ctx, seed=seed, generation_seed=generation_seed)
+            data = one_set or training_data(
+                setting, spec, ctx, seed=seed, generation_seed=generation_seed
+            )
             made.append(data)
             if trainer is None:
                 runs.append({**tag, "seed": seed, **(data.scores or {})})

@@ -16,7 +16,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmark.data import dataset_labels, load_split
 from benchmark.freeal import rounds
 from benchmark.paths import default_data_dir
 from benchmark.runner import RunContext
@@ -33,10 +32,10 @@ def main(task: Path) -> None:
             continue
         if any(r["case"][:2] == (spec.dataset, spec.language) for r in rows):
             continue  # the budget does not depend on the other axes
-        index = {c: i for i, c in enumerate(dataset_labels(spec.dataset, data_dir=data))}
-        train = load_split(spec.dataset, spec.language, "train", data_dir=data)
-        test = load_split(spec.dataset, spec.language, "test", data_dir=data)
-        features, lr = rounds._features(spec)
+        index = {c: i for i, c in enumerate(ctx.data.labels(spec.dataset))}
+        train = ctx.data.split(spec.dataset, spec.language, "train")
+        test = ctx.data.split(spec.dataset, spec.language, "test")
+        features, lr = rounds._features(spec, ctx)
         config = rounds._robust_config(spec, lr)
         for seed in spec.seeds:
             t0 = time.perf_counter()

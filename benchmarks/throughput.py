@@ -14,9 +14,10 @@ Both keep the same samples by construction (first n that pass, in attempt order)
 "kept samples" column is a digest of each run's kept (label, text) pairs, so a difference
 (batch-dependent numerics) shows.
 
-Each (model, backend, mode) runs in its own subprocess with no response cache, so nothing is
-served from a cache and peak memory (resident, process tree: vLLM's engine is a child process) is
-that run's own. Model / engine loading is not timed.
+Each (model, backend, mode) runs in its own subprocess on an empty response cache of its own
+(the production path: every call goes through the cache), so nothing is served from an earlier
+run, and peak memory (resident, process tree: vLLM's engine is a child process) is that run's
+own. Model / engine loading is not timed.
 
     python benchmarks/throughput.py --backends transformers vllm --n 10 --labels 3
     python benchmarks/throughput.py --backends llamacpp transformers \
@@ -44,6 +45,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -153,10 +155,11 @@ def _spec(args, backend: str):
 
 
 def _generator(args, backend_name: str):
-    """A CaseGenerator whose backend is the raw (uncached) backend."""
-    import benchmark.generation.backends as backends
+    """A CaseGenerator whose backend starts on an empty response cache of its own."""
+    from benchmark.generation.backends import BackendFactory
     from benchmark.generation.pipeline import CaseGenerator
     from benchmark.llm.backend import load_backend
+    from benchmark.llm.cache import ResponseCache
     from benchmark.runner import RunContext
 
     spec = _spec(args, backend_name)
@@ -168,14 +171,18 @@ def _generator(args, backend_name: str):
     else:
         options.update(spec.generation["backend_options"])
     raw = load_backend(backend_name, args.model, **options)
-    backends.backend_for = lambda *a, **k: raw  # the generator must not use the cache
-    import benchmark.generation.pipeline as pipeline
-
-    pipeline.backend_for = backends.backend_for
-    ctx = RunContext(results_dir=Path(args.scratch), data_dir=args.data_dir)
+    scratch = Path(tempfile.mkdtemp(prefix="responses-", dir=_made(args.scratch)))
+    factory = BackendFactory(lambda *_a, **_k: raw, cache=ResponseCache(scratch / "llm.sqlite"))
+    ctx = RunContext(results_dir=Path(args.scratch), data_dir=args.data_dir, backends=factory)
     gen = CaseGenerator(spec, ctx, seed=args.seed)
     gen.labels = gen.labels[: args.labels]
     return gen
+
+
+def _made(folder: str) -> Path:
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 class TreeMemory:

@@ -8,8 +8,9 @@ import re
 
 import pytest
 
+from benchmark.generation.backends import BackendFactory
 from benchmark.llm.backend import COMPLETION_ROLE, ChatBackend, ChatResponse, ChoiceResponse
-from benchmark.llm.cache import CachedBackend, ResponseCache
+from benchmark.llm.cache import ResponseCache
 from benchmark.runner import RunContext, run_case
 from benchmark.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
 
@@ -63,15 +64,14 @@ class Recorder(ChatBackend):
 
 
 @pytest.fixture
-def backends(monkeypatch, tmp_path):
+def backends(tmp_path):
+    """One `Recorder` per model, made through the production backend factory."""
     made: dict[str, Recorder] = {}
 
-    def backend_for(gen, model):
-        made.setdefault(model, Recorder())
-        return CachedBackend(made[model], ResponseCache(tmp_path / "llm.sqlite"))
+    def load(name, model, **options):
+        return made.setdefault(model, Recorder())
 
-    monkeypatch.setattr("benchmark.generation.backends.backend_for", backend_for)
-    return made
+    return made, BackendFactory(load, cache=ResponseCache(tmp_path / "llm.sqlite"))
 
 
 def _spec(**generation) -> CaseSpec:
@@ -93,11 +93,15 @@ def _spec(**generation) -> CaseSpec:
 
 def test_base_model_writes_and_instruct_model_revises(backends, tmp_path, sib_fixture_dir):
     spec = _spec(revision_model="instruct")
+    made, factory = backends
     ctx = RunContext(
-        results_dir=tmp_path / "out" / "results", data_dir=sib_fixture_dir, figures=False
+        results_dir=tmp_path / "out" / "results",
+        data_dir=sib_fixture_dir,
+        figures=False,
+        backends=factory,
     )
     record = run_case(spec, ctx)
-    writer, reviser = backends["gemma3-270m"], backends["instruct"]
+    writer, reviser = made["gemma3-270m"], made["instruct"]
     assert writer.chats and not writer.choices  # the base model only writes
     for request in writer.chats:
         [(role, text)] = request.messages
@@ -118,10 +122,14 @@ def test_base_model_writes_and_instruct_model_revises(backends, tmp_path, sib_fi
 
 def test_revision_description_strategy_option_leaves_it_out(backends, tmp_path, sib_fixture_dir):
     spec = _spec(revision_model="instruct", revision_description="strategy")
+    made, factory = backends
     ctx = RunContext(
-        results_dir=tmp_path / "out" / "results", data_dir=sib_fixture_dir, figures=False
+        results_dir=tmp_path / "out" / "results",
+        data_dir=sib_fixture_dir,
+        figures=False,
+        backends=factory,
     )
     run_case(spec, ctx)
-    reviser = backends["instruct"]
+    reviser = made["instruct"]
     assert reviser.choices and not any("(meaning: " in r.messages[-1][1] for r in reviser.choices)
     assert not any("Describe" in r.messages[-1][1] for r in reviser.chats)  # no summaries

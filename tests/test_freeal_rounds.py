@@ -7,10 +7,15 @@ import importlib.util
 import numpy as np
 import pytest
 
+from benchmark.data import Example, Split
 from benchmark.freeal.rounds import feedback_demos, run_freeal
 from benchmark.freeal.train import FrozenFeatures, RobustConfig, train_robust
+from benchmark.generation.backends import BackendFactory
 from benchmark.llm.backend import ChatResponse, ChoiceResponse
-from benchmark.spec import FreeALOptions
+from benchmark.llm.cache import ResponseCache
+from benchmark.runner import RunContext
+from benchmark.services import DataSource
+from benchmark.spec import CaseSpec, FreeALOptions, GenerationOptions
 
 
 class TableEmbedder:
@@ -76,6 +81,7 @@ class ScriptedLLM:
     """Chooses the true class for 60% of texts, a wrong one for 20%, abstains on 20%."""
 
     max_model_len = 10_000
+    fingerprint = "scripted-freeal"
 
     def __init__(self):
         self.choose_sizes: list[int] = []
@@ -83,7 +89,7 @@ class ScriptedLLM:
     def count_tokens(self, messages):
         return sum(len(c.split()) for _, c in messages)
 
-    def choose(self, requests):
+    def choose(self, requests, *, on_result=None):
         self.choose_sizes.append(len(requests))
         out = []
         for request in requests:
@@ -99,15 +105,13 @@ class ScriptedLLM:
             )
         return out
 
-    def generate(self, requests):
+    def generate(self, requests, *, on_result=None):
         return [ChatResponse(r.messages[-1][1].split("\n")[-1], 5, 5, "stop") for r in requests]
 
 
-def _scripted_case(monkeypatch, tmp_path, **freeal):
-    """A FreeAL spec over 60 synthetic texts (pool 45) with the scripted LLM patched in."""
-    import benchmark.freeal.rounds as rounds
-    from benchmark.data import Example, Split
-    from benchmark.spec import CaseSpec
+def _scripted_case(tmp_path, **freeal):
+    """A FreeAL spec over 60 synthetic texts (pool 45), its context serving in-memory data, the
+    scripted LLM and the table embedder."""
 
     texts, truth, _ = noisy_pool(n_per_class=20)
     labels = ("c0", "c1", "c2")
@@ -129,18 +133,6 @@ def _scripted_case(monkeypatch, tmp_path, **freeal):
         "y",
     )
     llm = ScriptedLLM()
-    monkeypatch.setattr(rounds, "dataset_labels", lambda *a, **k: labels)
-    monkeypatch.setattr(
-        rounds, "load_split", lambda d, lang, split, **k: test if split == "test" else train
-    )
-    monkeypatch.setattr("benchmark.generation.backends.backend_for", lambda *a: llm)
-    monkeypatch.setattr(
-        "benchmark.encoders.embedder.load_embedder", lambda *a, **k: TableEmbedder()
-    )
-    monkeypatch.setattr(
-        "benchmark.languages.resolve_language",
-        lambda code, **k: type("L", (), {"name": "English", "code": code})(),
-    )
     axes = {
         "demo_source": freeal.pop("demo_source", "none"),
         "clean_selection": "class_balanced",
@@ -158,17 +150,24 @@ def _scripted_case(monkeypatch, tmp_path, **freeal):
         gold_sampling="at_most",
         seeds=(0,),
         classifier={"name": "embed-logreg", "encoder": "table"},
-        generation={},
+        generation=GenerationOptions(backend="scripted").model_dump(),
         freeal={**options, **axes},
     )
-    ctx = type("Ctx", (), {"data_dir": None, "results_dir": tmp_path})()
+    ctx = RunContext(
+        results_dir=tmp_path,
+        data=DataSource(splits=[train, test], labels={"sib200": labels}),
+        backends=BackendFactory(
+            lambda *_a, **_k: llm, cache=ResponseCache(tmp_path / "llm.sqlite")
+        ),
+        embedder=lambda name: TableEmbedder(),
+    )
     return spec, ctx, llm
 
 
 @pytest.mark.parametrize("refinement", ["freeal", "noisy_only"])
-def test_rounds_run_with_abstentions_and_record_every_round(monkeypatch, tmp_path, refinement):
+def test_rounds_run_with_abstentions_and_record_every_round(tmp_path, refinement):
     """Round 0 and a refinement round, with abstaining ties, on a scripted LLM."""
-    spec, ctx, llm = _scripted_case(monkeypatch, tmp_path, refinement=refinement)
+    spec, ctx, llm = _scripted_case(tmp_path, refinement=refinement)
     out = run_freeal(spec, ctx, seed=0)
     first, second = out["rounds"]
     assert first["annotated"] == 45 and first["abstained"] > 0
@@ -192,9 +191,9 @@ def labels_of(round_record):
     return [c for c in round_record["label_counts"] if c != "None"]
 
 
-def test_gold_demo_runs_report_the_same_budget_reference(monkeypatch, tmp_path):
+def test_gold_demo_runs_report_the_same_budget_reference(tmp_path):
     """With gold demos, the small model is also trained on exactly those labelled examples."""
-    spec, ctx, _ = _scripted_case(monkeypatch, tmp_path, demo_source="gold")
+    spec, ctx, _ = _scripted_case(tmp_path, demo_source="gold")
     out = run_freeal(spec, ctx, seed=0)
     assert out["demos"] == {"source": "gold", "demos": 6}  # 2 per label, none from the pool
     same = out["same_budget_reference"]

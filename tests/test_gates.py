@@ -20,7 +20,6 @@ from benchmark.generation.gates import (
     train_vocabulary,
 )
 from benchmark.languages import resolve_language
-from benchmark.llm.cache import CachedBackend, ResponseCache
 from benchmark.requality import spec_from_record
 from benchmark.runner import RunContext, run_case
 from benchmark.spec import CaseSpec, EmbedLogregSpec, GenerationOptions, TaskFileError
@@ -207,17 +206,14 @@ class GatedScript:
         )
 
 
-def test_gated_samples_are_dropped_before_revision_and_off_the_quota(
-    monkeypatch, tmp_path, shared_data_dir
-):
-    from test_generation import ScriptedBackend
+def test_gated_samples_are_dropped_before_revision_and_off_the_quota(tmp_path, shared_data_dir):
+    from test_generation import ScriptedBackend, scripted
 
     swahili = dev_texts(shared_data_dir, "sib200", "sw", 99)
     gate = language_gate("sw", shared_data_dir)
     swahili = [t for t in swahili if gate.check(t).keep and ChatterGate().check(t).keep]
     backend = ScriptedBackend(GatedScript(swahili))
-    cached = CachedBackend(backend, ResponseCache(tmp_path / "llm.sqlite"))
-    monkeypatch.setattr("benchmark.generation.backends.backend_for", lambda gen, model: cached)
+    backends = scripted(backend, tmp_path / "llm.sqlite")
     spec = CaseSpec(
         dataset="sib200",
         language="sw",
@@ -232,7 +228,12 @@ def test_gated_samples_are_dropped_before_revision_and_off_the_quota(
         ).model_dump(),
         gates=gate_spec("language+chatter"),
     )
-    ctx = RunContext(results_dir=tmp_path / "results", data_dir=shared_data_dir, figures=False)
+    ctx = RunContext(
+        results_dir=tmp_path / "results",
+        data_dir=shared_data_dir,
+        figures=False,
+        backends=backends,
+    )
     record = run_case(spec, ctx)
 
     rows = [

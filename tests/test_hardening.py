@@ -458,13 +458,14 @@ class _DiesInRoundTwo:
         pass
 
 
-def test_interrupted_generation_is_marked_partial(monkeypatch, tmp_path, sib_fixture_dir):
+def test_interrupted_generation_is_marked_partial(tmp_path, sib_fixture_dir):
+    from test_generation import scripted
+
     from benchmark.generation import pipeline
     from benchmark.runner import RunContext
     from benchmark.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
 
-    backend = _DiesInRoundTwo()
-    monkeypatch.setattr("benchmark.generation.backends.backend_for", lambda gen, model: backend)
+    backends = scripted(_DiesInRoundTwo(), tmp_path / "llm.sqlite")
     spec = CaseSpec(
         dataset="sib200",
         language="sw",
@@ -478,7 +479,9 @@ def test_interrupted_generation_is_marked_partial(monkeypatch, tmp_path, sib_fix
             demos_per_label=1, per_request=3, max_attempts=3, seeds=[0]
         ).model_dump(),
     )
-    ctx = RunContext(results_dir=tmp_path / "results", data_dir=sib_fixture_dir, figures=False)
+    ctx = RunContext(
+        results_dir=tmp_path / "results", data_dir=sib_fixture_dir, figures=False, backends=backends
+    )
     with pytest.raises(ConnectionError):
         pipeline.generated_training_set(spec, ctx, seed=0)
     folder = tmp_path / "results" / spec.case_id

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark import leaderboard
 from benchmark.leaderboard import display_path, fmt_rate, render, write_leaderboard
 from benchmark.records import record_path, write_json_atomic
 
@@ -91,9 +90,8 @@ def test_opening_summary_comes_right_after_the_header(results):
     assert parts[0] == "# Leaderboard" and parts[2] == "## Answers"
 
 
-def test_tables_use_short_labels_and_fold_long_groups(results, monkeypatch):
-    monkeypatch.setattr(leaderboard, "FOLD_ROWS", 4)
-    text = render(results)
+def test_tables_use_short_labels_and_fold_long_groups(results):
+    text = render(results, fold_rows=4)
     case_id = "sib200-sw-target_demos-smollm2_135m-n10-logreg_e5_small"
     assert f'<span title="{case_id}">sw · target_demos · smollm2-135m</span>' in text
     assert text.count(case_id) == 1  # only as the tooltip of the all-cases row

@@ -161,35 +161,48 @@ def test_seeded_sampling_is_reproducible(backend):
     assert backend.generate([other_seed])[0].text != alone
 
 
-def test_identical_prompts_share_one_prefill_and_keep_their_own_samples(backend, monkeypatch):
+@needs_smollm2
+def test_identical_prompts_share_one_prefill_and_keep_their_own_samples():
     """Requests that differ only in their seed: the prompt runs once per batch, and each
     request still samples what it samples alone."""
+    from benchmark.llm.hf_backend import TransformersBackend
+
+    class CountingForward(TransformersBackend):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.widths: list[tuple[int, ...]] = []
+
+        def _forward(self, ids, *args, **kwargs):
+            self.widths.append(tuple(ids.shape))
+            return super()._forward(ids, *args, **kwargs)
+
+    backend = CountingForward("tiny-random", batch_size=3, progress=False)
     requests = [
         chat(PROMPTS[2], SamplingParams(temperature=1.0, max_new_tokens=8, seed=s))
         for s in (1, 2, 3)
     ]
     alone = [backend.generate([r])[0].text for r in requests]
-    widths = []
-    forward = backend._forward
-
-    def counting(ids, *args, **kwargs):
-        widths.append(tuple(ids.shape))
-        return forward(ids, *args, **kwargs)
-
-    monkeypatch.setattr(backend, "_forward", counting)
+    backend.widths.clear()
     assert [r.text for r in backend.generate(requests)] == alone
-    prefills = [shape for shape in widths if shape[1] > 1]
+    prefills = [shape for shape in backend.widths if shape[1] > 1]
     assert [rows for rows, _ in prefills] == [1]  # one prompt row for the 3 requests
     assert len(set(alone)) > 1
 
 
-def test_generation_stops_at_end_of_turn(backend, monkeypatch):
+def test_generation_stops_at_end_of_turn(backend):
+    from benchmark.llm.hf_backend import TransformersBackend
+
+    class StopsAtToken(TransformersBackend):
+        def __init__(self, *args, stop_token: int, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.stop_ids = self.stop_ids | {stop_token}
+
     request = chat(PROMPTS[0])
     first_token = backend.tokenizer.encode(
         backend.generate([request])[0].text, add_special_tokens=False
     )[0]
-    monkeypatch.setattr(backend, "stop_ids", backend.stop_ids | {first_token})
-    response = backend.generate([request])[0]
+    stopping = StopsAtToken("tiny-random", batch_size=3, progress=False, stop_token=first_token)
+    response = stopping.generate([request])[0]
     assert (response.text, response.n_completion_tokens, response.finish_reason) == ("", 1, "stop")
 
 
@@ -228,8 +241,11 @@ def test_choose_shares_the_prompt_pass_without_changing_scores(backend):
         assert math.isclose(got[choice], expected, abs_tol=1e-3), choice
 
 
-def test_prompt_longer_than_model_len_is_rejected(backend, monkeypatch):
-    monkeypatch.setattr(backend, "_max_model_len", 8)
+@needs_smollm2
+def test_prompt_longer_than_model_len_is_rejected():
+    from benchmark.llm.hf_backend import TransformersBackend
+
+    backend = TransformersBackend("tiny-random", max_model_len=8, progress=False)
     with pytest.raises(ValueError, match="max_model_len"):
         backend.generate([chat("a long prompt " * 5)])
 

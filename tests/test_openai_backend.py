@@ -393,8 +393,9 @@ def test_replicas_share_the_load(server):
         other.close()
 
 
-def test_backend_for_builds_it_from_generation_options(server):
-    from benchmark.generation.backends import _cached_backend, backend_for
+def test_backend_factory_builds_it_from_generation_options(server, tmp_path):
+    from benchmark.generation.backends import BackendFactory
+    from benchmark.llm.cache import ResponseCache
     from benchmark.spec import GenerationOptions
 
     generation = GenerationOptions(
@@ -402,10 +403,12 @@ def test_backend_for_builds_it_from_generation_options(server):
         batch_size=4,
         backend_options={"base_url": server.url, "progress": False, "fingerprint": "fp-x"},
     ).model_dump()
+    factory = BackendFactory(cache=ResponseCache(tmp_path / "llm.sqlite"))
+    cached = factory(generation, "org/fake-model")
     try:
-        cached = backend_for(generation, "org/fake-model")
         assert isinstance(cached.backend, OpenAIBackend)
         assert cached.backend.max_concurrency == 4
         assert cached.fingerprint == "fp-x"
+        assert factory(generation, "org/fake-model") is cached  # made once per options
     finally:
-        _cached_backend.cache_clear()
+        cached.close()

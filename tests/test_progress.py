@@ -10,16 +10,15 @@ from benchmark import progress
 
 
 @pytest.fixture
-def lines(monkeypatch):
+def lines():
     out: list[str] = []
-    monkeypatch.setattr(progress, "_sink", out.append)
-    yield out
-    progress.set_sink(None)
+    with progress.configured(sink=out.append):
+        yield out
 
 
-def test_counter_prints_start_and_end_and_throttles_between(lines, monkeypatch):
-    monkeypatch.setattr(progress, "MIN_INTERVAL_S", 3600.0)  # nothing between start and end
+def test_counter_prints_start_and_end_and_throttles_between(lines):
     with (
+        progress.configured(min_interval_s=3600.0),  # nothing between start and end
         progress.case("case-a"),
         progress.counter("generation round 1", 4, detail=lambda: "kept 3/20") as done,
     ):
@@ -32,22 +31,29 @@ def test_counter_prints_start_and_end_and_throttles_between(lines, monkeypatch):
     assert len(body) == 3 and all(line.startswith("  case-a [") for line in lines)
 
 
-def test_counter_eta_from_the_rate_so_far_and_a_prior_that_runs_down(monkeypatch):
+def test_counter_eta_from_the_rate_so_far_and_a_prior_that_runs_down():
     now = [100.0]
-    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
-    counter = progress.Counter("round 2", 5, seconds_per_item=10.0)
-    now[0] = 120.0
-    assert counter.eta() == pytest.approx(30.0)  # prior 5 x 10 s, 20 s gone
-    now[0] = 200.0
-    assert counter.eta() is None  # overdue: no made-up ETA
-    counter.done = 2
-    assert counter.eta() == pytest.approx(100 / 2 * 3)  # the rate so far
+    with progress.configured(clock=lambda: now[0]):
+        counter = progress.Counter("round 2", 5, seconds_per_item=10.0)
+        now[0] = 120.0
+        assert counter.eta() == pytest.approx(30.0)  # prior 5 x 10 s, 20 s gone
+        now[0] = 200.0
+        assert counter.eta() is None  # overdue: no made-up ETA
+        counter.done = 2
+        assert counter.eta() == pytest.approx(100 / 2 * 3)  # the rate so far
 
 
-def test_heartbeat_repeats_the_status_during_a_long_step(lines, monkeypatch):
-    monkeypatch.setattr(progress, "HEARTBEAT_S", 0.5)
+def test_configured_settings_are_restored_after_the_block():
+    before = progress.settings()
+    with progress.configured(heartbeat_s=0.5, sink=print) as inside:
+        assert inside.heartbeat_s == 0.5 and inside.sink is print
+        assert inside.min_interval_s == before.min_interval_s
+    assert progress.settings() == before
+
+
+def test_heartbeat_repeats_the_status_during_a_long_step(lines):
     tokens = iter(range(0, 1000, 7))
-    with progress.case("case-b"):
+    with progress.configured(heartbeat_s=0.5), progress.case("case-b"):
         progress.set_token_source(lambda: next(tokens))
         with progress.counter("generation round 1", 2, max_tokens=512):
             time.sleep(2.6)
@@ -57,11 +63,11 @@ def test_heartbeat_repeats_the_status_during_a_long_step(lines, monkeypatch):
     assert "of at most 512 tokens" in beats[-1]
 
 
-def test_nothing_is_printed_without_a_sink_or_outside_a_case(monkeypatch):
+def test_nothing_is_printed_without_a_sink_or_outside_a_case():
     printed: list[str] = []
     progress.stage("no case running")  # no error, nothing to print to
-    monkeypatch.setattr(progress, "_sink", printed.append)
-    progress.stage("still no case")
+    with progress.configured(sink=printed.append):
+        progress.stage("still no case")
     assert printed == []
 
 
@@ -71,9 +77,12 @@ def test_prior_rate_gives_an_eta_before_the_first_result():
     assert progress.format_seconds(185) == "3m05s" and progress.format_seconds(42) == "42s"
 
 
-def test_a_burst_of_results_prints_one_line(lines, monkeypatch):
-    monkeypatch.setattr(progress, "MIN_INTERVAL_S", 0.0)
-    with progress.case("case-c"), progress.counter("generation round 1", 7) as done:
+def test_a_burst_of_results_prints_one_line(lines):
+    with (
+        progress.configured(min_interval_s=0.0),
+        progress.case("case-c"),
+        progress.counter("generation round 1", 7) as done,
+    ):
         for i in range(7):  # a batch backend reports all its requests at once
             done(i, None)
     body = [line.split("] ", 1)[1] for line in lines]
@@ -84,9 +93,12 @@ def test_a_burst_of_results_prints_one_line(lines, monkeypatch):
     ]
 
 
-def test_partial_counts_are_printed_by_the_heartbeat(lines, monkeypatch):
-    monkeypatch.setattr(progress, "MIN_INTERVAL_S", 0.0)
-    with progress.case("case-d"), progress.counter("generation round 1", 4) as done:
+def test_partial_counts_are_printed_by_the_heartbeat(lines):
+    with (
+        progress.configured(min_interval_s=0.0),
+        progress.case("case-d"),
+        progress.counter("generation round 1", 4) as done,
+    ):
         done(0, None)
         time.sleep(1.5)
         assert any("generation round 1: 1/4 requests" in line for line in lines)

@@ -135,17 +135,14 @@ def _record(case_id: str, quality: dict, f1: float) -> dict:
     return {"case_id": case_id, "spec": spec, "quality": quality, "scores": {"macro_f1_mean": f1}}
 
 
-def test_quality_table_blank_for_records_without_the_new_metrics(monkeypatch):
-    import benchmark.leaderboard as leaderboard
-
-    monkeypatch.setattr(leaderboard, "MIN_SPEARMAN_CASES", 4)
+def test_quality_table_blank_for_records_without_the_new_metrics():
     old = {m: 0.5 for m in QUALITY_METRICS if m not in ("label_error_rate", "frechet_to_gold")}
     records = [_record(f"old{i}", {**old, "distinct_1": i / 10}, 50.0 + i) for i in range(3)]
     records += [
         _record(f"new{i}", {**old, "label_error_rate": 0.1 * i, "frechet_to_gold": 0.25}, 60.0 - i)
         for i in range(4)
     ]
-    text = quality_tables(records)
+    text = quality_tables(records, min_spearman_cases=4)
     header = next(line for line in text.splitlines() if line.startswith("| case"))
     assert "label_error_rate" in header and "frechet_to_gold" in header
     old_row = next(
@@ -170,12 +167,9 @@ def test_quality_table_blank_for_records_without_the_new_metrics(monkeypatch):
     assert corr["distinct_1"][1].strip() == "7"
 
 
-def test_spearman_rows_need_enough_cases(monkeypatch):
-    import benchmark.leaderboard as leaderboard
-
-    monkeypatch.setattr(leaderboard, "MIN_SPEARMAN_CASES", 8)
+def test_spearman_rows_need_enough_cases():
     quality = {m: 0.5 for m in QUALITY_METRICS}
     records = [_record(f"m{i}", {**quality, "distinct_1": i / 10}, 50.0 + i) for i in range(7)]
-    corr_part = quality_tables(records).split("### ")[1].split("### ")[0]
+    corr_part = quality_tables(records, min_spearman_cases=8).split("### ")[1].split("### ")[0]
     assert "| distinct_1 |" not in corr_part  # rho is defined, but 7 cases < 8
     assert "distinct_1 (7 cases)" in corr_part

@@ -72,24 +72,22 @@ def test_generate_offline(backend):
     assert backend.fingerprint.startswith("gguf-sha256:")
 
 
-def test_task_file_options_reach_the_shared_engine(backend, monkeypatch, tmp_path):
-    """`generation: {backend: vllm, backend_options: ...}` builds it through backend_for."""
-    from benchmark.generation.backends import _cached_backend, backend_for
+def test_task_file_options_reach_the_shared_engine(backend, tmp_path):
+    """`generation: {backend: vllm, backend_options: ...}` builds it through the factory."""
+    from benchmark.generation.backends import BackendFactory
+    from benchmark.llm.cache import ResponseCache
     from benchmark.spec import GenerationOptions
 
-    monkeypatch.setenv("BENCH_RESPONSE_CACHE", str(tmp_path / "responses.sqlite"))
     options = {k: v for k, v in ENGINE.items() if k != "max_model_len"}
     generation = GenerationOptions(
         backend="vllm", max_model_len=2048, backend_options=options
     ).model_dump()
-    try:
-        cached = backend_for(generation, MODEL)
-        assert cached.backend.llm is backend.llm  # same engine options: no second engine
-        first = cached.generate([chat("Name a colour.", seed=5)])[0]
-        again = cached.generate([chat("Name a colour.", seed=5)])[0]
-        assert again.cached and again.text == first.text
-    finally:
-        _cached_backend.cache_clear()
+    factory = BackendFactory(cache=ResponseCache(tmp_path / "responses.sqlite"))
+    cached = factory(generation, MODEL)
+    assert cached.backend.llm is backend.llm  # same engine options: no second engine
+    first = cached.generate([chat("Name a colour.", seed=5)])[0]
+    again = cached.generate([chat("Name a colour.", seed=5)])[0]
+    assert again.cached and again.text == first.text
 
 
 def test_per_request_seeds_are_reproducible(backend):

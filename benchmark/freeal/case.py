@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from benchmark.data import load_split
 from benchmark.freeal.rounds import run_freeal
 from benchmark.settings.base import CaseBase, TrainingData
 from benchmark.spec import CaseSpec, TaskFile
@@ -82,7 +81,7 @@ class FreeALSetting:
         self, spec: CaseSpec, ctx: Any, *, seed: int, generation_seed: int | None
     ) -> TrainingData:
         run = run_freeal(spec, ctx, seed=seed)
-        train = load_split(spec.dataset, spec.language, "train", data_dir=ctx.data_dir)
+        train = ctx.data.split(spec.dataset, spec.language, "train")
         return TrainingData(
             examples=[],
             provenance={"source": train.fingerprint},

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.data import Example, Split, dataset_labels, load_split, sample_per_label
+from benchmark.data import Example, Split, sample_per_label
 from benchmark.errors import CaseFailure
 from benchmark.freeal.annotate import annotate, annotate_with_demos
 from benchmark.freeal.selection import (
@@ -103,13 +103,12 @@ def feedback_demos(
     return out
 
 
-def _features(spec: CaseSpec):
+def _features(spec: CaseSpec, ctx):
     from benchmark.classifiers.finetune import encoder_dir
-    from benchmark.encoders.embedder import load_embedder
 
     clf = spec.classifier
     if clf["name"] == "embed-logreg":
-        return FrozenFeatures(load_embedder(clf["encoder"])), spec.freeal["lr"]
+        return FrozenFeatures(ctx.embedder(clf["encoder"])), spec.freeal["lr"]
     return TrainableEncoder(encoder_dir(clf["encoder"]), max_length=clf["max_length"]), clf["lr"]
 
 
@@ -140,28 +139,26 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
         the LLM's transductive accuracy on the pool, abstentions, the small model's test
         scores, per-class counts, clean counts and collapsing classes.
     """
-    from benchmark.encoders.embedder import load_embedder
-    from benchmark.generation.backends import backend_for
     from benchmark.languages import resolve_language
 
     fa = spec.freeal
-    classes = list(dataset_labels(spec.dataset, data_dir=ctx.data_dir))
+    classes = list(ctx.data.labels(spec.dataset))
     index = {c: i for i, c in enumerate(classes)}
-    train = load_split(spec.dataset, spec.language, "train", data_dir=ctx.data_dir)
-    test = load_split(spec.dataset, spec.language, "test", data_dir=ctx.data_dir)
+    train = ctx.data.split(spec.dataset, spec.language, "train")
+    test = ctx.data.split(spec.dataset, spec.language, "test")
     pool = draw_pool(train, fa["pool_size"], seed=seed)
     texts, hidden = [e.text for e in pool], [e.label for e in pool]
     language_name = resolve_language(spec.language).name
-    backend = backend_for(spec.generation, spec.model)
+    backend = ctx.backends(spec.generation, spec.model)
     demos, demo_info = demo_source(spec, ctx, train, pool, seed=seed)
-    retriever = load_embedder(fa["retrieval_encoder"])
+    retriever = ctx.embedder(fa["retrieval_encoder"])
     vectors = retriever.encode(texts)
     t0 = time.perf_counter()
     views = consistency_views(
         texts, fa["consistency"], backend=backend, language_name=language_name, seed=seed
     )
     augment_seconds = time.perf_counter() - t0
-    features, lr = _features(spec)
+    features, lr = _features(spec, ctx)
     config = _robust_config(spec, lr)
     labels: list[str | None] = [None] * len(texts)
     rounds: list[dict[str, Any]] = []

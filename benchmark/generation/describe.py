@@ -11,8 +11,9 @@ from typing import Any
 
 import yaml
 
-from benchmark.data import dataset_labels, load_split, sample_per_label
+from benchmark.data import sample_per_label
 from benchmark.records import write_text_atomic
+from benchmark.services import DataSource
 
 
 def descriptions_path(out_dir: Path, dataset: str, model: str, k: int) -> Path:
@@ -29,7 +30,7 @@ def clean_summary(text: str) -> str:
 
 
 def summarise_labels(
-    dataset: str, *, backend, model: str, k: int, seed: int, data_dir: Path | str | None
+    dataset: str, *, backend, model: str, k: int, seed: int, data: DataSource
 ) -> dict[str, Any]:
     """Ask the LLM for one short description per label from k English gold train examples.
 
@@ -39,8 +40,8 @@ def summarise_labels(
     from benchmark.generation.prompts import PROMPT_VERSION, description_messages
     from benchmark.llm.backend import ChatRequest, SamplingParams
 
-    train = load_split(dataset, "en", "train", data_dir=data_dir)
-    labels = dataset_labels(dataset, data_dir=data_dir)
+    train = data.split(dataset, "en", "train")
+    labels = data.labels(dataset)
     requests = []
     for label in labels:
         examples = [e.text for e in sample_per_label(train, k, seed=seed, labels=[label])]
@@ -71,7 +72,7 @@ def summarised_descriptions(
     k: int,
     out_dir: Path,
     backend_factory,
-    data_dir,
+    data: DataSource,
     force: bool = False,
 ) -> dict[str, str]:
     """Stored summaries for (dataset, model, k), made (and saved) on first use."""
@@ -79,8 +80,6 @@ def summarised_descriptions(
     if path.is_file() and not force:
         stored = yaml.safe_load(path.read_text(encoding="utf-8"))
         return stored["descriptions"]
-    made = summarise_labels(
-        dataset, backend=backend_factory(), model=model, k=k, seed=0, data_dir=data_dir
-    )
+    made = summarise_labels(dataset, backend=backend_factory(), model=model, k=k, seed=0, data=data)
     write_text_atomic(path, yaml.safe_dump(made, allow_unicode=True, sort_keys=False, width=100))
     return made["descriptions"]

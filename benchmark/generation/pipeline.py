@@ -29,11 +29,12 @@ from typing import Any
 import numpy as np
 
 from benchmark import progress
-from benchmark.data import Example, dataset_labels, load_split, sample_per_label
+from benchmark.data import Example, sample_per_label
 from benchmark.generation.gates import build_gates, failed_gates
 from benchmark.generation.parse import normalise_for_match, parse_samples, split_demo_copies
 from benchmark.languages import resolve_language
 from benchmark.records import case_dir, write_text_atomic
+from benchmark.services import DataSource
 from benchmark.spec import CaseSpec
 from benchmark.strategies import STRATEGIES, GenerationStrategy
 
@@ -71,15 +72,15 @@ def request_seed(*parts: Any) -> int:
 
 
 def build_demos(
-    spec: CaseSpec, strategy: GenerationStrategy, *, data_dir, backend, seed: int
+    spec: CaseSpec, strategy: GenerationStrategy, *, data: DataSource, backend, seed: int
 ) -> dict[str, list[str]]:
     """Demos per label from the gold train split (never dev/test), translated if asked."""
-    labels = dataset_labels(spec.dataset, data_dir=data_dir)
+    labels = data.labels(spec.dataset)
     k = spec.generation["demos_per_label"]
     if strategy.demos == "none" or k == 0:
         return {label: [] for label in labels}
     source = "en" if strategy.demos in ("english", "translated") else spec.language
-    train = load_split(spec.dataset, source, "train", data_dir=data_dir)
+    train = data.split(spec.dataset, source, "train")
     demos: dict[str, list[str]] = defaultdict(list)
     for example in sample_per_label(train, k, seed=seed):
         demos[example.label].append(example.text)
@@ -125,11 +126,10 @@ def label_descriptions(
     else from `generation.description_model` (default: the revision model when one is set, as a
     base generator cannot summarise by chat; else the case's model).
     """
-    from benchmark.generation.backends import backend_for
     from benchmark.generation.describe import summarised_descriptions
     from benchmark.generation.labels import human_description
 
-    labels = dataset_labels(spec.dataset, data_dir=ctx.data_dir)
+    labels = ctx.data.labels(spec.dataset)
     if strategy.description == "none":
         return dict.fromkeys(labels)
     if strategy.description == "human":
@@ -143,8 +143,8 @@ def label_descriptions(
         model=model,
         k=gen["description_examples"],
         out_dir=ctx.results_dir.parent,
-        backend_factory=lambda: backend_for(gen, model),
-        data_dir=ctx.data_dir,
+        backend_factory=lambda: ctx.backends(gen, model),
+        data=ctx.data,
     )
     return {label: summaries.get(label) for label in labels}
 
@@ -187,22 +187,20 @@ class CaseGenerator:
     """Runs the generation rounds of one case and keeps every candidate."""
 
     def __init__(self, spec: CaseSpec, ctx, *, seed: int):
-        from benchmark.generation.backends import backend_for
-
         self.spec, self.ctx, self.seed = spec, ctx, seed
         self.gen = spec.generation
         self.strategy = STRATEGIES[spec.setting]
         self.language = resolve_language(spec.language)
-        self.labels = dataset_labels(spec.dataset, data_dir=ctx.data_dir)
+        self.labels = ctx.data.labels(spec.dataset)
         progress.stage(f"loading {spec.model} ({self.gen['backend']} backend)")
-        self.backend = backend_for(self.gen, spec.model)
+        self.backend = ctx.backends(self.gen, spec.model)
         self.prompt_style = self._style(spec.model, self.backend)
         reviser = self.gen.get("revision_model") or spec.model
-        self.reviser = self.backend if reviser == spec.model else backend_for(self.gen, reviser)
+        self.reviser = self.backend if reviser == spec.model else ctx.backends(self.gen, reviser)
         self.revision_style = self._style(reviser, self.reviser)
         self.stop: tuple[str, ...] = ()
         self.demos = build_demos(
-            spec, self.strategy, data_dir=ctx.data_dir, backend=self.backend, seed=seed
+            spec, self.strategy, data=ctx.data, backend=self.backend, seed=seed
         )
         self.descriptions = label_descriptions(spec, self.strategy, ctx=ctx)
         self.gates = build_gates(spec.gates, self.language, data_dir=ctx.data_dir)
@@ -500,14 +498,11 @@ class CaseGenerator:
 
     def select(self) -> None:
         """Keep n per label from the pool with the case's selection strategy."""
-        from benchmark.encoders.embedder import load_embedder
         from benchmark.selection import POOL_METHODS, SELECTORS, pool_scores
 
         options, n = self.spec.selection, self.spec.samples_per_label
-        embedder = load_embedder(options["encoder"])
-        train = load_split(
-            self.spec.dataset, self.spec.language, "train", data_dir=self.ctx.data_dir
-        )
+        embedder = self.ctx.embedder(options["encoder"])
+        train = self.ctx.data.split(self.spec.dataset, self.spec.language, "train")
         gold_examples = sample_per_label(train, self.gen["demos_per_label"] or 10, seed=self.seed)
         pool = [c for c in self.candidates if c.status == "kept"]
         vectors = embedder.encode([c.text for c in pool])

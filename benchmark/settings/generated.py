@@ -6,7 +6,7 @@ import statistics
 from collections import Counter
 from typing import Any
 
-from benchmark.data import Example, load_split, sample_per_label
+from benchmark.data import Example, sample_per_label
 from benchmark.generation.gates import vocabulary_or_none
 from benchmark.generation.pipeline import generated_set
 from benchmark.quality import generated_set_quality
@@ -122,7 +122,7 @@ def generation_quality(
     spec: CaseSpec, ctx: Any, generated: list[Example], generation: dict[str, Any]
 ) -> dict[str, Any]:
     """Quality metrics of one generated set, against a gold sample of the same size."""
-    train = load_split(spec.dataset, spec.language, "train", data_dir=ctx.data_dir)
+    train = ctx.data.split(spec.dataset, spec.language, "train")
     gold = sample_per_label(train, spec.samples_per_label, seed=spec.seeds[0])
     candidates: dict[str, int] = {}
     for counts in generation["per_label"].values():
@@ -137,6 +137,7 @@ def generation_quality(
         language=spec.language,
         gold=[(e.text, e.label) for e in gold],
         encoder=encoder,
+        load_embedder=ctx.embedder,
         candidates=candidates,
         vocabulary=vocabulary_or_none(spec.language, data_dir=ctx.data_dir),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchmark.augment import AUGMENTERS
-from benchmark.data import load_split, sample_per_label
+from benchmark.data import sample_per_label
 from benchmark.settings.base import CaseBase, TrainingData, classifier_grid
 from benchmark.spec import CaseSpec, TaskFile
 
@@ -51,7 +51,7 @@ class GoldSetting:
     def training_data(
         self, spec: CaseSpec, ctx: Any, *, seed: int, generation_seed: int | None
     ) -> TrainingData:
-        train = load_split(spec.dataset, spec.language, "train", data_dir=ctx.data_dir)
+        train = ctx.data.split(spec.dataset, spec.language, "train")
         chosen = sample_per_label(
             train, spec.samples_per_label, seed=seed, exact=spec.gold_sampling == "exact"
         )
