@@ -87,3 +87,13 @@ def test_old_generated_records_are_superseded_but_gold_is_not():
 def test_old_augmented_gold_records_are_superseded():
     old_aug = {"record_version": 1, "spec": {"setting": "gold", "augmentation": {"method": "eda"}}}
     assert is_superseded(old_aug)
+
+
+def test_a_question_without_current_rows_says_it_is_not_measured(tmp_path):
+    rng = np.random.default_rng(1)
+    gold = rng.integers(0, 4, 200)
+    text = summary_markdown([write_case(tmp_path, "target_demos", 0.6, 0.8, rng, gold)], tmp_path)
+    augmentation = text.split("**4. Does augmentation help?**")[1].split("**5.")[0]
+    assert "Not measured with the current semantics yet" in augmentation
+    selection = text.split("**3. Does selection help?**")[1].split("**4.")[0]
+    assert "Not measured" in selection
