@@ -31,6 +31,7 @@ from typing import Any
 
 import regex
 
+from benchmark.data import load_split
 from benchmark.languages import Language, resolve_language
 
 NONE = "none"
@@ -100,7 +101,6 @@ def train_vocabulary(language: str, *, data_dir: Path | str | None = None) -> Vo
     Raises:
         FileNotFoundError: no train split of the language was found.
     """
-    from benchmark.data import load_split
 
     lang = resolve_language(language)
     ngrams = uses_char_ngrams(lang)
