@@ -2,8 +2,9 @@
 only downwards through the layers, and hides no project import inside a function.
 
 Importing `a.b.c` also runs `a/b/__init__.py`, so the graph has an edge to every package above
-an imported module (unless the importer sits inside that package): `freeal/case.py` importing
-`settings.base` while `settings/__init__.py` imported `freeal/case.py` was such a hidden circle.
+an imported module (unless the importer sits inside that package): the FreeAL setting, when it
+lived in `freeal/case.py`, imported `settings.base` while `settings/__init__.py` imported it, a
+circle that failed `import benchmark.freeal.case` on its own (it now is `settings/freeal.py`).
 
 Layers, top to bottom (an import may go down or stay in its layer, never up):
 
@@ -81,13 +82,13 @@ ALLOWED_LOCAL_IMPORTS: dict[tuple[str, str], str] = {
 }
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+def module_name(path: Path, root: Path = PACKAGE) -> str:
+    parts = path.relative_to(root.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def package_modules() -> dict[str, Path]:
-    return {module_name(p): p for p in PACKAGE.rglob("*.py")}
+def package_modules(root: Path = PACKAGE) -> dict[str, Path]:
+    return {module_name(p, root): p for p in root.rglob("*.py")}
 
 
 def function_imports(tree: ast.AST) -> set[ast.AST]:
@@ -129,17 +130,17 @@ def imports_of(name: str, path: Path, modules: dict[str, Path]) -> list[tuple[st
     return found
 
 
-def import_graph() -> dict[str, set[str]]:
-    modules = package_modules()
+def import_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
+    modules = package_modules(root)
     return {
         name: {target for _, target, _ in imports_of(name, path, modules)}
         for name, path in modules.items()
     }
 
 
-def local_imports() -> set[tuple[str, str]]:
+def local_imports(root: Path = PACKAGE) -> set[tuple[str, str]]:
     """(importer, imported) for each project import inside a function."""
-    modules = package_modules()
+    modules = package_modules(root)
     found = set()
     for name, path in modules.items():
         for named, target, inside in imports_of(name, path, modules):
@@ -235,3 +236,20 @@ def test_project_imports_inside_functions_are_the_allowed_ones():
     """Project modules are imported at module level so that the graph shows; a lazy one needs an
     entry (with its reason) in ALLOWED_LOCAL_IMPORTS, and a stale entry fails too."""
     assert sorted(local_imports()) == sorted(ALLOWED_LOCAL_IMPORTS)
+
+
+def test_the_graph_sees_package_imports_and_imports_inside_functions(tmp_path):
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/stages/__init__.py": "from pkg.stages.one import ONE\n",
+        "pkg/stages/one.py": "from pkg.base import BASE\nONE = BASE\n",
+        "pkg/base.py": "BASE = 1\n\ndef late():\n    from pkg.stages.one import ONE\n    return ONE\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    graph = import_graph(tmp_path / "pkg")
+    assert graph["pkg.base"] == {"pkg.stages", "pkg.stages.one"}  # the package's __init__ runs
+    assert "pkg.stages" not in graph["pkg.stages.one"]
+    assert circles(graph) == {frozenset({"pkg.base", "pkg.stages", "pkg.stages.one"})}
+    assert local_imports(tmp_path / "pkg") == {("pkg.base", "pkg.stages.one")}
