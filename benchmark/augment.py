@@ -65,7 +65,6 @@ def _eda_augmenter(texts: Sequence[str], *, seed: int, **_) -> list[str]:
 
 
 def _first_line(text: str, fallback: str) -> str:
-
     parsed = parse_samples(text, min_chars=1, max_chars=1000)
     return parsed.samples[0] if parsed.samples else fallback
 

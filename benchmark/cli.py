@@ -53,7 +53,6 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _leaderboard(args: argparse.Namespace, extra: list[str]) -> int:
-
     if extra:
         raise SystemExit(f"unexpected arguments: {' '.join(extra)}")
     out = Path(args.out)
@@ -64,7 +63,6 @@ def _leaderboard(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _describe(args: argparse.Namespace, extra: list[str]) -> int:
-
     if extra:
         raise SystemExit(f"unexpected arguments: {' '.join(extra)}")
     options = GenerationOptions(backend=args.backend).model_dump()
@@ -85,7 +83,6 @@ def _describe(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _quality(args: argparse.Namespace, extra: list[str]) -> int:
-
     if extra:
         raise SystemExit(f"unexpected arguments: {' '.join(extra)}")
     out = Path(args.out)

@@ -155,7 +155,6 @@ class TaskFileCollector(pytest.File):
     """A task YAML file; its cases are the items."""
 
     def collect(self):
-
         ctx = self.config.stash[CTX_KEY]
         seeds = self.config.getoption("bench_seeds")
         for spec in load_cases(self.path, data_dir=ctx.data_dir):
@@ -225,7 +224,6 @@ class BenchCase(pytest.Item):
                 )
 
     def repr_failure(self, excinfo, style=None):
-
         if excinfo.errisinstance((*USER_ERRORS, EncoderUnavailableError)):
             return f"{self.spec.case_id}: {excinfo.value}"
         if style is None and self.config.getoption("tbstyle", "auto") == "auto":

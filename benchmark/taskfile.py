@@ -149,7 +149,6 @@ def _explain(path: Path, err: ValidationError, raw: dict[str, Any]) -> TaskFileE
 
 
 def _check_names(path: Path, task: TaskFile) -> None:
-
     for i, setting in enumerate(task.settings):
         if setting not in SETTINGS:
             raise TaskFileError(
@@ -261,7 +260,6 @@ def _check_backend(path: Path, task: TaskFile) -> None:
 
 
 def _check_model(path: Path, key: str, ref: str) -> None:
-
     aliases = known_model_aliases()
     if ref in aliases or "/" in ref or Path(ref).expanduser().is_dir():
         return

@@ -16,7 +16,6 @@ class EmbedLogregClassifier:
     """Embeds texts once (through the embedding cache) and fits a logistic regression."""
 
     def __init__(self, spec: dict[str, Any], *, labels: Sequence[str]):
-
         self.spec, self.labels = spec, list(labels)
         self.embedder = load_embedder(spec["encoder"])
         self.model = None

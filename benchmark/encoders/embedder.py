@@ -90,7 +90,6 @@ class EmbeddingCache:
 
 
 def _file_digest(path: Path) -> str:
-
     return file_sha256(path)
 
 

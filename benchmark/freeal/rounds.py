@@ -106,7 +106,6 @@ def feedback_demos(
 
 
 def _features(spec: CaseSpec, ctx):
-
     clf = spec.classifier
     if clf["name"] == "embed-logreg":
         return FrozenFeatures(ctx.embedder(clf["encoder"])), spec.freeal["lr"]

@@ -20,7 +20,6 @@ from benchmark.spec import _slug
 
 
 def descriptions_path(out_dir: Path, dataset: str, model: str, k: int) -> Path:
-
     return out_dir / "descriptions" / f"{dataset}-{_slug(model)}-k{k}.yaml"
 
 

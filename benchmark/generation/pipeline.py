@@ -227,7 +227,6 @@ class CaseGenerator:
 
     # -- prompts ---------------------------------------------------------------------------
     def _style(self, model: str, backend) -> str:
-
         return resolve_prompt_style(self.gen.get("prompt_style", "auto"), model, backend)
 
     def _revision_descriptions(self) -> dict[str, str | None]:
@@ -244,7 +243,6 @@ class CaseGenerator:
         return label_descriptions(self.spec, strategy, ctx=self.ctx)
 
     def _messages(self, label: str):
-
         demo_language = None
         if self.demos[label]:
             demo_language = "English" if self.strategy.demos == "english" else self.language.name

@@ -486,7 +486,6 @@ def _pick_dtype(dtype: Any, device) -> Any:
 
 
 def _unavailable(resolved: ResolvedModel, err: Exception):
-
     return ModelUnavailableError(
         f"model {resolved.alias or resolved.path_or_id!r} ({resolved.path_or_id}) could not be "
         f"loaded: {err}. Offline, use a packaged model (smollm2-135m, qwen2.5-coder-0.5b) "

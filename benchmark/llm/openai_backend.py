@@ -629,7 +629,6 @@ def _only_model(cards: list[dict[str, Any]], url: str) -> str:
 
 
 def _default_fingerprint(model_ref: str, served: str) -> str:
-
     try:
         return resolve_model(model_ref).fingerprint
     except (ValueError, ImportError, OSError):
