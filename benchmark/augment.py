@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmark.data import Example, sample_per_label
+from benchmark.generation.parse import parse_samples
+from benchmark.generation.prompts import paraphrase_messages, translation_messages
+from benchmark.languages import resolve_language
+from benchmark.llm.backend import ChatRequest, SamplingParams
 from benchmark.registry import Registry
 
 
@@ -61,16 +65,12 @@ def _eda_augmenter(texts: Sequence[str], *, seed: int, **_) -> list[str]:
 
 
 def _first_line(text: str, fallback: str) -> str:
-    from benchmark.generation.parse import parse_samples
-
     parsed = parse_samples(text, min_chars=1, max_chars=1000)
     return parsed.samples[0] if parsed.samples else fallback
 
 
 def llm_paraphrases(texts: Sequence[str], *, language_name: str, backend, seed: int) -> list[str]:
     """One LLM paraphrase per text, in its language (one batched call)."""
-    from benchmark.generation.prompts import paraphrase_messages
-    from benchmark.llm.backend import ChatRequest, SamplingParams
 
     requests = [
         ChatRequest(
@@ -86,8 +86,6 @@ def llm_backtranslations(
     texts: Sequence[str], *, language_name: str, backend, seed: int
 ) -> list[str]:
     """Target -> English -> target with the LLM (two batched calls, greedy)."""
-    from benchmark.generation.prompts import translation_messages
-    from benchmark.llm.backend import ChatRequest, SamplingParams
 
     def translate(items: Sequence[str], source: str, target: str) -> list[str]:
         requests = [
@@ -113,7 +111,6 @@ AUGMENTERS.add("backtranslation", Augmenter(llm_backtranslations, uses_llm=True)
 
 def augmented_demos(spec, ctx, *, seed: int) -> tuple[list[Example], dict[str, Any]]:
     """The case's augmented gold demos, as training examples (split "augmented")."""
-    from benchmark.languages import resolve_language
 
     method = spec.augmentation["method"]
     augmenter = AUGMENTERS.get(method)

@@ -7,8 +7,14 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from benchmark import plugin
 from benchmark.generation.backends import BackendFactory
+from benchmark.generation.describe import descriptions_path, summarised_descriptions
+from benchmark.leaderboard import write_leaderboard
+from benchmark.paths import default_data_dir
+from benchmark.requality import recompute_quality
 from benchmark.services import DataSource
+from benchmark.spec import GenerationOptions
 
 SMOKE_TASK = "smoke.yaml"
 
@@ -37,7 +43,6 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     if any(a in ("-v", "--verbose") or a.startswith("-vv") for a in extra):
         argv.append("-s")  # -v: let third-party progress bars and warnings through, uncaptured
     print(f"running {' '.join(tasks)} -> {out}/LEADERBOARD.md", flush=True)
-    from benchmark import plugin
 
     named = [*(args.tasks or []), *([f"--out={args.out}"] if args.out else []), *extra]
     plugin.COMMAND = " ".join(["lowres-bench run", *named])
@@ -48,8 +53,6 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _leaderboard(args: argparse.Namespace, extra: list[str]) -> int:
-    from benchmark.leaderboard import write_leaderboard
-
     if extra:
         raise SystemExit(f"unexpected arguments: {' '.join(extra)}")
     out = Path(args.out)
@@ -60,10 +63,6 @@ def _leaderboard(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _describe(args: argparse.Namespace, extra: list[str]) -> int:
-    from benchmark.generation.describe import descriptions_path, summarised_descriptions
-    from benchmark.paths import default_data_dir
-    from benchmark.spec import GenerationOptions
-
     if extra:
         raise SystemExit(f"unexpected arguments: {' '.join(extra)}")
     options = GenerationOptions(backend=args.backend).model_dump()
@@ -84,9 +83,6 @@ def _describe(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _quality(args: argparse.Namespace, extra: list[str]) -> int:
-    from benchmark.leaderboard import write_leaderboard
-    from benchmark.requality import recompute_quality
-
     if extra:
         raise SystemExit(f"unexpected arguments: {' '.join(extra)}")
     out = Path(args.out)

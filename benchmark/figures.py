@@ -11,6 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from benchmark.rows import LANGUAGE_ORDER, gap_to_gold, variant
 from benchmark.scoring import wrap_title
 
 GOLD_FIRST = "gold"
@@ -27,7 +28,6 @@ def _plt():
 
 def series_name(record: dict[str, Any]) -> str:
     """Setting (+ selection, augmentation) and model: the row label of a chart."""
-    from benchmark.rows import variant
 
     model = record["spec"]["model"]
     return variant(record) + (f" ({model})" if model else "")
@@ -133,7 +133,6 @@ def gap_to_gold_figure(
     Returns:
         `path`.
     """
-    from benchmark.rows import gap_to_gold
 
     plt = _plt()
     values: dict[str, dict[str, float]] = defaultdict(dict)
@@ -142,7 +141,6 @@ def gap_to_gold_figure(
         if gap is not None:
             values[series_name(r)][r["spec"]["language"]] = gap
     rows = _order(values)
-    from benchmark.rows import LANGUAGE_ORDER
 
     present = {code for v in values.values() for code in v}
     languages = [c for c in LANGUAGE_ORDER if c in present] + sorted(present - set(LANGUAGE_ORDER))

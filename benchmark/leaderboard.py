@@ -15,7 +15,10 @@ from typing import Any
 
 import pandas as pd
 
-from benchmark.records import read_records, record_flags
+from benchmark.figures import f1_by_language_figure, freeal_rounds_figure, gap_to_gold_figure
+from benchmark.freeal.report import freeal_records, freeal_tables
+from benchmark.quality import QUALITY_METRICS, spearman_table
+from benchmark.records import read_records, record_flags, write_text_atomic
 from benchmark.rows import (
     LANGUAGE_ORDER,
     _gold_index,
@@ -24,6 +27,7 @@ from benchmark.rows import (
     reported_apart,
     variant,
 )
+from benchmark.summary import current, is_superseded, summary_markdown
 
 MIN_SPEARMAN_CASES = 10  # fewer cases than this: a rank correlation says little, row not shown
 FOLD_ROWS = 10  # tables longer than this are folded
@@ -146,7 +150,6 @@ def summary_tables(
 ) -> list[str]:
     """One pivot per (dataset, classifier, n): rows = (setting, model), columns = languages
     + mean; with a bar chart (error bars: std over seeds) and a gap-to-gold chart."""
-    from benchmark.figures import f1_by_language_figure, gap_to_gold_figure
 
     scored = [r for r in records if not reported_apart(r)]  # own section
     if not scored:
@@ -340,7 +343,6 @@ def quality_tables(
 ) -> str | None:
     """Quality metrics of every generated set, and their Spearman correlation with macro-F1
     (shown for metrics with at least `min_spearman_cases` cases)."""
-    from benchmark.quality import QUALITY_METRICS, spearman_table
 
     rated = [r for r in records if r.get("quality")]
     if not rated:
@@ -413,7 +415,6 @@ def _fmt_metric(metric: str, value: float | None) -> str:
 
 def freeal_section(records: list[dict[str, Any]], *, figures_dir: Path | None) -> str | None:
     """The FreeAL tables (`benchmark.freeal.report`), folded, under a per-round chart."""
-    from benchmark.freeal.report import freeal_records, freeal_tables
 
     tables = freeal_tables(records)
     if not tables:
@@ -423,8 +424,6 @@ def freeal_section(records: list[dict[str, Any]], *, figures_dir: Path | None) -
         head, rest = "## FreeAL", tables
     part = head + "\n\n"
     if figures_dir is not None:
-        from benchmark.figures import freeal_rounds_figure
-
         path = freeal_rounds_figure(
             freeal_records(records),
             path=figures_dir / "freeal_rounds.png",
@@ -451,7 +450,6 @@ def render(
         command: the command named in the header as the one that wrote the file.
         fold_rows: tables with more rows are folded.
     """
-    from benchmark.summary import current, is_superseded, summary_markdown
 
     everything = read_records(results_dir)
     records = current(everything)
@@ -499,7 +497,6 @@ def write_leaderboard(out_dir: Path, *, command: str = "lowres-bench leaderboard
         out_dir: folder holding `results/`; LEADERBOARD.md and `figures/` are written there.
         command: the command named in the header.
     """
-    from benchmark.records import write_text_atomic
 
     path = out_dir / "LEADERBOARD.md"
     results = out_dir / "results"

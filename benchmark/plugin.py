@@ -26,12 +26,15 @@ import pluggy
 import pytest
 
 from benchmark import progress
+from benchmark.classifiers.finetune import EncoderUnavailableError
 from benchmark.data import DATASETS, LeakageError
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, RecordError
 from benchmark.paths import CACHE_DIR_ENV, DataDirError, default_data_dir
+from benchmark.records import read_records, remove_stale_temp_files
 from benchmark.runner import CaseFailure, RunContext, finished_record, run_case
 from benchmark.settings import SETTINGS
 from benchmark.spec import CaseSpec, TaskFileError
+from benchmark.taskfile import load_cases
 
 TASK_DIRS = ("tasks", "baselines")
 CTX_KEY = pytest.StashKey[RunContext]()
@@ -152,8 +155,6 @@ class TaskFileCollector(pytest.File):
     """A task YAML file; its cases are the items."""
 
     def collect(self):
-        from benchmark.taskfile import load_cases
-
         ctx = self.config.stash[CTX_KEY]
         seeds = self.config.getoption("bench_seeds")
         for spec in load_cases(self.path, data_dir=ctx.data_dir):
@@ -223,8 +224,6 @@ class BenchCase(pytest.Item):
                 )
 
     def repr_failure(self, excinfo, style=None):
-        from benchmark.classifiers.finetune import EncoderUnavailableError
-
         if excinfo.errisinstance((*USER_ERRORS, EncoderUnavailableError)):
             return f"{self.spec.case_id}: {excinfo.value}"
         if style is None and self.config.getoption("tbstyle", "auto") == "auto":
@@ -275,7 +274,6 @@ class BenchSession:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if hasattr(self.config, "workerinput"):
             return  # xdist worker: its terminal is not shown
-        from benchmark.records import remove_stale_temp_files
 
         results_dir = self.config.stash[CTX_KEY].results_dir
         self.removed_temp = remove_stale_temp_files(results_dir)
@@ -325,9 +323,7 @@ class BenchSession:
         ran = any(outcome != "skipped" for _, outcome, _ in self.seen)
         if hasattr(config, "workerinput") or not ran or config.getoption("bench_no_leaderboard"):
             return
-        from benchmark.errors import RecordError
-        from benchmark.leaderboard import write_leaderboard
-        from benchmark.records import read_records
+        from benchmark.leaderboard import write_leaderboard  # lazy: pandas slows every session
 
         results_dir = config.stash[CTX_KEY].results_dir
         problems: list[RecordError] = []

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.data import Example
+from benchmark.quality import QUALITY_METRICS
 from benchmark.records import case_dir, read_record, record_path, write_json_atomic
 from benchmark.runner import RunContext
 from benchmark.settings.generated import generation_quality, mean_quality
@@ -52,7 +53,6 @@ def kept_samples(path: Path) -> list[Example]:
 def recompute_quality(results_dir: Path, *, data_dir=None, only_missing: bool = True) -> list[str]:
     """Recompute `quality` for every generated record (by default only where a metric is
     missing); returns the case ids that were updated."""
-    from benchmark.quality import QUALITY_METRICS
 
     ctx = RunContext(results_dir=results_dir, data_dir=data_dir)
     updated = []

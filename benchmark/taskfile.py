@@ -13,8 +13,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from benchmark.augment import AUGMENTERS
-from benchmark.data import DATASETS
+from benchmark.data import DATASETS, load_split
 from benchmark.encoders.embedder import ENCODERS
+from benchmark.errors import BackendConfigError
+from benchmark.generation.gates import GATES, parse_gate_set
+from benchmark.languages import UnknownLanguageError, resolve_language
+from benchmark.llm.backend import check_backend_options
+from benchmark.llm.models import known_model_aliases
 from benchmark.selection import POOL_METHODS, SELECTORS
 from benchmark.settings import SETTINGS, CaseBase, setting_of
 from benchmark.spec import (
@@ -144,8 +149,6 @@ def _explain(path: Path, err: ValidationError, raw: dict[str, Any]) -> TaskFileE
 
 
 def _check_names(path: Path, task: TaskFile) -> None:
-    from benchmark.languages import UnknownLanguageError, resolve_language
-
     for i, setting in enumerate(task.settings):
         if setting not in SETTINGS:
             raise TaskFileError(
@@ -166,7 +169,6 @@ def _check_names(path: Path, task: TaskFile) -> None:
     _check_registered(path, "selections", task.selections, "selection", selections)
     augmentations = ("none", *AUGMENTERS)
     _check_registered(path, "augmentations", task.augmentations, "augmentation", augmentations)
-    from benchmark.generation.gates import GATES, parse_gate_set
 
     for i, entry in enumerate(task.gates):
         for name in entry.split("+"):
@@ -246,8 +248,6 @@ def _check_seeds_and_sizes(path: Path, task: TaskFile) -> None:
 
 def _check_backend(path: Path, task: TaskFile) -> None:
     """Backend name and option keys, checked without loading anything."""
-    from benchmark.errors import BackendConfigError
-    from benchmark.llm.backend import check_backend_options
 
     gen = task.generation
     try:
@@ -260,8 +260,6 @@ def _check_backend(path: Path, task: TaskFile) -> None:
 
 
 def _check_model(path: Path, key: str, ref: str) -> None:
-    from benchmark.llm.models import known_model_aliases
-
     aliases = known_model_aliases()
     if ref in aliases or "/" in ref or Path(ref).expanduser().is_dir():
         return
@@ -285,7 +283,6 @@ def _check_encoder(path: Path, key: str, ref: str) -> None:
 def _check_data(path: Path, task: TaskFile, data_dir: Path | str | None) -> None:
     """Sizes the data cannot meet (each setting says which): exact-n requests, too many
     demos, a FreeAL pool as large as the split."""
-    from benchmark.data import load_split
 
     settings = [setting_of(name) for name in SETTINGS if name in task.settings]
     for dataset, code in itertools.product(task.datasets, task.languages):
@@ -322,7 +319,6 @@ def load_cases(
     Returns:
         Cases in matrix order (dataset, language, setting, model, size, classifier).
     """
-    from benchmark.languages import resolve_language
 
     raw, origins = read_task_yaml(path)
     try:

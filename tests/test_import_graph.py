@@ -1,7 +1,27 @@
-"""The package's import graph (every import, also those inside functions) has no new circles.
+"""The package's import graph (every import, also those inside functions) has no circles, runs
+only downwards through the layers, and hides no project import inside a function.
 
-Circles that are known debt would be listed in KNOWN_CIRCLES; the test fails when one more
-appears, and when a listed one is gone (so the list shrinks with the code).
+Importing `a.b.c` also runs `a/b/__init__.py`, so the graph has an edge to every package above
+an imported module (unless the importer sits inside that package): the FreeAL setting, when it
+lived in `freeal/case.py`, imported `settings.base` while `settings/__init__.py` imported it, a
+circle that failed `import benchmark.freeal.case` on its own (it now is `settings/freeal.py`).
+
+Layers, top to bottom (an import may go down or stay in its layer, never up):
+
+- harness: what pytest and the command line load.
+- reporting: the leaderboard and what it reads records with; `requality` rewrites records with
+  the generated setting's quality code, so it sits above the runner too.
+- runner: one case into one record, and `taskfile`, which turns a task file into cases. The
+  task-file schema learns the names it accepts from the registries of settings, classifiers,
+  selectors, augmenters, gates, backends and datasets; each registry is filled by decorators
+  next to the code it names (one module per entry), so the loader sits above the stages rather
+  than the registries moving down away from their entries.
+- stages: the settings and the stages they run (generation, FreeAL, selection, augmentation,
+  quality).
+- models/data: LLM backends, encoders, classifiers, datasets and their loaders, the run's data
+  source (`services`), scoring.
+- base: errors, the registry helper, the case spec and task-file YAML, paths, progress lines,
+  records.
 """
 
 from __future__ import annotations
@@ -12,33 +32,121 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "benchmark"
 KNOWN_CIRCLES: set[frozenset[str]] = set()
 
+LAYERS = ("harness", "reporting", "runner", "stages", "models/data", "base")
+# A package's entry places every module under it; a module's own entry wins.
+LAYER_OF = {
+    "benchmark.__main__": "harness",
+    "benchmark.cli": "harness",
+    "benchmark.plugin": "harness",
+    "benchmark.leaderboard": "reporting",
+    "benchmark.figures": "reporting",
+    "benchmark.summary": "reporting",
+    "benchmark.significance": "reporting",
+    "benchmark.rows": "reporting",
+    "benchmark.requality": "reporting",
+    "benchmark.freeal.report": "reporting",
+    "benchmark.runner": "runner",
+    "benchmark.taskfile": "runner",
+    "benchmark.settings": "stages",
+    "benchmark.generation": "stages",
+    "benchmark.freeal": "stages",
+    "benchmark.selection": "stages",
+    "benchmark.augment": "stages",
+    "benchmark.quality": "stages",
+    "benchmark.strategies": "stages",
+    "benchmark.llm": "models/data",
+    "benchmark.encoders": "models/data",
+    "benchmark.classifiers": "models/data",
+    "benchmark.data": "models/data",
+    "benchmark.examples": "models/data",
+    "benchmark.hub": "models/data",
+    "benchmark.languages": "models/data",
+    "benchmark.services": "models/data",
+    "benchmark.scoring": "models/data",
+    "benchmark": "base",
+    "benchmark.errors": "base",
+    "benchmark.registry": "base",
+    "benchmark.spec": "base",
+    "benchmark.taskyaml": "base",
+    "benchmark.paths": "base",
+    "benchmark.progress": "base",
+    "benchmark.records": "base",
+}
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+# Project imports that stay inside a function: (importer, imported) -> why.
+ALLOWED_LOCAL_IMPORTS: dict[tuple[str, str], str] = {
+    ("benchmark.plugin", "benchmark.leaderboard"): (
+        "pandas (imported by the leaderboard) would slow down every pytest session, unit tests"
+        " included; the leaderboard is written only when a session that ran cases finishes"
+    ),
+}
+
+
+def module_name(path: Path, root: Path = PACKAGE) -> str:
+    parts = path.relative_to(root.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def import_graph() -> dict[str, set[str]]:
-    modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
-    graph: dict[str, set[str]] = {name: set() for name in modules}
+def package_modules(root: Path = PACKAGE) -> dict[str, Path]:
+    return {module_name(p, root): p for p in root.rglob("*.py")}
+
+
+def function_imports(tree: ast.AST) -> set[ast.AST]:
+    """The import statements inside function bodies."""
+    return {
+        node
+        for func in ast.walk(tree)
+        if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
+        for node in ast.walk(func)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+    }
+
+
+def imports_of(name: str, path: Path, modules: dict[str, Path]) -> list[tuple[str, str, bool]]:
+    """(project module, the module as named or a package above it, inside a function) for each
+    project import of one module."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    local = function_imports(tree)
+    found: list[tuple[str, str, bool]] = []
+    for node in ast.walk(tree):
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        for target in targets:
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            named = target
+            while target:  # the module and each package above it
+                if target != name and not (package + ".").startswith(target + "."):
+                    found.append((named, target, node in local))
+                target = target.rpartition(".")[0]
+    return found
+
+
+def import_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
+    modules = package_modules(root)
+    return {
+        name: {target for _, target, _ in imports_of(name, path, modules)}
+        for name, path in modules.items()
+    }
+
+
+def local_imports(root: Path = PACKAGE) -> set[tuple[str, str]]:
+    """(importer, imported) for each project import inside a function."""
+    modules = package_modules(root)
+    found = set()
     for name, path in modules.items():
-        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            targets: list[str] = []
-            if isinstance(node, ast.Import):
-                targets = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                    base = ".".join([*anchor, base] if base else anchor)
-                targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
-            for target in targets:
-                while target and target not in modules:
-                    target = target.rpartition(".")[0]
-                if target and target != name and target != package:
-                    graph[name].add(target)
-    return graph
+        for named, target, inside in imports_of(name, path, modules):
+            if inside and target == named:
+                found.add((name, named))
+    return found
 
 
 def circles(graph: dict[str, set[str]]) -> set[frozenset[str]]:
@@ -76,9 +184,72 @@ def circles(graph: dict[str, set[str]]) -> set[frozenset[str]]:
     return found
 
 
+def layer(module: str, table: dict[str, str] = LAYER_OF) -> str | None:
+    while module and module not in table:
+        module = module.rpartition(".")[0]
+    return table.get(module)
+
+
+def upward_imports(graph: dict[str, set[str]], table: dict[str, str] = LAYER_OF) -> list[str]:
+    """Each import from a module to a module of a higher layer, as 'a (layer) -> b (layer)'."""
+    rank = {name: LAYERS.index(name) for name in LAYERS}
+    found = []
+    for name in sorted(graph):
+        for target in sorted(graph[name]):
+            low, high = layer(name, table), layer(target, table)
+            if low and high and rank[high] < rank[low]:
+                found.append(f"{name} ({low}) -> {target} ({high})")
+    return found
+
+
 def test_no_import_circles_beyond_the_known_ones():
     assert circles(import_graph()) == KNOWN_CIRCLES
 
 
 def test_the_circle_finder_sees_a_circle():
     assert circles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == {frozenset({"a", "b"})}
+
+
+def test_importing_a_submodule_imports_its_packages():
+    graph = import_graph()
+    assert "benchmark.settings" in graph["benchmark.requality"]  # via settings.generated
+    assert "benchmark.encoders" in graph["benchmark.quality"]  # via encoders.embedder
+    assert "benchmark.settings" not in graph["benchmark.settings.gold"]  # its own package
+
+
+def test_every_module_has_a_layer():
+    assert sorted(set(LAYER_OF.values()) - set(LAYERS)) == []
+    assert [name for name in sorted(import_graph()) if layer(name) is None] == []
+
+
+def test_no_import_runs_up_a_layer():
+    assert upward_imports(import_graph()) == []
+
+
+def test_the_layer_check_sees_an_upward_import():
+    table = {"pkg.top": "harness", "pkg.low": "base", "pkg.mid": "runner"}
+    graph = {"pkg.top": {"pkg.low"}, "pkg.low": {"pkg.mid"}, "pkg.mid": set()}
+    assert upward_imports(graph, table) == ["pkg.low (base) -> pkg.mid (runner)"]
+
+
+def test_project_imports_inside_functions_are_the_allowed_ones():
+    """Project modules are imported at module level so that the graph shows; a lazy one needs an
+    entry (with its reason) in ALLOWED_LOCAL_IMPORTS, and a stale entry fails too."""
+    assert sorted(local_imports()) == sorted(ALLOWED_LOCAL_IMPORTS)
+
+
+def test_the_graph_sees_package_imports_and_imports_inside_functions(tmp_path):
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/stages/__init__.py": "from pkg.stages.one import ONE\n",
+        "pkg/stages/one.py": "from pkg.base import BASE\nONE = BASE\n",
+        "pkg/base.py": "BASE = 1\n\ndef late():\n    from pkg.stages.one import ONE\n    return ONE\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    graph = import_graph(tmp_path / "pkg")
+    assert graph["pkg.base"] == {"pkg.stages", "pkg.stages.one"}  # the package's __init__ runs
+    assert "pkg.stages" not in graph["pkg.stages.one"]
+    assert circles(graph) == {frozenset({"pkg.base", "pkg.stages", "pkg.stages.one"})}
+    assert local_imports(tmp_path / "pkg") == {("pkg.base", "pkg.stages.one")}

@@ -9,14 +9,13 @@ from typing import Any
 import numpy as np
 
 from benchmark.classifiers import FitInfo
+from benchmark.encoders.embedder import load_embedder
 
 
 class EmbedLogregClassifier:
     """Embeds texts once (through the embedding cache) and fits a logistic regression."""
 
     def __init__(self, spec: dict[str, Any], *, labels: Sequence[str]):
-        from benchmark.encoders.embedder import load_embedder
-
         self.spec, self.labels = spec, list(labels)
         self.embedder = load_embedder(spec["encoder"])
         self.model = None

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmark import progress
 from benchmark.classifiers import FitInfo
 from benchmark.encoders.embedder import ENCODERS
 
@@ -128,8 +129,6 @@ class FinetuneClassifier:
 
     def fit(self, texts, labels, *, dev_texts, dev_labels, seed) -> FitInfo:
         import torch
-
-        from benchmark import progress
 
         start = time.perf_counter()
         index = {label: i for i, label in enumerate(self.labels)}

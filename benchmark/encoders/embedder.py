@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.paths import cache_dir, default_threads
+from benchmark import progress
+from benchmark.paths import cache_dir, default_threads, file_sha256
 from benchmark.registry import Registry
 
 POOLING = "mean"
@@ -89,8 +90,6 @@ class EmbeddingCache:
 
 
 def _file_digest(path: Path) -> str:
-    from benchmark.paths import file_sha256
-
     return file_sha256(path)
 
 
@@ -206,7 +205,6 @@ class Embedder:
         Returns:
             ``(len(texts), dim)`` float32 array of unit vectors.
         """
-        from benchmark import progress
 
         texts = list(texts)
         if not texts:

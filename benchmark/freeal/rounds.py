@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmark.augment import llm_backtranslations, llm_paraphrases
+from benchmark.classifiers.finetune import encoder_dir
 from benchmark.data import Example, Split, sample_per_label
 from benchmark.errors import CaseFailure
 from benchmark.freeal.annotate import annotate, annotate_with_demos
@@ -21,6 +23,9 @@ from benchmark.freeal.selection import (
     representatives,
 )
 from benchmark.freeal.train import FrozenFeatures, RobustConfig, TrainableEncoder, train_robust
+from benchmark.generation.pipeline import generated_training_set
+from benchmark.languages import resolve_language
+from benchmark.records import case_dir
 from benchmark.scoring import score
 from benchmark.spec import CaseSpec
 
@@ -49,8 +54,6 @@ def demo_source(
         )
         chosen = sample_per_label(rest, spec.samples_per_label, seed=seed)
         return [(e.text, e.label) for e in chosen], {"source": "gold", "demos": len(chosen)}
-    from benchmark.generation.pipeline import generated_training_set
-    from benchmark.records import case_dir
 
     generation_spec = dataclasses.replace(spec, setting=source, freeal=None)
     folder = case_dir(ctx.results_dir, spec.case_id) / "demo_generation"
@@ -69,7 +72,6 @@ def consistency_views(
     texts: Sequence[str], method: str, *, backend, language_name: str, seed: int
 ) -> list[str] | None:
     """One augmented view per pool text for consistency regularisation (None: off)."""
-    from benchmark.augment import llm_backtranslations, llm_paraphrases
 
     if method == "none":
         return None
@@ -104,8 +106,6 @@ def feedback_demos(
 
 
 def _features(spec: CaseSpec, ctx):
-    from benchmark.classifiers.finetune import encoder_dir
-
     clf = spec.classifier
     if clf["name"] == "embed-logreg":
         return FrozenFeatures(ctx.embedder(clf["encoder"])), spec.freeal["lr"]
@@ -139,7 +139,6 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
         the LLM's transductive accuracy on the pool, abstentions, the small model's test
         scores, per-class counts, clean counts and collapsing classes.
     """
-    from benchmark.languages import resolve_language
 
     fa = spec.freeal
     classes = list(ctx.data.labels(spec.dataset))

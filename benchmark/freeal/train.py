@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmark.encoders.embedder import mean_pool
 from benchmark.freeal.selection import clean_mask
 
 
@@ -117,7 +118,6 @@ class TrainableEncoder:
             max_length=self.max_length,
             return_tensors="pt",
         ).to(self.device)
-        from benchmark.encoders.embedder import mean_pool
 
         return mean_pool(self.model(**enc).last_hidden_state, enc["attention_mask"])
 

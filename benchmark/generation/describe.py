@@ -12,13 +12,14 @@ from typing import Any
 import yaml
 
 from benchmark.data import sample_per_label
+from benchmark.generation.prompts import PROMPT_VERSION, description_messages
+from benchmark.llm.backend import ChatRequest, SamplingParams
 from benchmark.records import write_text_atomic
 from benchmark.services import DataSource
+from benchmark.spec import _slug
 
 
 def descriptions_path(out_dir: Path, dataset: str, model: str, k: int) -> Path:
-    from benchmark.spec import _slug
-
     return out_dir / "descriptions" / f"{dataset}-{_slug(model)}-k{k}.yaml"
 
 
@@ -37,8 +38,6 @@ def summarise_labels(
     Returns:
         A mapping with the descriptions and how they were made.
     """
-    from benchmark.generation.prompts import PROMPT_VERSION, description_messages
-    from benchmark.llm.backend import ChatRequest, SamplingParams
 
     train = data.split(dataset, "en", "train")
     labels = data.labels(dataset)

@@ -10,7 +10,7 @@ reference study keeps every parsed sample.
   `min_lexical_share` of the sample's words occur in the language's gold train vocabulary
   (`train_vocabulary`: every local train split of the language, never dev or test). For
   scripts written without spaces (Thai) the units are character trigrams instead of words.
-  The defaults come from gold dev sentences (see `benchmarks/gate_rates.py`): py3langid's top-1
+  The defaults come from gold dev sentences (see `measure/gate_rates.py`): py3langid's top-1
   alone drops 20% of real Indonesian MASSIVE dev utterances (as Malay) and 11% of Slovenian (as
   Croatian/Serbian); the top 4 (first guess not English) keep >= 96.8% of every language's and
   let <= 0.2% of English through; a share of 0.4 keeps >= 95% of the dev sentences of every
@@ -31,6 +31,7 @@ from typing import Any
 
 import regex
 
+from benchmark.data import load_split
 from benchmark.languages import Language, resolve_language
 
 NONE = "none"
@@ -100,7 +101,6 @@ def train_vocabulary(language: str, *, data_dir: Path | str | None = None) -> Vo
     Raises:
         FileNotFoundError: no train split of the language was found.
     """
-    from benchmark.data import load_split
 
     lang = resolve_language(language)
     ngrams = uses_char_ngrams(lang)

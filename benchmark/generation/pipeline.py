@@ -30,10 +30,23 @@ import numpy as np
 
 from benchmark import progress
 from benchmark.data import Example, sample_per_label
+from benchmark.generation.describe import summarised_descriptions
 from benchmark.generation.gates import build_gates, failed_gates
+from benchmark.generation.labels import human_description
 from benchmark.generation.parse import normalise_for_match, parse_samples, split_demo_copies
+from benchmark.generation.prompts import (
+    base_generation_prompt,
+    fit_demos_to_context,
+    generation_messages,
+    resolve_prompt_style,
+    revision_prompt,
+    revision_reason_messages,
+    translation_messages,
+)
 from benchmark.languages import resolve_language
+from benchmark.llm.backend import ChatRequest, ChoiceRequest, SamplingParams
 from benchmark.records import case_dir, write_text_atomic
+from benchmark.selection import POOL_METHODS, SELECTORS, pool_scores
 from benchmark.services import DataSource
 from benchmark.spec import CaseSpec
 from benchmark.strategies import STRATEGIES, GenerationStrategy
@@ -93,8 +106,6 @@ def translate_demos(
     demos: dict[str, list[str]], *, spec: CaseSpec, backend, seed: int
 ) -> dict[str, list[str]]:
     """English demos translated into the case language by the LLM (greedy, first line kept)."""
-    from benchmark.generation.prompts import translation_messages
-    from benchmark.llm.backend import ChatRequest, SamplingParams
 
     target = resolve_language(spec.language).name
     flat = [(label, text) for label, texts in demos.items() for text in texts]
@@ -126,8 +137,6 @@ def label_descriptions(
     else from `generation.description_model` (default: the revision model when one is set, as a
     base generator cannot summarise by chat; else the case's model).
     """
-    from benchmark.generation.describe import summarised_descriptions
-    from benchmark.generation.labels import human_description
 
     labels = ctx.data.labels(spec.dataset)
     if strategy.description == "none":
@@ -218,8 +227,6 @@ class CaseGenerator:
 
     # -- prompts ---------------------------------------------------------------------------
     def _style(self, model: str, backend) -> str:
-        from benchmark.generation.prompts import resolve_prompt_style
-
         return resolve_prompt_style(self.gen.get("prompt_style", "auto"), model, backend)
 
     def _revision_descriptions(self) -> dict[str, str | None]:
@@ -236,12 +243,6 @@ class CaseGenerator:
         return label_descriptions(self.spec, strategy, ctx=self.ctx)
 
     def _messages(self, label: str):
-        from benchmark.generation.prompts import (
-            base_generation_prompt,
-            fit_demos_to_context,
-            generation_messages,
-        )
-
         demo_language = None
         if self.demos[label]:
             demo_language = "English" if self.strategy.demos == "english" else self.language.name
@@ -300,7 +301,6 @@ class CaseGenerator:
 
     def next_attempt(self, label: str, messages):
         """The label's next generation request, seeded by (seed, language, label, attempt)."""
-        from benchmark.llm.backend import ChatRequest, SamplingParams
 
         attempt = self.attempts[label]
         self.attempts[label] += 1
@@ -420,8 +420,6 @@ class CaseGenerator:
 
     def _revise(self, pending: list[Candidate]) -> None:
         """One yes/no check per candidate, batched: "pending" (accepted) or "rejected"."""
-        from benchmark.generation.prompts import revision_prompt
-        from benchmark.llm.backend import ChoiceRequest
 
         if not pending:
             return
@@ -441,8 +439,6 @@ class CaseGenerator:
 
     def _explain(self, rejected: list[Candidate]) -> None:
         """Ask the model why it rejected each candidate (greedy, batched); appended to reason."""
-        from benchmark.generation.prompts import revision_reason_messages
-        from benchmark.llm.backend import ChatRequest, SamplingParams
 
         if not rejected or self.revision_style == "base":
             return  # a base model answers no follow-up question
@@ -498,7 +494,6 @@ class CaseGenerator:
 
     def select(self) -> None:
         """Keep n per label from the pool with the case's selection strategy."""
-        from benchmark.selection import POOL_METHODS, SELECTORS, pool_scores
 
         options, n = self.spec.selection, self.spec.samples_per_label
         embedder = self.ctx.embedder(options["encoder"])

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from benchmark.generation.labels import readable_label
+from benchmark.llm.models import is_base_model
 
 PROMPT_VERSION = "prompts-v1"
 REVISION_CHOICES = ("yes", "no")
@@ -435,7 +436,6 @@ def resolve_prompt_style(option: str, model: str, backend) -> PromptStyle:
     """
     if option in ("chat", "base"):
         return option  # type: ignore[return-value]
-    from benchmark.llm.models import is_base_model
 
     if is_base_model(model):
         return "base"

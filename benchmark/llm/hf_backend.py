@@ -41,9 +41,11 @@ from benchmark.llm.backend import (
     ChoiceResponse,
     FinishReason,
     LocalTemplateMixin,
+    ModelUnavailableError,
     SamplingParams,
 )
 from benchmark.llm.models import ResolvedModel, resolve_model
+from benchmark.paths import default_threads
 
 _TOP_K_FIRST = 64
 END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<|endoftext|>")
@@ -91,8 +93,6 @@ class TransformersBackend(LocalTemplateMixin, ChatBackend):
         num_threads: int | None = None,
     ) -> None:
         import torch
-
-        from benchmark.paths import default_threads
 
         threads = num_threads or default_threads()
         if torch.get_num_threads() != threads:
@@ -486,8 +486,6 @@ def _pick_dtype(dtype: Any, device) -> Any:
 
 
 def _unavailable(resolved: ResolvedModel, err: Exception):
-    from benchmark.llm.backend import ModelUnavailableError
-
     return ModelUnavailableError(
         f"model {resolved.alias or resolved.path_or_id!r} ({resolved.path_or_id}) could not be "
         f"loaded: {err}. Offline, use a packaged model (smollm2-135m, qwen2.5-coder-0.5b) "

@@ -53,7 +53,8 @@ from benchmark.llm.backend import (
     LocalTemplateMixin,
     SamplingParams,
 )
-from benchmark.llm.models import GGUFModel, resolve_gguf
+from benchmark.llm.models import GGUFModel, models_cache_dir, resolve_gguf
+from benchmark.paths import build_cached_dir
 
 
 class LlamaCppBackend(LocalTemplateMixin, ChatBackend):
@@ -453,9 +454,6 @@ def gguf_tokenizer(gguf: GGUFModel):
         The tokenizer.
     """
     from transformers import AutoTokenizer
-
-    from benchmark.llm.models import models_cache_dir
-    from benchmark.paths import build_cached_dir
 
     folder = models_cache_dir() / "gguf" / gguf.sha256[:12] / "tokenizer"
 

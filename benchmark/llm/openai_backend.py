@@ -66,6 +66,7 @@ from benchmark.llm.backend import (
     normalize_messages,
 )
 from benchmark.llm.choice_logprobs import PathStep, best_scored, score_choices_on_path
+from benchmark.llm.models import resolve_model
 
 ChoiceMode = Literal["structured", "guided", "logprobs", "score"]
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
@@ -400,8 +401,6 @@ class OpenAIBackend(ChatBackend):
         if self._tokenizer is None:
             from transformers import AutoTokenizer
 
-            from benchmark.llm.models import resolve_model
-
             ref = self._tokenizer_ref or self.model_ref
             try:
                 resolved = resolve_model(ref)
@@ -630,8 +629,6 @@ def _only_model(cards: list[dict[str, Any]], url: str) -> str:
 
 
 def _default_fingerprint(model_ref: str, served: str) -> str:
-    from benchmark.llm.models import resolve_model
-
     try:
         return resolve_model(model_ref).fingerprint
     except (ValueError, ImportError, OSError):

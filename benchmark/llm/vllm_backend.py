@@ -53,6 +53,7 @@ from benchmark.llm.backend import (
     FinishReason,
     LocalTemplateMixin,
     SamplingParams,
+    is_completion,
     messages_as_dicts,
 )
 from benchmark.llm.choice_logprobs import PathStep, score_choices_on_path
@@ -308,7 +309,6 @@ class VLLMBackend(LocalTemplateMixin, ChatBackend):
 
 def _no_completion_prompts(messages, index: int) -> None:
     """Plain-text (base-model) prompts go through `LLM.generate`, not implemented here yet."""
-    from benchmark.llm.backend import is_completion
 
     if is_completion(messages):
         raise NotImplementedError(

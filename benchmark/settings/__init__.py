@@ -10,9 +10,9 @@ strategy, and FreeAL. A new setting is one module that registers an object follo
 
 from __future__ import annotations
 
-from benchmark.freeal.case import FreeALSetting
 from benchmark.registry import Registry
 from benchmark.settings.base import CaseBase, Setting, TrainingData
+from benchmark.settings.freeal import FreeALSetting
 from benchmark.settings.generated import GeneratedSetting
 from benchmark.settings.gold import GoldSetting
 from benchmark.strategies import STRATEGIES

@@ -8,7 +8,7 @@
     the share each gate would have dropped, per dataset x language, over distinct samples
     (cases that share the response cache, such as selection pools, repeat the same rows).
 
-    python benchmarks/gate_rates.py [--results leaderboard/results] [--data-dir shared/data]
+    python measure/gate_rates.py [--results leaderboard/results] [--data-dir shared/data]
 
 Prints markdown tables. Only train splits build the vocabularies; dev is only measured.
 """

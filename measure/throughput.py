@@ -19,8 +19,8 @@ Each (model, backend, mode) runs in its own subprocess on an empty response cach
 run, and peak memory (resident, process tree: vLLM's engine is a child process) is that run's
 own. Model / engine loading is not timed.
 
-    python benchmarks/throughput.py --backends transformers vllm --n 10 --labels 3
-    python benchmarks/throughput.py --backends llamacpp transformers \
+    python measure/throughput.py --backends transformers vllm --n 10 --labels 3
+    python measure/throughput.py --backends llamacpp transformers \
         --models smollm2-135m qwen2.5-coder-0.5b --threads 1
 
 Memory-bandwidth bound: generating one token at batch 1 reads every weight once, so a backend

@@ -1,7 +1,7 @@
 """FreeAL's labelled budget without the LLM: the small model trained on the gold demos a
 gold-demo FreeAL case shows the LLM, next to the pool-labels upper bound (test macro-F1).
 
-    python benchmarks/freeal_budget.py [tasks/freeal_small.yaml]
+    python measure/freeal_budget.py [tasks/freeal_small.yaml]
 
 Uses the same functions as a FreeAL case (`benchmark.freeal.rounds`), so the seed-0 pool
 value equals the `supervised_reference` of a FreeAL record with the same spec.

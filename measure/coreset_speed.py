@@ -1,6 +1,6 @@
 """Greedy k-center coreset: incremental (benchmark.selection) vs recompute-all-distances.
 
-    python benchmarks/coreset_speed.py [--n 10000] [--dim 384] [--k 100]
+    python measure/coreset_speed.py [--n 10000] [--dim 384] [--k 100]
 
 Prints both timings and the ratio; the two must pick the same indices.
 """
