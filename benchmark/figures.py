@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.scoring import wrap_title
+from benchmark.spec import FreeALSpec
 
 GOLD_FIRST = "gold"
 
@@ -160,11 +161,11 @@ def gap_to_gold_figure(
 
 
 def _freeal_name(record: dict[str, Any]) -> str:
-    fa = record["spec"]["freeal"]
-    parts = [record["spec"]["language"], f"demos {fa['demo_source']}", fa["clean_selection"]]
-    parts.append(fa["consistency"])
-    if fa.get("calibration") not in (None, "none"):
-        parts.append(f"cal. {fa['calibration']}")
+    fa = FreeALSpec.of(record["spec"]["freeal"])
+    parts = [record["spec"]["language"], f"demos {fa.demo_source}", fa.clean_selection]
+    parts.append(fa.consistency)
+    if fa.calibration != "none":
+        parts.append(f"cal. {fa.calibration}")
     return ", ".join(parts)
 
 
