@@ -112,11 +112,9 @@ AUGMENTERS.add("backtranslation", Augmenter(llm_backtranslations, uses_llm=True)
 def augmented_demos(spec, ctx, *, seed: int) -> tuple[list[Example], dict[str, Any]]:
     """The case's augmented gold demos, as training examples (split "augmented")."""
 
-    method = spec.augmentation["method"]
+    method = spec.augmentation.method
     augmenter = AUGMENTERS.get(method)
-    k = (spec.generation or {}).get("demos_per_label") or spec.augmentation.get(
-        "demos_per_label", 10
-    )
+    k = (spec.generation and spec.generation.demos_per_label) or spec.augmentation.demos_per_label
     train = ctx.data.split(spec.dataset, spec.language, "train")
     demos = sample_per_label(train, k, seed=seed)
     texts = [e.text for e in demos]

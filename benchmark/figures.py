@@ -13,6 +13,7 @@ from typing import Any
 
 from benchmark.rows import LANGUAGE_ORDER, gap_to_gold, variant
 from benchmark.scoring import wrap_title
+from benchmark.spec import FreeALSpec
 
 GOLD_FIRST = "gold"
 
@@ -158,11 +159,11 @@ def gap_to_gold_figure(
 
 
 def _freeal_name(record: dict[str, Any]) -> str:
-    fa = record["spec"]["freeal"]
-    parts = [record["spec"]["language"], f"demos {fa['demo_source']}", fa["clean_selection"]]
-    parts.append(fa["consistency"])
-    if fa.get("calibration") not in (None, "none"):
-        parts.append(f"cal. {fa['calibration']}")
+    fa = FreeALSpec.of(record["spec"]["freeal"])
+    parts = [record["spec"]["language"], f"demos {fa.demo_source}", fa.clean_selection]
+    parts.append(fa.consistency)
+    if fa.calibration != "none":
+        parts.append(f"cal. {fa.calibration}")
     return ", ".join(parts)
 
 

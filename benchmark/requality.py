@@ -7,7 +7,6 @@ Only the record's `quality` key changes; the rewrite is atomic.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -22,10 +21,7 @@ from benchmark.spec import CaseSpec
 
 def spec_from_record(record: dict[str, Any]) -> CaseSpec:
     """The CaseSpec a record was written from."""
-    names = {f.name for f in dataclasses.fields(CaseSpec)}
-    raw = {k: v for k, v in record["spec"].items() if k in names}
-    raw["seeds"], raw["marks"] = tuple(raw["seeds"]), tuple(raw.get("marks", ()))
-    return CaseSpec(**raw)
+    return CaseSpec.from_dict(record["spec"])
 
 
 def generated_files(folder: Path, sets: int = 1) -> list[Path]:

@@ -6,9 +6,9 @@ import difflib
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -41,7 +41,30 @@ def did_you_mean(value: str, choices: Sequence[str]) -> str:
 
 
 class _Strict(BaseModel):
+    """A frozen options model that is also a case's typed sub-spec.
+
+    A sub-spec remembers which fields it was given (pydantic's `model_fields_set`): `stored()`
+    dumps only those, so a spec read back from an old record, which lacks fields added since,
+    gives back the same dict (and hash). `legacy_defaults` are the values such a missing
+    field had before it existed, where they differ from today's defaults.
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+    legacy_defaults: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def of(cls, stored: Mapping[str, Any]) -> Self:
+        """The sub-spec of a stored dict: missing fields take their legacy value, unset."""
+        full = cls.model_validate({**cls.legacy_defaults, **stored})
+        return cls.model_construct(_fields_set=set(stored), **dict(full))
+
+    def stored(self) -> dict[str, Any]:
+        """The dict a record keeps (and the spec hash reads): the fields it was given."""
+        return self.model_dump(exclude_unset=True)
+
+    def complete(self) -> Self:
+        """This sub-spec with every field stored (as cases made from a task file are)."""
+        return self.of(self.model_dump())
 
 
 class ClassifierOptions(_Strict):
@@ -57,8 +80,8 @@ class ClassifierOptions(_Strict):
 
     @classmethod
     def slug_of(cls, options: Mapping[str, Any]) -> str:
-        """The case-id part of options given as a dict (as `CaseSpec.classifier` holds them);
-        a classifier without an `encoder` option overrides this."""
+        """The case-id part of options given as a dict (as records store them); a classifier
+        without an `encoder` option overrides this."""
         return f"{cls.slug_prefix}_{_slug(options['encoder'])}"
 
     @property
@@ -74,6 +97,7 @@ class EmbedLogregSpec(ClassifierOptions):
     """Frozen sentence embeddings + logistic regression (fast CPU recipe)."""
 
     slug_prefix = "logreg"
+    legacy_defaults = {"class_weight": "none"}  # unweighted before the option
     implementation = "benchmark.classifiers.embed_logreg:EmbedLogregClassifier"
     name: Literal["embed-logreg"] = "embed-logreg"
     encoder: str = "e5-small"
@@ -89,6 +113,7 @@ class FinetuneSpec(ClassifierOptions):
     """Sequence-classification fine-tuning (the study's recipe by default)."""
 
     slug_prefix = "ft"
+    legacy_defaults = {"class_weight": "none"}  # unweighted before the option
     implementation = "benchmark.classifiers.finetune:FinetuneClassifier"
     name: Literal["finetune"] = "finetune"
     encoder: str = "xlm-roberta-base"
@@ -182,31 +207,16 @@ class SelectionOptions(_Strict):
     metric: Literal["cosine", "euclidean"] = "cosine"
 
 
-class FreeALOptions(_Strict):
-    """FreeAL settings: the unlabeled pool, the rounds, and the axes compared across cases.
+CleanSelection = Literal["reference", "class_balanced"]
+Consistency = Literal["backtranslation", "paraphrase", "none"]
+Calibration = Literal["none", "batch"]
 
-    `demo_sources`, `clean_selection` and `consistency` are axes (one case per combination);
-    the rest applies to every FreeAL case of the file.
-    """
+
+class FreeALShared(_Strict):
+    """The FreeAL options every FreeAL case of a task file shares (not its axes)."""
 
     pool_size: int = Field(200, gt=1, description="gold train texts annotated (labels hidden)")
     rounds: int = Field(2, ge=1, description="round 0 (annotate all) + refinement rounds")
-    demo_sources: list[str] = Field(
-        default_factory=lambda: ["gold"],
-        min_length=1,
-        description="gold | none | a generation strategy (its samples are the demos)",
-    )
-    clean_selection: list[Literal["reference", "class_balanced"]] = Field(
-        default_factory=lambda: ["reference"], min_length=1
-    )
-    consistency: list[Literal["backtranslation", "paraphrase", "none"]] = Field(
-        default_factory=lambda: ["backtranslation"], min_length=1
-    )
-    calibration: list[Literal["none", "batch"]] = Field(
-        default_factory=lambda: ["none"],
-        min_length=1,
-        description="batch: divide label probabilities by their mean over the round's pool",
-    )
     demos_per_text: int = Field(10, ge=1, description="retrieved demonstrations per text (m)")
     abstain_margin: float = Field(
         0.0, ge=0, description="abstain when the best label's log-prob leads by less than this"
@@ -238,10 +248,85 @@ class FreeALOptions(_Strict):
     )
     mixup_ramp: bool = Field(True, description="weight mixup by the ramp (FreeAL) or not (legacy)")
 
+
+class FreeALOptions(FreeALShared):
+    """FreeAL settings: the unlabeled pool, the rounds, and the axes compared across cases.
+
+    `demo_sources`, `clean_selection`, `consistency` and `calibration` are axes (one case per
+    combination); the rest applies to every FreeAL case of the file.
+    """
+
+    demo_sources: list[str] = Field(
+        default_factory=lambda: ["gold"],
+        min_length=1,
+        description="gold | none | a generation strategy (its samples are the demos)",
+    )
+    clean_selection: list[CleanSelection] = Field(
+        default_factory=lambda: ["reference"], min_length=1
+    )
+    consistency: list[Consistency] = Field(
+        default_factory=lambda: ["backtranslation"], min_length=1
+    )
+    calibration: list[Calibration] = Field(
+        default_factory=lambda: ["none"],
+        min_length=1,
+        description="batch: divide label probabilities by their mean over the round's pool",
+    )
+
     @field_validator("demo_sources", "clean_selection", "consistency", "calibration", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+
+class FreeALSpec(FreeALShared):
+    """A FreeAL case's sub-spec: the shared options and one value of each axis."""
+
+    legacy_defaults = {  # records written before these options
+        "calibration": "none",
+        "refinement": "noisy_only",
+        "consistency_loss": "legacy",
+        "mixup_ramp": False,
+    }
+    demo_source: str
+    clean_selection: CleanSelection
+    consistency: Consistency
+    calibration: Calibration = "none"
+
+
+class SelectionSpec(SelectionOptions):
+    """A generated case's selection: the task file's selection options and the method."""
+
+    method: str
+
+
+class AugmentationSpec(_Strict):
+    """A case's augmentation of its gold demos."""
+
+    method: str
+    demos_per_label: int = Field(10, ge=0, description="demos augmented when nothing is generated")
+
+
+class LanguageGateParams(_Strict):
+    """The language gate's parameters (a case's hash changes with them)."""
+
+    max_rank: int
+    reject_first: list[str]
+    min_lexical_share: float
+    char_ngram: int
+    vocabulary: list[str]
+
+
+class ChatterGateParams(_Strict):
+    version: str
+
+
+class GateSetSpec(_Strict):
+    """A generated case's gate set: the gates' names and each gate's parameters."""
+
+    names: list[str] = Field(min_length=1)
+    language: LanguageGateParams | None = None
+    chatter: ChatterGateParams | None = None
 
 
 class TaskFile(_Strict):
@@ -302,9 +387,31 @@ class TaskFile(_Strict):
         return [{"name": v} if isinstance(v, str) else v for v in items]
 
 
+SubSpec = TypeVar("SubSpec", bound=_Strict)
+_OPTIONAL = ("selection", "augmentation", "freeal", "gates")
+
+
+def _typed(kind: type[SubSpec], value: SubSpec | Mapping[str, Any] | None) -> SubSpec | None:
+    """A sub-spec as given, or read from its stored dict (None stays None)."""
+    if value is None or isinstance(value, kind):
+        return value
+    return kind.of(value)
+
+
+def _typed_classifier(value: ClassifierOptions | Mapping[str, Any]) -> ClassifierOptions:
+    if isinstance(value, ClassifierOptions):
+        return value
+    return CLASSIFIERS.get(value["name"]).of(value)
+
+
 @dataclass(frozen=True)
 class CaseSpec:
-    """One benchmark case: everything that determines its result."""
+    """One benchmark case: everything that determines its result.
+
+    Sub-specs are frozen pydantic models; a stored dict (a record's `spec` block, or a test's
+    literal) is read into its model on construction. `to_dict` and `spec_hash` are the one
+    place that turns a spec back into the dicts records keep.
+    """
 
     dataset: str
     language: str
@@ -313,14 +420,28 @@ class CaseSpec:
     samples_per_label: int
     gold_sampling: str
     seeds: tuple[int, ...]
-    classifier: dict[str, Any]
-    generation: dict[str, Any] | None
-    selection: dict[str, Any] | None = None
-    augmentation: dict[str, Any] | None = None
-    freeal: dict[str, Any] | None = None
-    gates: dict[str, Any] | None = None
+    classifier: ClassifierOptions
+    generation: GenerationOptions | None
+    selection: SelectionSpec | None = None
+    augmentation: AugmentationSpec | None = None
+    freeal: FreeALSpec | None = None
+    gates: GateSetSpec | None = None
     source: str = field(default="", compare=False)
     marks: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        typed = {
+            "classifier": _typed_classifier(self.classifier),
+            "generation": _typed(GenerationOptions, self.generation),
+            "selection": _typed(SelectionSpec, self.selection),
+            "augmentation": _typed(AugmentationSpec, self.augmentation),
+            "freeal": _typed(FreeALSpec, self.freeal),
+            "gates": _typed(GateSetSpec, self.gates),
+            "seeds": tuple(self.seeds),
+            "marks": tuple(self.marks),
+        }
+        for name, value in typed.items():
+            object.__setattr__(self, name, value)
 
     @property
     def case_id(self) -> str:
@@ -329,33 +450,63 @@ class CaseSpec:
             parts.append(_slug(self.model))
         parts.append(f"n{self.samples_per_label}")
         if self.selection:
-            parts.append(f"sel_{self.selection['method']}")
+            parts.append(f"sel_{self.selection.method}")
         if self.augmentation:
-            parts.append(f"aug_{self.augmentation['method']}")
+            parts.append(f"aug_{self.augmentation.method}")
         if self.gates:
-            parts.append("gate_" + "_".join(self.gates["names"]))
+            parts.append("gate_" + "_".join(self.gates.names))
         if self.freeal:
             fa = self.freeal
             parts += [
-                f"pool{fa['pool_size']}",
-                f"demos_{fa['demo_source']}",
-                f"clean_{fa['clean_selection']}",
-                f"cons_{fa['consistency']}",
+                f"pool{fa.pool_size}",
+                f"demos_{fa.demo_source}",
+                f"clean_{fa.clean_selection}",
+                f"cons_{fa.consistency}",
             ]
-            if fa.get("calibration", "none") != "none":
-                parts.append(f"cal_{fa['calibration']}")
+            if fa.calibration != "none":
+                parts.append(f"cal_{fa.calibration}")
         parts.append(self.classifier_slug)
         return "-".join(parts)
 
     @property
     def classifier_slug(self) -> str:
-        return CLASSIFIERS.get(self.classifier["name"]).slug_of(self.classifier)
+        return self.classifier.slug
+
+    @property
+    def generation_seeds(self) -> list[int]:
+        """The seeds of the case's generated sets; a record older than `generation.seeds`
+        used its `seed`, or the case's first seed."""
+        gen = self.generation
+        if gen is None:
+            return []
+        if "seeds" in gen.model_fields_set:
+            return list(gen.seeds)
+        return [self.seeds[0] if gen.seed is None else gen.seed]
+
+    def _fields(self) -> dict[str, Any]:
+        """Every field, sub-specs as the dicts records keep them."""
+        stored = {"classifier": self.classifier.stored()}
+        for name in ("generation", *_OPTIONAL):
+            value = getattr(self, name)
+            stored[name] = None if value is None else value.stored()
+        return {
+            "dataset": self.dataset,
+            "language": self.language,
+            "setting": self.setting,
+            "model": self.model,
+            "samples_per_label": self.samples_per_label,
+            "gold_sampling": self.gold_sampling,
+            "seeds": list(self.seeds),
+            **stored,
+            "source": self.source,
+            "marks": list(self.marks),
+        }
 
     @property
     def spec_hash(self) -> str:
         """Hash of every field that changes the result (not the source file or marks)."""
-        payload = {k: v for k, v in asdict(self).items() if k not in ("source", "marks")}
-        for optional in ("selection", "augmentation", "freeal", "gates"):
+        payload = {k: v for k, v in self._fields().items() if k not in ("source", "marks")}
+        for optional in _OPTIONAL:
             if payload[optional] is None:  # keeps the hashes of cases written before these axes
                 del payload[optional]
         if payload.get("freeal", {}).get("calibration") == "none":  # added later: same rule
@@ -368,13 +519,14 @@ class CaseSpec:
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            **asdict(self),
-            "seeds": list(self.seeds),
-            "marks": list(self.marks),
-            "case_id": self.case_id,
-            "classifier_slug": self.classifier_slug,
-        }
+        """The record's `spec` block."""
+        return {**self._fields(), "case_id": self.case_id, "classifier_slug": self.classifier_slug}
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> CaseSpec:
+        """The spec of a record's `spec` block (`to_dict`'s inverse; ids are recomputed)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in stored.items() if k in names})
 
 
 def _slug(name: str) -> str:

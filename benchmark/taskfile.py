@@ -335,7 +335,7 @@ def load_cases(
             setting=name,
             gold_sampling=task.gold_sampling,
             seeds=tuple(task.seeds),
-            generation=generation_dict(task.generation),
+            generation=case_generation(task.generation),
             source=source_path(path),
             marks=tuple(task.marks),
         )
@@ -344,12 +344,12 @@ def load_cases(
     return cases
 
 
-def generation_dict(options: GenerationOptions) -> dict[str, Any]:
-    """A case's generation options with its generation seeds resolved (`seed` folded into
-    `seeds`)."""
+def case_generation(options: GenerationOptions) -> GenerationOptions:
+    """A case's generation options: every field stored but the legacy `seed`, which is folded
+    into `seeds`."""
     out = options.model_dump(exclude={"seed"})
     out["seeds"] = options.generation_seeds()
-    return out
+    return GenerationOptions.of(out)
 
 
 def _check_unique(path: Path, cases: list[CaseSpec]) -> None:

@@ -28,7 +28,7 @@ def main(task: Path) -> None:
     rows = []
     for spec in load_cases(task, data_dir=data):
         fa = spec.freeal
-        if fa["demo_source"] != "gold" or fa["clean_selection"] != "reference":
+        if fa.demo_source != "gold" or fa.clean_selection != "reference":
             continue
         if any(r["case"][:2] == (spec.dataset, spec.language) for r in rows):
             continue  # the budget does not depend on the other axes
@@ -39,7 +39,7 @@ def main(task: Path) -> None:
         config = rounds._robust_config(spec, lr)
         for seed in spec.seeds:
             t0 = time.perf_counter()
-            pool = rounds.draw_pool(train, fa["pool_size"], seed=seed)
+            pool = rounds.draw_pool(train, fa.pool_size, seed=seed)
             demos, _ = rounds.demo_source(spec, ctx, train, pool, seed=seed)
             gold = rounds._supervised_reference(
                 features,

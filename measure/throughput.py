@@ -163,13 +163,13 @@ def _generator(args, backend_name: str):
     from benchmark.runner import RunContext
 
     spec = _spec(args, backend_name)
-    options = {"max_model_len": spec.generation["max_model_len"]}
+    options = {"max_model_len": spec.generation.max_model_len}
     if backend_name == "transformers":
         options.update(batch_size=args.batch_size, progress=False)
         if args.threads:
             options.update(num_threads=args.threads)
     else:
-        options.update(spec.generation["backend_options"])
+        options.update(spec.generation.backend_options)
     raw = load_backend(backend_name, args.model, **options)
     scratch = Path(tempfile.mkdtemp(prefix="responses-", dir=_made(args.scratch)))
     factory = BackendFactory(lambda *_a, **_k: raw, cache=ResponseCache(scratch / "llm.sqlite"))

@@ -110,7 +110,7 @@ def test_balanced_logreg_does_not_drown_a_small_label(sib_fixture_dir):
     predicted = {}
     for mode in ("none", "balanced"):
         clf = EmbedLogregClassifier.__new__(EmbedLogregClassifier)
-        clf.spec = EmbedLogregSpec(class_weight=mode, c=0.05).model_dump()
+        clf.spec = EmbedLogregSpec(class_weight=mode, c=0.05)
         clf.labels, clf.embedder, clf.model = ["big", "small"], Vectors(), None
         clf.fit(texts, labels, dev_texts=[], dev_labels=[], seed=0)
         predicted[mode] = clf.predict(["s0", "s1"])

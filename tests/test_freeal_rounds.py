@@ -140,7 +140,7 @@ def _scripted_case(tmp_path, **freeal):
     }
     options = FreeALOptions(
         pool_size=45, rounds=2, epochs=8, lr=0.05, abstain_margin=0.5, **freeal
-    ).model_dump(exclude={"demo_sources", "clean_selection", "consistency"})
+    ).model_dump(exclude={"demo_sources", "clean_selection", "consistency", "calibration"})
     spec = CaseSpec(
         dataset="sib200",
         language="en",

@@ -16,6 +16,7 @@ from benchmark.freeal.train import (
     in_warmup,
     ramp_weight,
 )
+from benchmark.spec import FreeALSpec
 
 
 def test_freeal_kl_puts_the_temperature_on_the_input_side_only():
@@ -181,10 +182,12 @@ def test_table_tells_calibrated_from_uncalibrated_rows():
 
 
 def test_variant_names_deviations_and_old_records():
-    assert variant({"refinement": "freeal", "consistency_loss": "freeal", "mixup_ramp": True}) == (
-        "study"
+    def fa(**stored):
+        axes = {"demo_source": "gold", "clean_selection": "reference", "consistency": "none"}
+        return FreeALSpec.of({**axes, **stored})
+
+    assert variant(fa(refinement="freeal", consistency_loss="freeal", mixup_ramp=True)) == "study"
+    assert variant(fa()) == "legacy"
+    assert variant(fa(refinement="noisy_only", consistency_loss="freeal", mixup_ramp=False)) == (
+        "refinement=noisy_only, mixup_ramp=False"
     )
-    assert variant({}) == "legacy"
-    assert variant(
-        {"refinement": "noisy_only", "consistency_loss": "freeal", "mixup_ramp": False}
-    ) == ("refinement=noisy_only, mixup_ramp=False")

@@ -49,13 +49,13 @@ def dev_texts(data_dir: Path, dataset: str, code: str, k: int = 20) -> list[str]
 
 
 def language_gate(code: str, data_dir: Path) -> LanguageGate:
-    opts = gate_spec("language")["language"]
+    opts = gate_spec("language").language
     return LanguageGate(
         resolve_language(code),
         train_vocabulary(code, data_dir=data_dir),
-        max_rank=opts["max_rank"],
-        min_lexical_share=opts["min_lexical_share"],
-        reject_first=opts["reject_first"],
+        max_rank=opts.max_rank,
+        min_lexical_share=opts.min_lexical_share,
+        reject_first=opts.reject_first,
     )
 
 
@@ -158,8 +158,8 @@ def test_gates_axis_expands_generated_settings_with_a_case_id_part(tmp_path, sib
         "sib200-sw-target_demos-tiny_random-n4-gate_chatter-logreg_e5_small",
     ]
     assert cases[1].gates is None
-    assert cases[2].gates["names"] == ["language", "chatter"]
-    assert cases[2].gates["language"]["min_lexical_share"] == 0.4
+    assert cases[2].gates.names == ["language", "chatter"]
+    assert cases[2].gates.language.min_lexical_share == 0.4
     assert len({c.spec_hash for c in cases}) == 4
     default = load_cases(write(tmp_path, TASK), data_dir=sib_fixture_dir)
     assert [c.spec_hash for c in default] == [c.spec_hash for c in cases[:2]]

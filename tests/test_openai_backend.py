@@ -402,7 +402,7 @@ def test_backend_factory_builds_it_from_generation_options(server, tmp_path):
         backend="openai",
         batch_size=4,
         backend_options={"base_url": server.url, "progress": False, "fingerprint": "fp-x"},
-    ).model_dump()
+    )
     factory = BackendFactory(cache=ResponseCache(tmp_path / "llm.sqlite"))
     cached = factory(generation, "org/fake-model")
     try:

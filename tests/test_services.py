@@ -77,11 +77,12 @@ def test_backend_factory_makes_one_cached_backend_per_model_and_options(tmp_path
         return Echo(model)
 
     factory = BackendFactory(load, cache=ResponseCache(tmp_path / "llm.sqlite"), keep=2)
-    gen = GenerationOptions(backend="transformers", batch_size=4).model_dump()
+    gen = GenerationOptions(backend="transformers", batch_size=4)
     first = factory(gen, "a")
     assert isinstance(first, CachedBackend) and factory(gen, "a") is first
-    assert made == [("transformers", "a", {"batch_size": 4, "max_model_len": gen["max_model_len"]})]
-    assert factory({**gen, "batch_size": 8}, "a") is not first  # other options: another one
+    assert made == [("transformers", "a", {"batch_size": 4, "max_model_len": gen.max_model_len})]
+    other = gen.model_copy(update={"batch_size": 8})
+    assert factory(other, "a") is not first  # other options: another one
     factory(gen, "b")  # keeps the two most recent: "a" with batch 4 is dropped
     assert factory(gen, "a") is not first and len(made) == 4
 
@@ -89,7 +90,7 @@ def test_backend_factory_makes_one_cached_backend_per_model_and_options(tmp_path
 def test_every_call_of_a_factory_backend_goes_through_the_response_cache(tmp_path):
     inner = Echo("m")
     factory = BackendFactory(lambda *_a, **_k: inner, cache=ResponseCache(tmp_path / "c.sqlite"))
-    backend = factory(GenerationOptions().model_dump(), "m")
+    backend = factory(GenerationOptions(), "m")
     request = ChatRequest((("user", "hello"),), SamplingParams(temperature=0.0, seed=1))
     first = backend.generate([request])[0]
     again = backend.generate([request])[0]

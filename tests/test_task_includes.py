@@ -228,6 +228,4 @@ def test_readme_include_example_expands_as_its_comments_say(tmp_path):
     assert {(c.language, c.model, c.samples_per_label) for c in cases} == {
         ("cy", "qwen2.5-coder-0.5b", 20)
     }
-    assert {(c.generation["max_attempts"], c.generation["max_new_tokens"]) for c in cases} == {
-        (8, 256)
-    }
+    assert {(c.generation.max_attempts, c.generation.max_new_tokens) for c in cases} == {(8, 256)}

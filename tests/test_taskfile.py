@@ -201,7 +201,7 @@ def test_freeal_axes_expand_into_cases(tmp_path, sib_fixture_dir):
         "sib200-sw-freeal-tiny_random-n2-pool10-demos_gold-clean_reference"
         "-cons_backtranslation-logreg_e5_small"
     )
-    assert {c.freeal["demo_source"] for c in cases} == {"gold", "none", "target_demos"}
+    assert {c.freeal.demo_source for c in cases} == {"gold", "none", "target_demos"}
     assert len({c.spec_hash for c in cases}) == 6
 
 

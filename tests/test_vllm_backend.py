@@ -79,9 +79,7 @@ def test_task_file_options_reach_the_shared_engine(backend, tmp_path):
     from benchmark.spec import GenerationOptions
 
     options = {k: v for k, v in ENGINE.items() if k != "max_model_len"}
-    generation = GenerationOptions(
-        backend="vllm", max_model_len=2048, backend_options=options
-    ).model_dump()
+    generation = GenerationOptions(backend="vllm", max_model_len=2048, backend_options=options)
     factory = BackendFactory(cache=ResponseCache(tmp_path / "responses.sqlite"))
     cached = factory(generation, MODEL)
     assert cached.backend.llm is backend.llm  # same engine options: no second engine

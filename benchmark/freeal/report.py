@@ -6,6 +6,8 @@ from typing import Any
 
 from tabulate import tabulate
 
+from benchmark.spec import FreeALSpec
+
 INTRO = (
     "## FreeAL\n\n"
     "Per case and round (mean over seeds): **labels** = accuracy of the pool labels used for "
@@ -27,13 +29,13 @@ INTRO = (
 STUDY = {"refinement": "freeal", "consistency_loss": "freeal", "mixup_ramp": True}
 
 
-def variant(fa: dict[str, Any]) -> str:
+def variant(fa: FreeALSpec) -> str:
     """`study`, `legacy` (a record from before the options), or the deviating options."""
-    if "refinement" not in fa:
+    if "refinement" not in fa.model_fields_set:
         return "legacy"
-    parts = [f"{k}={fa[k]}" for k, v in STUDY.items() if fa.get(k, v) != v]
-    if fa.get("feedback_fraction", 0.2) != 0.2:
-        parts.append(f"feedback_fraction={fa['feedback_fraction']}")
+    parts = [f"{k}={getattr(fa, k)}" for k, v in STUDY.items() if getattr(fa, k) != v]
+    if fa.feedback_fraction != 0.2:
+        parts.append(f"feedback_fraction={fa.feedback_fraction}")
     return ", ".join(parts) or "study"
 
 
@@ -88,7 +90,7 @@ def freeal_tables(records: list[dict[str, Any]]) -> str | None:
     n_rounds = max(len(r["freeal"]["rounds"]) for r in rows_in)
     table = []
     for r in rows_in:
-        spec, fa = r["spec"], r["spec"]["freeal"]
+        spec, fa = r["spec"], FreeALSpec.of(r["spec"]["freeal"])
         rounds = r["freeal"]["rounds"]
         sup = [s["supervised_reference"]["macro_f1"] for s in r["freeal"]["per_seed"]]
         table.append(
@@ -96,12 +98,12 @@ def freeal_tables(records: list[dict[str, Any]]) -> str | None:
                 spec["dataset"],
                 spec["language"],
                 spec["model"],
-                fa["demo_source"],
-                fa["clean_selection"],
-                fa["consistency"],
-                fa.get("calibration", "none"),
+                fa.demo_source,
+                fa.clean_selection,
+                fa.consistency,
+                fa.calibration,
                 variant(fa),
-                fa["pool_size"],
+                fa.pool_size,
                 len(r["freeal"]["per_seed"]),
                 *(_cell(rounds[k]) if k < len(rounds) else "" for k in range(n_rounds)),
                 *budget_columns(r),

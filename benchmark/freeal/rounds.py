@@ -27,7 +27,7 @@ from benchmark.generation.pipeline import generated_training_set
 from benchmark.languages import resolve_language
 from benchmark.records import case_dir
 from benchmark.scoring import score
-from benchmark.spec import CaseSpec
+from benchmark.spec import CaseSpec, FreeALSpec
 
 
 class FreeALFailure(CaseFailure):
@@ -44,7 +44,7 @@ def demo_source(
     spec: CaseSpec, ctx, train: Split, pool: Sequence[Example], *, seed: int
 ) -> tuple[list[tuple[str, str]], dict[str, Any]]:
     """The round-0 demonstrations: gold (never pool texts), generated, or none."""
-    source = spec.freeal["demo_source"]
+    source = spec.freeal.demo_source
     if source == "none":
         return [], {"source": "none", "demos": 0}
     if source == "gold":
@@ -107,27 +107,27 @@ def feedback_demos(
 
 def _features(spec: CaseSpec, ctx):
     clf = spec.classifier
-    if clf["name"] == "embed-logreg":
-        return FrozenFeatures(ctx.embedder(clf["encoder"])), spec.freeal["lr"]
-    return TrainableEncoder(encoder_dir(clf["encoder"]), max_length=clf["max_length"]), clf["lr"]
+    if clf.name == "embed-logreg":
+        return FrozenFeatures(ctx.embedder(clf.encoder)), spec.freeal.lr
+    return TrainableEncoder(encoder_dir(clf.encoder), max_length=clf.max_length), clf.lr
 
 
 def _robust_config(spec: CaseSpec, lr: float) -> RobustConfig:
     fa = spec.freeal
-    balanced = fa["clean_selection"] == "class_balanced"
+    balanced = fa.clean_selection == "class_balanced"
     return RobustConfig(
-        epochs=fa["epochs"],
-        warmup_epochs=fa["warmup_epochs"],
-        rampup_epochs=fa["rampup_epochs"],
+        epochs=fa.epochs,
+        warmup_epochs=fa.warmup_epochs,
+        rampup_epochs=fa.rampup_epochs,
         lr=lr,
-        batch_size=fa["batch_size"],
-        mixup_alpha=fa["mixup_alpha"],
-        temperature=fa["temperature"],
-        clean_threshold=fa["clean_threshold"],
+        batch_size=fa.batch_size,
+        mixup_alpha=fa.mixup_alpha,
+        temperature=fa.temperature,
+        clean_threshold=fa.clean_threshold,
         class_balanced=balanced,
-        min_per_class=fa["min_per_class"] if balanced else 0,
-        loss=fa.get("consistency_loss", "legacy"),  # records before issue 12: legacy
-        mixup_ramp=fa.get("mixup_ramp", False),
+        min_per_class=fa.min_per_class if balanced else 0,
+        loss=fa.consistency_loss,
+        mixup_ramp=fa.mixup_ramp,
     )
 
 
@@ -145,16 +145,16 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
     index = {c: i for i, c in enumerate(classes)}
     train = ctx.data.split(spec.dataset, spec.language, "train")
     test = ctx.data.split(spec.dataset, spec.language, "test")
-    pool = draw_pool(train, fa["pool_size"], seed=seed)
+    pool = draw_pool(train, fa.pool_size, seed=seed)
     texts, hidden = [e.text for e in pool], [e.label for e in pool]
     language_name = resolve_language(spec.language).name
     backend = ctx.backends(spec.generation, spec.model)
     demos, demo_info = demo_source(spec, ctx, train, pool, seed=seed)
-    retriever = ctx.embedder(fa["retrieval_encoder"])
+    retriever = ctx.embedder(fa.retrieval_encoder)
     vectors = retriever.encode(texts)
     t0 = time.perf_counter()
     views = consistency_views(
-        texts, fa["consistency"], backend=backend, language_name=language_name, seed=seed
+        texts, fa.consistency, backend=backend, language_name=language_name, seed=seed
     )
     augment_seconds = time.perf_counter() - t0
     features, lr = _features(spec, ctx)
@@ -164,7 +164,7 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
     previous_counts: dict[str, int] | None = None
     result = None
     rows: list[int] = []
-    for r in range(fa["rounds"]):
+    for r in range(fa.rounds):
         t0 = time.perf_counter()
         if r == 0:
             todo = list(range(len(texts)))
@@ -175,9 +175,9 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
                 embed=retriever.encode,
                 backend=backend,
                 language_name=language_name,
-                m=fa["demos_per_text"],
-                abstain_margin=fa["abstain_margin"],
-                calibration=fa.get("calibration", "none"),
+                m=fa.demos_per_text,
+                abstain_margin=fa.abstain_margin,
+                calibration=fa.calibration,
             )
         else:
             assert result is not None
@@ -193,12 +193,12 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
             pool_rows = {c: [rows[k] for k in found] for c, found in pool_rows.items() if found}
             fresh = annotate_with_demos(
                 [texts[i] for i in todo],
-                feedback_demos(vectors, pool_rows, texts, todo, m=fa["demos_per_text"]),
+                feedback_demos(vectors, pool_rows, texts, todo, m=fa.demos_per_text),
                 labels=classes,
                 backend=backend,
                 language_name=language_name,
-                abstain_margin=fa["abstain_margin"],
-                calibration=fa.get("calibration", "none"),
+                abstain_margin=fa.abstain_margin,
+                calibration=fa.calibration,
             )
         for i, ann in zip(todo, fresh, strict=True):
             labels[i] = ann.label
@@ -281,7 +281,7 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
 
 
 def refinement_split(
-    fa: dict[str, Any],
+    fa: FreeALSpec,
     vectors: np.ndarray,
     predicted: Sequence[str],
     llm_labels: Sequence[str | None],
@@ -301,13 +301,13 @@ def refinement_split(
         (row positions kept, class -> row positions of demonstrations).
     """
     per_class = max(1, 100 // max(1, len(classes)))  # FreeAL: select_demo_num // num_labels
-    if fa.get("refinement", "noisy_only") == "freeal":
+    if fa.refinement == "freeal":
         selected = confident_agreeing(
             predicted,
             llm_labels,
             result.confidence,
             classes=classes,
-            fraction=fa.get("feedback_fraction", 0.2),
+            fraction=fa.feedback_fraction,
         )
         kept = sorted(k for found in selected.values() for k in found)
         return kept, representatives(vectors, selected, per_class=per_class, seed=seed)

@@ -9,19 +9,20 @@ from typing import Any
 
 from benchmark.llm.backend import ChatBackend, load_backend
 from benchmark.llm.cache import CachedBackend, ResponseCache
+from benchmark.spec import GenerationOptions
 
 BackendLoader = Callable[..., ChatBackend]  # (backend name, model, **options) -> backend
 
 
-def backend_options(generation: dict[str, Any]) -> dict[str, Any]:
-    """The constructor options a case's `GenerationOptions` (as a dict) give its backend."""
+def backend_options(generation: GenerationOptions) -> dict[str, Any]:
+    """The constructor options a case's `GenerationOptions` give its backend."""
     options: dict[str, Any] = {
-        "batch_size": generation["batch_size"],
-        "max_model_len": generation["max_model_len"],
-        **generation.get("backend_options", {}),
+        "batch_size": generation.batch_size,
+        "max_model_len": generation.max_model_len,
+        **generation.backend_options,
     }
-    if generation.get("dtype"):
-        options["dtype"] = generation["dtype"]
+    if generation.dtype:
+        options["dtype"] = generation.dtype
     return options
 
 
@@ -49,15 +50,15 @@ class BackendFactory:
         self.load, self.cache, self.keep = load, cache, keep
         self._made: OrderedDict[tuple[str, str, str], CachedBackend] = OrderedDict()
 
-    def __call__(self, generation: dict[str, Any], model: str) -> CachedBackend:
-        """The `CachedBackend` for a case's generation options (a dict) and model.
+    def __call__(self, generation: GenerationOptions, model: str) -> CachedBackend:
+        """The `CachedBackend` for a case's generation options and model.
 
         Args:
-            generation: the case's `GenerationOptions` as a dict.
+            generation: the case's `GenerationOptions`.
             model: model alias, directory or hub id.
         """
         options = backend_options(generation)
-        key = (generation["backend"], model, json.dumps(options, sort_keys=True))
+        key = (generation.backend, model, json.dumps(options, sort_keys=True))
         if key in self._made:
             self._made.move_to_end(key)
             return self._made[key]

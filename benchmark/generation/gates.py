@@ -33,6 +33,7 @@ import regex
 
 from benchmark.data import load_split
 from benchmark.languages import Language, resolve_language
+from benchmark.spec import GateSetSpec
 
 NONE = "none"
 LANGUAGE_MAX_RANK = 4
@@ -267,7 +268,7 @@ def parse_gate_set(entry: str) -> tuple[str, ...]:
     return names
 
 
-def gate_spec(entry: str) -> dict[str, Any] | None:
+def gate_spec(entry: str) -> GateSetSpec | None:
     """The case-spec value of a gate set: its names and every parameter that changes what it
     drops (so the case's hash changes with them); None for `none`."""
     names = parse_gate_set(entry)
@@ -283,30 +284,30 @@ def gate_spec(entry: str) -> dict[str, Any] | None:
         },
         "chatter": {"version": CHATTER_VERSION},
     }
-    return {"names": list(names), **{name: params[name] for name in names}}
+    return GateSetSpec.of({"names": list(names), **{name: params[name] for name in names}})
 
 
 Gate = LanguageGate | ChatterGate
 
 
 def build_gates(
-    spec: dict[str, Any] | None, language: str | Language, *, data_dir: Path | str | None = None
+    spec: GateSetSpec | None, language: str | Language, *, data_dir: Path | str | None = None
 ) -> list[Gate]:
     """The gates of a case-spec gate set, ready to check samples."""
     if not spec:
         return []
     lang = language if isinstance(language, Language) else resolve_language(language)
     gates: list[Gate] = []
-    for name in spec["names"]:
+    for name in spec.names:
         if name == "language":
-            opts = spec["language"]
+            opts = spec.language
             gates.append(
                 LanguageGate(
                     lang,
                     train_vocabulary(lang.code, data_dir=data_dir),
-                    max_rank=opts["max_rank"],
-                    min_lexical_share=opts["min_lexical_share"],
-                    reject_first=opts["reject_first"],
+                    max_rank=opts.max_rank,
+                    min_lexical_share=opts.min_lexical_share,
+                    reject_first=opts.reject_first,
                 )
             )
         elif name == "chatter":

@@ -48,7 +48,7 @@ from benchmark.llm.backend import ChatRequest, ChoiceRequest, SamplingParams
 from benchmark.records import case_dir, write_text_atomic
 from benchmark.selection import POOL_METHODS, SELECTORS, pool_scores
 from benchmark.services import DataSource
-from benchmark.spec import CaseSpec
+from benchmark.spec import CaseSpec, GenerationOptions
 from benchmark.strategies import STRATEGIES, GenerationStrategy
 
 YES_NO = ("yes", "no")
@@ -89,7 +89,7 @@ def build_demos(
 ) -> dict[str, list[str]]:
     """Demos per label from the gold train split (never dev/test), translated if asked."""
     labels = data.labels(spec.dataset)
-    k = spec.generation["demos_per_label"]
+    k = spec.generation.demos_per_label
     if strategy.demos == "none" or k == 0:
         return {label: [] for label in labels}
     source = "en" if strategy.demos in ("english", "translated") else spec.language
@@ -144,13 +144,13 @@ def label_descriptions(
     if strategy.description == "human":
         return {label: human_description(spec.dataset, label) for label in labels}
     gen = spec.generation
-    if gen.get("descriptions_file"):
-        return read_descriptions_file(Path(gen["descriptions_file"]), labels)
-    model = gen.get("description_model") or gen.get("revision_model") or spec.model
+    if gen.descriptions_file:
+        return read_descriptions_file(Path(gen.descriptions_file), labels)
+    model = gen.description_model or gen.revision_model or spec.model
     summaries = summarised_descriptions(
         spec.dataset,
         model=model,
-        k=gen["description_examples"],
+        k=gen.description_examples,
         out_dir=ctx.results_dir.parent,
         backend_factory=lambda: ctx.backends(gen, model),
         data=ctx.data,
@@ -178,18 +178,18 @@ def read_descriptions_file(path: Path, labels: tuple[str, ...]) -> dict[str, str
 def descriptions_author(spec: CaseSpec, strategy: GenerationStrategy) -> str | None:
     """Who wrote the descriptions a case shows (in its generation or revision prompts): a file,
     a model, humans, or nobody (None)."""
-    gen = spec.generation or {}
+    gen = spec.generation or GenerationOptions()
     kind = strategy.description
     if kind == "none" and strategy.revision:
-        shown = gen.get("revision_description", "summarised")
+        shown = gen.revision_description
         kind = "none" if shown == "strategy" else shown
     if kind == "none":
         return None
     if kind == "human":
         return "human-written"
-    if gen.get("descriptions_file"):
-        return f"file {gen['descriptions_file']}"
-    return f"model {gen.get('description_model') or gen.get('revision_model') or spec.model}"
+    if gen.descriptions_file:
+        return f"file {gen.descriptions_file}"
+    return f"model {gen.description_model or gen.revision_model or spec.model}"
 
 
 class CaseGenerator:
@@ -201,10 +201,10 @@ class CaseGenerator:
         self.strategy = STRATEGIES[spec.setting]
         self.language = resolve_language(spec.language)
         self.labels = ctx.data.labels(spec.dataset)
-        progress.stage(f"loading {spec.model} ({self.gen['backend']} backend)")
+        progress.stage(f"loading {spec.model} ({self.gen.backend} backend)")
         self.backend = ctx.backends(self.gen, spec.model)
         self.prompt_style = self._style(spec.model, self.backend)
-        reviser = self.gen.get("revision_model") or spec.model
+        reviser = self.gen.revision_model or spec.model
         self.reviser = self.backend if reviser == spec.model else ctx.backends(self.gen, reviser)
         self.revision_style = self._style(reviser, self.reviser)
         self.stop: tuple[str, ...] = ()
@@ -227,14 +227,14 @@ class CaseGenerator:
 
     # -- prompts ---------------------------------------------------------------------------
     def _style(self, model: str, backend) -> str:
-        return resolve_prompt_style(self.gen.get("prompt_style", "auto"), model, backend)
+        return resolve_prompt_style(self.gen.prompt_style, model, backend)
 
     def _revision_descriptions(self) -> dict[str, str | None]:
         """The description each revision prompt shows: by default the summarised one, always
         (the study's code); `revision_description: strategy` shows the strategy's only."""
         from dataclasses import replace
 
-        which = self.gen.get("revision_description", "summarised")
+        which = self.gen.revision_description
         if not self.strategy.revision or which == "strategy":
             return self.descriptions
         if which == self.strategy.description:
@@ -251,7 +251,7 @@ class CaseGenerator:
             fields = {
                 "label": label,
                 "language_name": self.language.name,
-                "n": self.gen["per_request"],
+                "n": self.gen.per_request,
                 "description": self.descriptions[label],
                 "demos": demos,
                 "demo_language_name": demo_language,
@@ -260,10 +260,10 @@ class CaseGenerator:
                 prompt = base_generation_prompt(**fields)
                 self.stop = prompt.stop
                 return prompt.messages
-            rule = self.gen.get("demo_copy_rule", "target")
+            rule = self.gen.demo_copy_rule
             return generation_messages(**fields, demo_copy_rule=rule)
 
-        budget = self.backend.max_model_len - self.gen["max_new_tokens"]
+        budget = self.backend.max_model_len - self.gen.max_new_tokens
         messages, used = fit_demos_to_context(
             build, self.demos[label], self.backend.count_tokens, max_prompt_tokens=budget
         )
@@ -283,13 +283,13 @@ class CaseGenerator:
         return line + (f" (short: {', '.join(short)})" if short else "")
 
     def _round_requests(self, round_index: int) -> list[tuple[str, Any]]:
-        n, per = self.target, self.gen["per_request"]
+        n, per = self.target, self.gen.per_request
         expected = per * self.observed_yield()
         headroom = TOP_UP_HEADROOM if self.stats.requests else 1.0
         planned = []
         for label in self.labels:
             missing = n - self.kept(label)
-            left = self.gen["max_attempts"] - self.attempts[label]
+            left = self.gen.max_attempts - self.attempts[label]
             if missing <= 0 or left <= 0 or self.tokens[label] >= self.token_budget:
                 continue
             count = min(left, max(1, math.ceil(headroom * missing / expected)))
@@ -305,13 +305,13 @@ class CaseGenerator:
         attempt = self.attempts[label]
         self.attempts[label] += 1
         sampling = SamplingParams(
-            temperature=self.gen["temperature"],
-            top_p=self.gen["top_p"],
-            repetition_penalty=self.gen["repetition_penalty"],
-            max_new_tokens=self.gen["max_new_tokens"],
+            temperature=self.gen.temperature,
+            top_p=self.gen.top_p,
+            repetition_penalty=self.gen.repetition_penalty,
+            max_new_tokens=self.gen.max_new_tokens,
             seed=request_seed(self.seed, self.spec.language, label, attempt),
             stop=self.stop if self.prompt_style == "base" else (),
-            dry_multiplier=self.gen.get("dry_multiplier", 0.0),
+            dry_multiplier=self.gen.dry_multiplier,
         )
         return ChatRequest(messages, sampling)
 
@@ -326,7 +326,7 @@ class CaseGenerator:
             f"generation round {round_index + 1}",
             len(planned),
             detail=self.progress_detail,
-            max_tokens=len(planned) * self.gen["max_new_tokens"],
+            max_tokens=len(planned) * self.gen.max_new_tokens,
             seconds_per_item=self.stats.seconds / self.stats.requests
             if self.stats.requests
             else None,
@@ -357,14 +357,14 @@ class CaseGenerator:
     def _parse(self, label: str, reply, round_index: int) -> list[Candidate]:
         parsed = parse_samples(
             reply.text,
-            min_chars=self.gen["min_chars"],
-            max_chars=self.gen["max_chars"],
+            min_chars=self.gen.min_chars,
+            max_chars=self.gen.max_chars,
             finish_reason=reply.finish_reason,
         )
         for reason, count in parsed.dropped.items():
             self.parse_drops[reason] += count
         kept, copies = split_demo_copies(parsed.samples, self.demos[label])
-        if self.gen["keep_demo_copies"]:
+        if self.gen.keep_demo_copies:
             kept, copies = list(parsed.samples), []
         out = [
             Candidate(label, text, round_index, "demo_copy", "copies a prompt demo")
@@ -395,13 +395,13 @@ class CaseGenerator:
     def tokens_per_prompt(self) -> float:
         """Mean completion tokens per request so far (max_new_tokens before the first)."""
         if not self.stats.requests:
-            return float(self.gen["max_new_tokens"])
+            return float(self.gen.max_new_tokens)
         return max(1.0, self.stats.completion_tokens / self.stats.requests)
 
     def observed_yield(self) -> float:
         """Samples that passed (parse, de-duplication, revision) per sample asked for so far;
         1.0 before the first round, at least 0.1 (a label then gets its remaining attempts)."""
-        asked = self.gen["per_request"] * self.stats.requests
+        asked = self.gen.per_request * self.stats.requests
         return max(0.1, self.stats.samples_passed / asked) if asked else 1.0
 
     def _fill_quotas(self, fresh: list[Candidate]) -> None:
@@ -475,7 +475,7 @@ class CaseGenerator:
     @property
     def token_budget(self) -> int:
         """Generated tokens a label may use: `max_tokens_per_label`, default 400 x n."""
-        budget = self.gen.get("max_tokens_per_label")
+        budget = self.gen.max_tokens_per_label
         return budget if budget else 400 * self.target
 
     def stop_reason(self, label: str) -> str | None:
@@ -484,28 +484,28 @@ class CaseGenerator:
             return None
         if self.tokens[label] >= self.token_budget:
             return f"token budget spent ({self.tokens[label]} of {self.token_budget})"
-        return f"prompt budget spent ({self.attempts[label]} of {self.gen['max_attempts']})"
+        return f"prompt budget spent ({self.attempts[label]} of {self.gen.max_attempts})"
 
     @property
     def target(self) -> int:
         """Kept samples wanted per label: n, or the pool size when a selection follows."""
-        pool = self.spec.selection["pool_factor"] if self.spec.selection else 1
+        pool = self.spec.selection.pool_factor if self.spec.selection else 1
         return self.spec.samples_per_label * pool
 
     def select(self) -> None:
         """Keep n per label from the pool with the case's selection strategy."""
 
         options, n = self.spec.selection, self.spec.samples_per_label
-        embedder = self.ctx.embedder(options["encoder"])
+        embedder = self.ctx.embedder(options.encoder)
         train = self.ctx.data.split(self.spec.dataset, self.spec.language, "train")
-        gold_examples = sample_per_label(train, self.gen["demos_per_label"] or 10, seed=self.seed)
+        gold_examples = sample_per_label(train, self.gen.demos_per_label or 10, seed=self.seed)
         pool = [c for c in self.candidates if c.status == "kept"]
         vectors = embedder.encode([c.text for c in pool])
         gold_vectors = embedder.encode([e.text for e in gold_examples])
         gold_labels = [e.label for e in gold_examples]
-        if options["method"] in POOL_METHODS:
+        if options.method in POOL_METHODS:
             scores = pool_scores(
-                options["method"],
+                options.method,
                 vectors,
                 [c.label for c in pool],
                 seed=self.seed,
@@ -516,23 +516,23 @@ class CaseGenerator:
             rows = np.flatnonzero([c.label == label for c in pool])
             if len(rows) <= n:
                 continue
-            if options["method"] in POOL_METHODS:
+            if options.method in POOL_METHODS:
                 picked = rows[np.argsort(-scores[rows], kind="stable")[:n]]
             else:
                 mask = np.asarray(gold_labels) == label
                 picked = rows[
-                    SELECTORS.get(options["method"])(
+                    SELECTORS.get(options.method)(
                         vectors[rows],
                         n,
                         seed=request_seed(self.seed, "select", label),
                         gold=gold_vectors[mask],
-                        metric=options["metric"],
+                        metric=options.metric,
                     )
                 ]
             for row in set(rows.tolist()) - set(picked.tolist()):
                 pool[row].status, pool[row].reason = (
                     "unselected",
-                    f"not picked by {options['method']}",
+                    f"not picked by {options.method}",
                 )
 
     def training_examples(self) -> list[Example]:
@@ -578,7 +578,7 @@ class CaseGenerator:
             "samples_per_second": round(kept_total / s.seconds, 3) if s.seconds else None,
             "tokens_per_second": round(s.completion_tokens / s.seconds, 2) if s.seconds else None,
             "cache_hits": s.cached_requests,
-            "selection": self.spec.selection,
+            "selection": self.spec.selection.stored() if self.spec.selection else None,
             **({"gates": self.gate_summary()} if self.gates else {}),
         }
 
@@ -625,7 +625,7 @@ def generated_set(
     several generation seeds the files are `generated-seed<g>[.partial].jsonl`.
     """
     folder = case_dir(ctx.results_dir, spec.case_id)
-    seeds = (spec.generation or {}).get("seeds") or []
+    seeds = spec.generation_seeds
     name = "generated.jsonl" if len(seeds) <= 1 else f"generated-seed{generation_seed}.jsonl"
     if name != "generated.jsonl":  # a single set's file from an earlier spec would mislead
         (folder / "generated.jsonl").unlink(missing_ok=True)
@@ -642,6 +642,4 @@ def generated_training_set(
 
     `seed` (a classifier or FreeAL seed) does not change the set.
     """
-    gen = spec.generation or {}
-    seeds = gen.get("seeds") or [spec.seeds[0] if gen.get("seed") is None else gen["seed"]]
-    return generated_set(spec, ctx, generation_seed=seeds[0])
+    return generated_set(spec, ctx, generation_seed=spec.generation_seeds[0])

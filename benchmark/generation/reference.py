@@ -18,7 +18,7 @@ def run_reference_loop(gen: CaseGenerator) -> None:
         messages = gen._messages(label)
         while (
             gen.kept(label) < gen.target
-            and gen.attempts[label] < gen.gen["max_attempts"]
+            and gen.attempts[label] < gen.gen.max_attempts
             and gen.tokens[label] < gen.token_budget
         ):
             attempt = gen.attempts[label]

@@ -9,7 +9,13 @@ from typing import Any, Protocol
 
 from benchmark.data import Example
 from benchmark.generation.gates import gate_spec
-from benchmark.spec import CaseSpec, TaskFile
+from benchmark.spec import (
+    AugmentationSpec,
+    CaseSpec,
+    GenerationOptions,
+    SelectionSpec,
+    TaskFile,
+)
 
 
 @dataclass(frozen=True)
@@ -21,7 +27,7 @@ class CaseBase:
     setting: str
     gold_sampling: str
     seeds: tuple[int, ...]
-    generation: dict[str, Any]
+    generation: GenerationOptions
     source: str
     marks: tuple[str, ...]
 
@@ -122,12 +128,14 @@ def classifier_grid(
             samples_per_label=n,
             gold_sampling=base.gold_sampling,
             seeds=base.seeds,
-            classifier=clf.model_dump(),
+            classifier=clf.complete(),
             generation=base.generation if model else None,
             selection=None
             if selection == "none"
-            else {"method": selection, **task.selection.model_dump()},
-            augmentation=None if augmentation == "none" else {"method": augmentation},
+            else SelectionSpec.of({"method": selection, **task.selection.model_dump()}),
+            augmentation=None
+            if augmentation == "none"
+            else AugmentationSpec.of({"method": augmentation}),
             gates=gate_spec(gate_set),
             source=base.source,
             marks=base.marks,

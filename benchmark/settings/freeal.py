@@ -8,7 +8,7 @@ from typing import Any
 
 from benchmark.freeal.rounds import run_freeal
 from benchmark.settings.base import CaseBase, TrainingData
-from benchmark.spec import CaseSpec, TaskFile
+from benchmark.spec import CaseSpec, FreeALSpec, TaskFile
 
 
 class FreeALSetting:
@@ -48,15 +48,17 @@ class FreeALSetting:
                 samples_per_label=n,
                 gold_sampling=base.gold_sampling,
                 seeds=base.seeds,
-                classifier=clf.model_dump(),
+                classifier=clf.complete(),
                 generation=base.generation,
-                freeal={
-                    **shared,
-                    "demo_source": source,
-                    "clean_selection": selection,
-                    "consistency": consistency,
-                    "calibration": calibration,
-                },
+                freeal=FreeALSpec.of(
+                    {
+                        **shared,
+                        "demo_source": source,
+                        "clean_selection": selection,
+                        "consistency": consistency,
+                        "calibration": calibration,
+                    }
+                ),
                 source=base.source,
                 marks=base.marks,
             )

@@ -55,12 +55,7 @@ class GeneratedSetting:
         return None
 
     def generation_seeds(self, spec: CaseSpec) -> list[int | None]:
-        gen = spec.generation
-        if not gen:
-            return [None]
-        if gen.get("seeds"):
-            return list(gen["seeds"])
-        return [spec.seeds[0] if gen.get("seed") is None else gen["seed"]]  # before `seeds`
+        return list(spec.generation_seeds) or [None]
 
     def training_data(
         self, spec: CaseSpec, ctx: Any, *, seed: int, generation_seed: int | None
@@ -129,9 +124,7 @@ def generation_quality(
         for status, count in counts.items():
             if status not in ("prompts", "tokens"):
                 candidates[status] = candidates.get(status, 0) + count
-    encoder = (
-        spec.classifier["encoder"] if spec.classifier["name"] == "embed-logreg" else "e5-small"
-    )
+    encoder = spec.classifier.encoder if spec.classifier.name == "embed-logreg" else "e5-small"
     return generated_set_quality(
         [(e.text, e.label) for e in generated],
         language=spec.language,

@@ -25,7 +25,7 @@ TOPICS = "entertainment|geography|health|politics|science/technology|sports|trav
 class WordOverlapClassifier:
     """Predicts the label whose training texts share the most words with the text."""
 
-    def __init__(self, spec: dict[str, Any], *, labels: Sequence[str]):
+    def __init__(self, spec: WordOverlapOptions, *, labels: Sequence[str]):
         self.spec, self.labels = spec, list(labels)
         self.words: dict[str, Counter] = {}
 
@@ -37,7 +37,7 @@ class WordOverlapClassifier:
         return FitInfo(seconds=time.perf_counter() - start, details={"n_train": len(texts)})
 
     def predict(self, texts) -> list[str]:
-        floor = self.spec["min_count"]
+        floor = self.spec.min_count
         return [
             max(
                 self.words,
