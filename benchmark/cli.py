@@ -10,9 +10,9 @@ from pathlib import Path
 from benchmark import plugin
 from benchmark.generation.backends import BackendFactory
 from benchmark.generation.describe import descriptions_path, summarised_descriptions
-from benchmark.leaderboard import write_leaderboard
 from benchmark.paths import default_data_dir
-from benchmark.requality import recompute_quality
+from benchmark.report.leaderboard import write_leaderboard
+from benchmark.report.quality_backfill import recompute_quality
 from benchmark.services import DataSource
 from benchmark.spec import GenerationOptions
 

@@ -323,7 +323,8 @@ class BenchSession:
         ran = any(outcome != "skipped" for _, outcome, _ in self.seen)
         if hasattr(config, "workerinput") or not ran or config.getoption("bench_no_leaderboard"):
             return
-        from benchmark.leaderboard import write_leaderboard  # lazy: pandas slows every session
+        # lazy: pandas slows every session
+        from benchmark.report.leaderboard import write_leaderboard
 
         results_dir = config.stash[CTX_KEY].results_dir
         problems: list[RecordError] = []

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.freeal.report import budget_columns, freeal_tables, variant
 from benchmark.freeal.selection import confident_agreeing
 from benchmark.freeal.train import (
     RobustConfig,
@@ -16,6 +15,7 @@ from benchmark.freeal.train import (
     in_warmup,
     ramp_weight,
 )
+from benchmark.report.freeal_tables import budget_columns, freeal_tables, variant
 from benchmark.spec import FreeALSpec
 
 

@@ -20,7 +20,7 @@ from benchmark.generation.gates import (
     train_vocabulary,
 )
 from benchmark.languages import resolve_language
-from benchmark.requality import spec_from_record
+from benchmark.report.quality_backfill import spec_from_record
 from benchmark.runner import RunContext, run_case
 from benchmark.spec import CaseSpec, EmbedLogregSpec, GenerationOptions, TaskFileError
 from benchmark.taskfile import load_cases

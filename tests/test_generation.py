@@ -367,7 +367,7 @@ def test_quality_recomputed_from_stored_samples_matches_the_run(
     use_backend, tmp_path, sib_fixture_dir
 ):
     from benchmark.records import read_record, record_path
-    from benchmark.requality import recompute_quality
+    from benchmark.report.quality_backfill import recompute_quality
 
     backend = ScriptedBackend(
         lambda prompt, seed: "\n".join(f"{label_of(prompt)} text {seed} {i}" for i in range(3))

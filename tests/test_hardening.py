@@ -17,7 +17,6 @@ import pytest
 
 from benchmark.data import load_split
 from benchmark.errors import BackendConfigError, DataFileError, RecordError
-from benchmark.leaderboard import write_leaderboard
 from benchmark.llm.cache import ResponseCache, ResponseCacheWarning
 from benchmark.records import (
     read_record,
@@ -27,6 +26,7 @@ from benchmark.records import (
     write_json_atomic,
     write_text_atomic,
 )
+from benchmark.report.leaderboard import write_leaderboard
 from benchmark.spec import TaskFileError
 from benchmark.taskfile import load_cases, source_path
 

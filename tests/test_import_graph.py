@@ -9,8 +9,8 @@ circle that failed `import benchmark.freeal.case` on its own (it now is `setting
 Layers, top to bottom (an import may go down or stay in its layer, never up):
 
 - harness: what pytest and the command line load.
-- reporting: the leaderboard and what it reads records with; `requality` rewrites records with
-  the generated setting's quality code, so it sits above the runner too.
+- reporting (`report/`): the leaderboard and what it reads records with; `quality_backfill`
+  rewrites records with the generated setting's quality code, so it sits above the runner too.
 - runner: one case into one record, and `taskfile`, which turns a task file into cases. The
   task-file schema learns the names it accepts from the registries of settings, classifiers,
   selectors, augmenters, gates, backends and datasets; each registry is filled by decorators
@@ -38,13 +38,7 @@ LAYER_OF = {
     "benchmark.__main__": "harness",
     "benchmark.cli": "harness",
     "benchmark.plugin": "harness",
-    "benchmark.leaderboard": "reporting",
-    "benchmark.figures": "reporting",
-    "benchmark.summary": "reporting",
-    "benchmark.significance": "reporting",
-    "benchmark.rows": "reporting",
-    "benchmark.requality": "reporting",
-    "benchmark.freeal.report": "reporting",
+    "benchmark.report": "reporting",
     "benchmark.runner": "runner",
     "benchmark.taskfile": "runner",
     "benchmark.settings": "stages",
@@ -75,7 +69,7 @@ LAYER_OF = {
 
 # Project imports that stay inside a function: (importer, imported) -> why.
 ALLOWED_LOCAL_IMPORTS: dict[tuple[str, str], str] = {
-    ("benchmark.plugin", "benchmark.leaderboard"): (
+    ("benchmark.plugin", "benchmark.report.leaderboard"): (
         "pandas (imported by the leaderboard) would slow down every pytest session, unit tests"
         " included; the leaderboard is written only when a session that ran cases finishes"
     ),
@@ -212,7 +206,9 @@ def test_the_circle_finder_sees_a_circle():
 
 def test_importing_a_submodule_imports_its_packages():
     graph = import_graph()
-    assert "benchmark.settings" in graph["benchmark.requality"]  # via settings.generated
+    assert (
+        "benchmark.settings" in graph["benchmark.report.quality_backfill"]
+    )  # via settings.generated
     assert "benchmark.encoders" in graph["benchmark.quality"]  # via encoders.embedder
     assert "benchmark.settings" not in graph["benchmark.settings.gold"]  # its own package
 
