@@ -27,7 +27,7 @@ import pytest
 
 from benchmark import progress
 from benchmark.classifiers.finetune import EncoderUnavailableError
-from benchmark.data import DATASETS, LeakageError
+from benchmark.data.loaders import DATASETS, LeakageError
 from benchmark.errors import BenchError, RecordError
 from benchmark.paths import CACHE_DIR_ENV, DataDirError, default_data_dir
 from benchmark.records import read_records, remove_stale_temp_files

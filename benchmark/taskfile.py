@@ -13,11 +13,11 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from benchmark.augment import AUGMENTERS
-from benchmark.data import DATASETS, load_split
+from benchmark.data.languages import UnknownLanguageError, resolve_language
+from benchmark.data.loaders import DATASETS, load_split
 from benchmark.encoders.embedder import ENCODERS
 from benchmark.errors import BackendConfigError
 from benchmark.generation.gates import GATES, parse_gate_set
-from benchmark.languages import UnknownLanguageError, resolve_language
 from benchmark.llm.backend import check_backend_options
 from benchmark.llm.models import known_model_aliases
 from benchmark.selection import POOL_METHODS, SELECTORS

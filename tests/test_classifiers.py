@@ -4,7 +4,7 @@ import pytest
 
 from benchmark.classifiers import build_classifier
 from benchmark.classifiers.finetune import normalise_text
-from benchmark.data import SIB200_TOPICS, load_split
+from benchmark.data.loaders import SIB200_TOPICS, load_split
 from benchmark.scoring import aggregate, score
 from benchmark.spec import EmbedLogregSpec, FinetuneSpec
 

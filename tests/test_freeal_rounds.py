@@ -7,14 +7,14 @@ import importlib.util
 import numpy as np
 import pytest
 
-from benchmark.data import Example, Split
+from benchmark.data.loaders import Example, Split
+from benchmark.data.source import DataSource
 from benchmark.freeal.rounds import feedback_demos, run_freeal
 from benchmark.freeal.train import FrozenFeatures, RobustConfig, train_robust
 from benchmark.generation.backends import BackendFactory
 from benchmark.llm.backend import ChatResponse, ChoiceResponse
 from benchmark.llm.cache import ResponseCache
 from benchmark.runner import RunContext
-from benchmark.services import DataSource
 from benchmark.spec import CaseSpec, FreeALOptions, GenerationOptions
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.data import load_split
+from benchmark.data.languages import resolve_language
+from benchmark.data.loaders import load_split
 from benchmark.generation.gates import (
     ChatterGate,
     LanguageGate,
@@ -19,7 +20,6 @@ from benchmark.generation.gates import (
     parse_gate_set,
     train_vocabulary,
 )
-from benchmark.languages import resolve_language
 from benchmark.report.quality_backfill import spec_from_record
 from benchmark.runner import RunContext, run_case
 from benchmark.spec import CaseSpec, EmbedLogregSpec, GenerationOptions, TaskFileError

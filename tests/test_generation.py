@@ -221,7 +221,7 @@ def test_scheduler_keeps_what_the_one_call_at_a_time_loop_keeps(tmp_path, sib_fi
 
 
 def test_demo_copies_are_excluded_and_counted(use_backend, tmp_path, sib_fixture_dir):
-    from benchmark.data import load_split
+    from benchmark.data.loaders import load_split
 
     train = load_split("sib200", "sw", "train", data_dir=sib_fixture_dir)
     demo_texts = [e.text for e in train.examples]
@@ -248,7 +248,7 @@ def test_demo_copies_are_excluded_and_counted(use_backend, tmp_path, sib_fixture
 
 
 def test_demos_never_come_from_dev_or_test(use_backend, tmp_path, sib_fixture_dir):
-    from benchmark.data import load_split
+    from benchmark.data.loaders import load_split
 
     prompts: list[str] = []
 

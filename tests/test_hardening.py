@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.data import load_split
+from benchmark.data.loaders import load_split
 from benchmark.errors import BackendConfigError, DataFileError, RecordError
 from benchmark.llm.cache import ResponseCache, ResponseCacheWarning
 from benchmark.records import (
@@ -493,8 +493,8 @@ def test_interrupted_generation_is_marked_partial(tmp_path, sib_fixture_dir):
 
 
 def test_hub_splits_are_checked_like_local_files():
-    from benchmark.data import Example, Split
-    from benchmark.hub import _checked
+    from benchmark.data.hub import _checked
+    from benchmark.data.loaders import Example, Split
 
     empty = Split("sib200", "sw", "test", (), "hub:Davlan/sib200/swh_Latn/test")
     with pytest.raises(DataFileError, match="hub:Davlan/sib200/swh_Latn/test: no examples"):

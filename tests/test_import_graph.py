@@ -19,7 +19,7 @@ Layers, top to bottom (an import may go down or stay in its layer, never up):
 - stages: the settings and the stages they run (generation, FreeAL, selection, augmentation,
   quality).
 - models/data: LLM backends, encoders, classifiers, datasets and their loaders, the run's data
-  source (`services`), scoring.
+  source (`data/`), scoring.
 - base: errors, the registry helper, the case spec and task-file YAML, paths, progress lines,
   records.
 """
@@ -52,10 +52,6 @@ LAYER_OF = {
     "benchmark.encoders": "models/data",
     "benchmark.classifiers": "models/data",
     "benchmark.data": "models/data",
-    "benchmark.examples": "models/data",
-    "benchmark.hub": "models/data",
-    "benchmark.languages": "models/data",
-    "benchmark.services": "models/data",
     "benchmark.scoring": "models/data",
     "benchmark": "base",
     "benchmark.errors": "base",

@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from benchmark.data import LeakageError
+from benchmark.data.loaders import LeakageError
 from benchmark.runner import RunContext, run_case
 from benchmark.spec import CaseSpec, EmbedLogregSpec
 

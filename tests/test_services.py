@@ -6,13 +6,13 @@ import dataclasses
 
 import pytest
 
-from benchmark.data import Example, Split, load_split
+from benchmark.data.loaders import Example, Split, load_split
+from benchmark.data.source import DataSource
 from benchmark.errors import DataFileError
 from benchmark.generation.backends import BackendFactory
 from benchmark.llm.backend import ChatBackend, ChatRequest, ChatResponse, SamplingParams
 from benchmark.llm.cache import CachedBackend, ResponseCache
 from benchmark.runner import RunContext
-from benchmark.services import DataSource
 from benchmark.spec import GenerationOptions
 
 

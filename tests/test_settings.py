@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from extensions.echo_setting import EchoSetting
 
-from benchmark.data import load_split
+from benchmark.data.loaders import load_split
 from benchmark.records import Record
 from benchmark.registry import UnknownNameError
 from benchmark.runner import RunContext, run_case

@@ -11,11 +11,11 @@ from typing import Any
 
 import yaml
 
-from benchmark.data import sample_per_label
+from benchmark.data.loaders import sample_per_label
+from benchmark.data.source import DataSource
 from benchmark.generation.prompts import PROMPT_VERSION, description_messages
 from benchmark.llm.backend import ChatRequest, SamplingParams
 from benchmark.records import write_text_atomic
-from benchmark.services import DataSource
 from benchmark.spec import _slug
 
 

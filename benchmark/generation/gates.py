@@ -31,8 +31,8 @@ from typing import Any
 
 import regex
 
-from benchmark.data import load_split
-from benchmark.languages import Language, resolve_language
+from benchmark.data.languages import Language, resolve_language
+from benchmark.data.loaders import load_split
 from benchmark.spec import GateSetSpec
 
 NONE = "none"

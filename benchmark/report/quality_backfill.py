@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchmark.data import Example
+from benchmark.data.loaders import Example
 from benchmark.quality import QUALITY_METRICS
 from benchmark.records import case_dir, read_record, record_path, write_json_atomic
 from benchmark.runner import RunContext

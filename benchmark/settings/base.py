@@ -7,7 +7,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from benchmark.data import Example
+from benchmark.data.loaders import Example
 from benchmark.generation.gates import gate_spec
 from benchmark.spec import (
     AugmentationSpec,

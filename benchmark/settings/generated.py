@@ -6,7 +6,7 @@ import statistics
 from collections import Counter
 from typing import Any
 
-from benchmark.data import Example, sample_per_label
+from benchmark.data.loaders import Example, sample_per_label
 from benchmark.generation.gates import vocabulary_or_none
 from benchmark.generation.pipeline import generated_set
 from benchmark.quality import generated_set_quality

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmark.data import load_split
+from benchmark.data.loaders import load_split
 from benchmark.settings import SETTINGS, CaseBase, TrainingData
 from benchmark.settings.base import classifier_grid
 from benchmark.spec import CaseSpec, TaskFile
