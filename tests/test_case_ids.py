@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.records import Record, load_record
+from benchmark.case.records import Record, load_record
 from benchmark.report.quality_backfill import spec_from_record
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from benchmark.case.spec import FreeALSpec
 from benchmark.freeal.selection import confident_agreeing
 from benchmark.freeal.train import (
     RobustConfig,
@@ -16,7 +17,6 @@ from benchmark.freeal.train import (
     ramp_weight,
 )
 from benchmark.report.freeal_tables import budget_columns, freeal_tables, variant
-from benchmark.spec import FreeALSpec
 
 
 def test_freeal_kl_puts_the_temperature_on_the_input_side_only():

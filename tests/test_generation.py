@@ -9,12 +9,12 @@ import re
 
 import pytest
 
+from benchmark.case.runner import CaseFailure, RunContext, run_case
+from benchmark.case.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
 from benchmark.generation import pipeline
 from benchmark.generation.backends import BackendFactory
 from benchmark.llm.backend import ChatBackend, ChatResponse, ChoiceResponse
 from benchmark.llm.cache import ResponseCache
-from benchmark.runner import CaseFailure, RunContext, run_case
-from benchmark.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
 
 
 class ScriptedBackend(ChatBackend):
@@ -366,7 +366,7 @@ def test_same_seed_cold_cache_reproduces_the_samples(tmp_path, sib_fixture_dir):
 def test_quality_recomputed_from_stored_samples_matches_the_run(
     use_backend, tmp_path, sib_fixture_dir
 ):
-    from benchmark.records import read_record, record_path
+    from benchmark.case.records import read_record, record_path
     from benchmark.report.quality_backfill import recompute_quality
 
     backend = ScriptedBackend(

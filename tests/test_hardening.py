@@ -15,10 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.data.loaders import load_split
-from benchmark.errors import BackendConfigError, DataFileError, RecordError
-from benchmark.llm.cache import ResponseCache, ResponseCacheWarning
-from benchmark.records import (
+from benchmark.case.records import (
     read_record,
     read_records,
     record_flags,
@@ -26,9 +23,12 @@ from benchmark.records import (
     write_json_atomic,
     write_text_atomic,
 )
+from benchmark.case.spec import TaskFileError
+from benchmark.case.taskfile import load_cases, source_path
+from benchmark.data.loaders import load_split
+from benchmark.errors import BackendConfigError, DataFileError, RecordError
+from benchmark.llm.cache import ResponseCache, ResponseCacheWarning
 from benchmark.report.leaderboard import write_leaderboard
-from benchmark.spec import TaskFileError
-from benchmark.taskfile import load_cases, source_path
 
 
 def fake_record(case_id: str, f1: float = 50.0) -> dict:
@@ -461,9 +461,9 @@ class _DiesInRoundTwo:
 def test_interrupted_generation_is_marked_partial(tmp_path, sib_fixture_dir):
     from test_generation import scripted
 
+    from benchmark.case.runner import RunContext
+    from benchmark.case.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
     from benchmark.generation import pipeline
-    from benchmark.runner import RunContext
-    from benchmark.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
 
     backends = scripted(_DiesInRoundTwo(), tmp_path / "llm.sqlite")
     spec = CaseSpec(

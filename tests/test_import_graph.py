@@ -11,17 +11,17 @@ Layers, top to bottom (an import may go down or stay in its layer, never up):
 - harness: what pytest and the command line load.
 - reporting (`report/`): the leaderboard and what it reads records with; `quality_backfill`
   rewrites records with the generated setting's quality code, so it sits above the runner too.
-- runner: one case into one record, and `taskfile`, which turns a task file into cases. The
-  task-file schema learns the names it accepts from the registries of settings, classifiers,
-  selectors, augmenters, gates, backends and datasets; each registry is filled by decorators
-  next to the code it names (one module per entry), so the loader sits above the stages rather
-  than the registries moving down away from their entries.
+- runner: one case into one record (`case/runner`), and `case/taskfile`, which turns a task
+  file into cases. The task-file schema learns the names it accepts from the registries of
+  settings, classifiers, selectors, augmenters, gates, backends and datasets; each registry is
+  filled by decorators next to the code it names (one module per entry), so the loader sits
+  above the stages rather than the registries moving down away from their entries.
 - stages: the settings and the stages they run (generation, FreeAL, selection, augmentation,
   quality).
 - models/data: LLM backends, encoders, classifiers, datasets and their loaders, the run's data
   source (`data/`), scoring.
-- base: errors, the registry helper, the case spec and task-file YAML, paths, progress lines,
-  records.
+- base: errors, the registry helper, the rest of `case/` (the case spec, task-file YAML,
+  records), paths, progress lines.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ LAYER_OF = {
     "benchmark.cli": "harness",
     "benchmark.plugin": "harness",
     "benchmark.report": "reporting",
-    "benchmark.runner": "runner",
-    "benchmark.taskfile": "runner",
+    "benchmark.case.runner": "runner",
+    "benchmark.case.taskfile": "runner",
     "benchmark.settings": "stages",
     "benchmark.generation": "stages",
     "benchmark.freeal": "stages",
@@ -54,13 +54,11 @@ LAYER_OF = {
     "benchmark.data": "models/data",
     "benchmark.scoring": "models/data",
     "benchmark": "base",
+    "benchmark.case": "base",  # spec, task-file YAML, records; runner and taskfile sit above
     "benchmark.errors": "base",
     "benchmark.registry": "base",
-    "benchmark.spec": "base",
-    "benchmark.taskyaml": "base",
     "benchmark.paths": "base",
     "benchmark.progress": "base",
-    "benchmark.records": "base",
 }
 
 # Project imports that stay inside a function: (importer, imported) -> why.

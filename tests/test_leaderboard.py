@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.records import record_path, write_json_atomic
+from benchmark.case.records import record_path, write_json_atomic
 from benchmark.report.leaderboard import display_path, fmt_rate, render, write_leaderboard
 
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from benchmark.records import read_records, record_path, write_json_atomic
+from benchmark.case.records import read_records, record_path, write_json_atomic
 from benchmark.report.leaderboard import display_path, render, write_leaderboard
 
 

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 
 from benchmark.augment import llm_backtranslations, llm_paraphrases
+from benchmark.case.records import case_dir
+from benchmark.case.spec import CaseSpec, FreeALSpec
 from benchmark.classifiers.finetune import encoder_dir
 from benchmark.data.languages import resolve_language
 from benchmark.data.loaders import Example, Split, sample_per_label
@@ -25,9 +27,7 @@ from benchmark.freeal.selection import (
 )
 from benchmark.freeal.train import FrozenFeatures, RobustConfig, TrainableEncoder, train_robust
 from benchmark.generation.pipeline import generated_training_set
-from benchmark.records import case_dir
 from benchmark.scoring import score
-from benchmark.spec import CaseSpec, FreeALSpec
 
 
 class FreeALFailure(CaseFailure):

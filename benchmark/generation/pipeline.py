@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 
 from benchmark import progress
+from benchmark.case.records import case_dir, write_text_atomic
+from benchmark.case.spec import CaseSpec, GenerationOptions
 from benchmark.data.languages import resolve_language
 from benchmark.data.loaders import Example, sample_per_label
 from benchmark.data.source import DataSource
@@ -46,9 +48,7 @@ from benchmark.generation.prompts import (
     translation_messages,
 )
 from benchmark.llm.backend import ChatRequest, ChoiceRequest, SamplingParams
-from benchmark.records import case_dir, write_text_atomic
 from benchmark.selection import POOL_METHODS, SELECTORS, pool_scores
-from benchmark.spec import CaseSpec, GenerationOptions
 from benchmark.strategies import STRATEGIES, GenerationStrategy
 
 YES_NO = ("yes", "no")

@@ -15,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
+from benchmark.case.records import read_records, record_flags, write_text_atomic
 from benchmark.quality import QUALITY_METRICS, spearman_table
-from benchmark.records import read_records, record_flags, write_text_atomic
 from benchmark.report.figures import f1_by_language_figure, freeal_rounds_figure, gap_to_gold_figure
 from benchmark.report.freeal_tables import freeal_records, freeal_tables
 from benchmark.report.rows import (

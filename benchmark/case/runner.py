@@ -15,6 +15,15 @@ from typing import Any
 
 from benchmark import progress
 from benchmark.augment import augmented_demos
+from benchmark.case.records import (
+    Record,
+    case_dir,
+    environment_info,
+    read_record,
+    record_path,
+    write_json_atomic,
+)
+from benchmark.case.spec import CaseSpec
 from benchmark.classifiers import build_classifier
 from benchmark.data.loaders import (
     Example,
@@ -27,17 +36,8 @@ from benchmark.data.source import DataSource
 from benchmark.encoders.embedder import Embedder, load_embedder
 from benchmark.errors import CaseFailure
 from benchmark.generation.backends import BackendFactory
-from benchmark.records import (
-    Record,
-    case_dir,
-    environment_info,
-    read_record,
-    record_path,
-    write_json_atomic,
-)
 from benchmark.scoring import aggregate, confusion_counts, save_confusion_figure, score
 from benchmark.settings import Setting, TrainingData, setting_of
-from benchmark.spec import CaseSpec
 
 
 @dataclass(frozen=True)
