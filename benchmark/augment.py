@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from benchmark.data import Example, sample_per_label
+from benchmark.data.languages import resolve_language
+from benchmark.data.loaders import Example, sample_per_label
 from benchmark.generation.parse import parse_samples
 from benchmark.generation.prompts import paraphrase_messages, translation_messages
-from benchmark.languages import resolve_language
 from benchmark.llm.backend import ChatRequest, SamplingParams
 from benchmark.registry import Registry
 

@@ -26,15 +26,15 @@ import pluggy
 import pytest
 
 from benchmark import progress
+from benchmark.case.records import read_records, remove_stale_temp_files
+from benchmark.case.runner import CaseFailure, RunContext, finished_record, run_case
+from benchmark.case.spec import CaseSpec, TaskFileError
+from benchmark.case.taskfile import load_cases
 from benchmark.classifiers.finetune import EncoderUnavailableError
-from benchmark.data import DATASETS, LeakageError
+from benchmark.data.loaders import DATASETS, LeakageError
 from benchmark.errors import BenchError, RecordError
 from benchmark.paths import CACHE_DIR_ENV, DataDirError, default_data_dir
-from benchmark.records import read_records, remove_stale_temp_files
-from benchmark.runner import CaseFailure, RunContext, finished_record, run_case
 from benchmark.settings import SETTINGS
-from benchmark.spec import CaseSpec, TaskFileError
-from benchmark.taskfile import load_cases
 
 TASK_DIRS = ("tasks", "baselines")
 CTX_KEY = pytest.StashKey[RunContext]()
@@ -323,7 +323,8 @@ class BenchSession:
         ran = any(outcome != "skipped" for _, outcome, _ in self.seen)
         if hasattr(config, "workerinput") or not ran or config.getoption("bench_no_leaderboard"):
             return
-        from benchmark.leaderboard import write_leaderboard  # lazy: pandas slows every session
+        # lazy: pandas slows every session
+        from benchmark.report.leaderboard import write_leaderboard
 
         results_dir = config.stash[CTX_KEY].results_dir
         problems: list[RecordError] = []

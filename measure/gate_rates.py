@@ -23,14 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmark.data import load_split  # noqa: E402
+from benchmark.data.languages import LANGUAGES, resolve_language  # noqa: E402
+from benchmark.data.loaders import load_split  # noqa: E402
 from benchmark.generation.gates import (  # noqa: E402
     ChatterGate,
     LanguageGate,
     gate_spec,
     train_vocabulary,
 )
-from benchmark.languages import LANGUAGES, resolve_language  # noqa: E402
 
 DATASETS = ("massive60", "sib200")
 

@@ -117,7 +117,7 @@ def weight_bytes(backend: str, model: str) -> int:
 
 
 def _spec(args, backend: str):
-    from benchmark.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
+    from benchmark.case.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
 
     # vLLM on CPU: float32 (bf16 is ~4x slower here), no CUDA-graph capture (the backend sets
     # the CPU token budget itself).
@@ -156,11 +156,11 @@ def _spec(args, backend: str):
 
 def _generator(args, backend_name: str):
     """A CaseGenerator whose backend starts on an empty response cache of its own."""
+    from benchmark.case.runner import RunContext
     from benchmark.generation.backends import BackendFactory
     from benchmark.generation.pipeline import CaseGenerator
     from benchmark.llm.backend import load_backend
     from benchmark.llm.cache import ResponseCache
-    from benchmark.runner import RunContext
 
     spec = _spec(args, backend_name)
     options = {"max_model_len": spec.generation.max_model_len}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.data import SIB200_TOPICS
+from benchmark.data.loaders import SIB200_TOPICS
 
 pytest_plugins = ["pytester"]
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import random
 
 from benchmark.augment import eda, eda_variants, llm_backtranslations, llm_paraphrases
-from benchmark.runner import RunContext, run_case
-from benchmark.spec import CaseSpec, EmbedLogregSpec
+from benchmark.case.runner import RunContext, run_case
+from benchmark.case.spec import CaseSpec, EmbedLogregSpec
 
 
 def test_eda_is_seeded_and_keeps_words():

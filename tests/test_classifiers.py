@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import pytest
 
+from benchmark.case.spec import EmbedLogregSpec, FinetuneSpec
 from benchmark.classifiers import build_classifier
 from benchmark.classifiers.finetune import normalise_text
-from benchmark.data import SIB200_TOPICS, load_split
+from benchmark.data.loaders import SIB200_TOPICS, load_split
 from benchmark.scoring import aggregate, score
-from benchmark.spec import EmbedLogregSpec, FinetuneSpec
 
 
 def splits(data_dir):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.data import (
+from benchmark.data.loaders import (
     DATASETS,
     SIB200_TOPICS,
     LeakageError,

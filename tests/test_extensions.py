@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from benchmark.runner import RunContext, run_case
-from benchmark.spec import TaskFileError
-from benchmark.taskfile import load_cases
+from benchmark.case.runner import RunContext, run_case
+from benchmark.case.spec import TaskFileError
+from benchmark.case.taskfile import load_cases
 
 TASK = """\
 plugins: [bench_extension_demo]

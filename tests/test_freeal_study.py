@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.freeal.report import budget_columns, freeal_tables, variant
+from benchmark.case.spec import FreeALSpec
 from benchmark.freeal.selection import confident_agreeing
 from benchmark.freeal.train import (
     RobustConfig,
@@ -16,7 +16,7 @@ from benchmark.freeal.train import (
     in_warmup,
     ramp_weight,
 )
-from benchmark.spec import FreeALSpec
+from benchmark.report.freeal_tables import budget_columns, freeal_tables, variant
 
 
 def test_freeal_kl_puts_the_temperature_on_the_input_side_only():

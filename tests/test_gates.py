@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.data import load_split
+from benchmark.case.runner import RunContext, run_case
+from benchmark.case.spec import CaseSpec, EmbedLogregSpec, GenerationOptions, TaskFileError
+from benchmark.case.taskfile import load_cases
+from benchmark.data.languages import resolve_language
+from benchmark.data.loaders import load_split
 from benchmark.generation.gates import (
     ChatterGate,
     LanguageGate,
@@ -19,11 +23,7 @@ from benchmark.generation.gates import (
     parse_gate_set,
     train_vocabulary,
 )
-from benchmark.languages import resolve_language
-from benchmark.requality import spec_from_record
-from benchmark.runner import RunContext, run_case
-from benchmark.spec import CaseSpec, EmbedLogregSpec, GenerationOptions, TaskFileError
-from benchmark.taskfile import load_cases
+from benchmark.report.quality_backfill import spec_from_record
 
 # Off-language and junk samples kept by small models in the committed generated sets.
 ENGLISH = "They're saying that there's an evil spirit living somewhere else."

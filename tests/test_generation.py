@@ -9,12 +9,12 @@ import re
 
 import pytest
 
+from benchmark.case.runner import CaseFailure, RunContext, run_case
+from benchmark.case.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
 from benchmark.generation import pipeline
 from benchmark.generation.backends import BackendFactory
 from benchmark.llm.backend import ChatBackend, ChatResponse, ChoiceResponse
 from benchmark.llm.cache import ResponseCache
-from benchmark.runner import CaseFailure, RunContext, run_case
-from benchmark.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
 
 
 class ScriptedBackend(ChatBackend):
@@ -221,7 +221,7 @@ def test_scheduler_keeps_what_the_one_call_at_a_time_loop_keeps(tmp_path, sib_fi
 
 
 def test_demo_copies_are_excluded_and_counted(use_backend, tmp_path, sib_fixture_dir):
-    from benchmark.data import load_split
+    from benchmark.data.loaders import load_split
 
     train = load_split("sib200", "sw", "train", data_dir=sib_fixture_dir)
     demo_texts = [e.text for e in train.examples]
@@ -248,7 +248,7 @@ def test_demo_copies_are_excluded_and_counted(use_backend, tmp_path, sib_fixture
 
 
 def test_demos_never_come_from_dev_or_test(use_backend, tmp_path, sib_fixture_dir):
-    from benchmark.data import load_split
+    from benchmark.data.loaders import load_split
 
     prompts: list[str] = []
 
@@ -366,8 +366,8 @@ def test_same_seed_cold_cache_reproduces_the_samples(tmp_path, sib_fixture_dir):
 def test_quality_recomputed_from_stored_samples_matches_the_run(
     use_backend, tmp_path, sib_fixture_dir
 ):
-    from benchmark.records import read_record, record_path
-    from benchmark.requality import recompute_quality
+    from benchmark.case.records import read_record, record_path
+    from benchmark.report.quality_backfill import recompute_quality
 
     backend = ScriptedBackend(
         lambda prompt, seed: "\n".join(f"{label_of(prompt)} text {seed} {i}" for i in range(3))

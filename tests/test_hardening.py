@@ -15,11 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.data import load_split
-from benchmark.errors import BackendConfigError, DataFileError, RecordError
-from benchmark.leaderboard import write_leaderboard
-from benchmark.llm.cache import ResponseCache, ResponseCacheWarning
-from benchmark.records import (
+from benchmark.case.records import (
     read_record,
     read_records,
     record_flags,
@@ -27,8 +23,12 @@ from benchmark.records import (
     write_json_atomic,
     write_text_atomic,
 )
-from benchmark.spec import TaskFileError
-from benchmark.taskfile import load_cases, source_path
+from benchmark.case.spec import TaskFileError
+from benchmark.case.taskfile import load_cases, source_path
+from benchmark.data.loaders import load_split
+from benchmark.errors import BackendConfigError, DataFileError, RecordError
+from benchmark.llm.cache import ResponseCache, ResponseCacheWarning
+from benchmark.report.leaderboard import write_leaderboard
 
 
 def fake_record(case_id: str, f1: float = 50.0) -> dict:
@@ -461,9 +461,9 @@ class _DiesInRoundTwo:
 def test_interrupted_generation_is_marked_partial(tmp_path, sib_fixture_dir):
     from test_generation import scripted
 
+    from benchmark.case.runner import RunContext
+    from benchmark.case.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
     from benchmark.generation import pipeline
-    from benchmark.runner import RunContext
-    from benchmark.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
 
     backends = scripted(_DiesInRoundTwo(), tmp_path / "llm.sqlite")
     spec = CaseSpec(
@@ -493,8 +493,8 @@ def test_interrupted_generation_is_marked_partial(tmp_path, sib_fixture_dir):
 
 
 def test_hub_splits_are_checked_like_local_files():
-    from benchmark.data import Example, Split
-    from benchmark.hub import _checked
+    from benchmark.data.hub import _checked
+    from benchmark.data.loaders import Example, Split
 
     empty = Split("sib200", "sw", "test", (), "hub:Davlan/sib200/swh_Latn/test")
     with pytest.raises(DataFileError, match="hub:Davlan/sib200/swh_Latn/test: no examples"):

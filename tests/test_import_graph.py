@@ -9,19 +9,19 @@ circle that failed `import benchmark.freeal.case` on its own (it now is `setting
 Layers, top to bottom (an import may go down or stay in its layer, never up):
 
 - harness: what pytest and the command line load.
-- reporting: the leaderboard and what it reads records with; `requality` rewrites records with
-  the generated setting's quality code, so it sits above the runner too.
-- runner: one case into one record, and `taskfile`, which turns a task file into cases. The
-  task-file schema learns the names it accepts from the registries of settings, classifiers,
-  selectors, augmenters, gates, backends and datasets; each registry is filled by decorators
-  next to the code it names (one module per entry), so the loader sits above the stages rather
-  than the registries moving down away from their entries.
+- reporting (`report/`): the leaderboard and what it reads records with; `quality_backfill`
+  rewrites records with the generated setting's quality code, so it sits above the runner too.
+- runner: one case into one record (`case/runner`), and `case/taskfile`, which turns a task
+  file into cases. The task-file schema learns the names it accepts from the registries of
+  settings, classifiers, selectors, augmenters, gates, backends and datasets; each registry is
+  filled by decorators next to the code it names (one module per entry), so the loader sits
+  above the stages rather than the registries moving down away from their entries.
 - stages: the settings and the stages they run (generation, FreeAL, selection, augmentation,
   quality).
 - models/data: LLM backends, encoders, classifiers, datasets and their loaders, the run's data
-  source (`services`), scoring.
-- base: errors, the registry helper, the case spec and task-file YAML, paths, progress lines,
-  records.
+  source (`data/`), scoring.
+- base: errors, the registry helper, the rest of `case/` (the case spec, task-file YAML,
+  records), paths, progress lines.
 """
 
 from __future__ import annotations
@@ -38,15 +38,9 @@ LAYER_OF = {
     "benchmark.__main__": "harness",
     "benchmark.cli": "harness",
     "benchmark.plugin": "harness",
-    "benchmark.leaderboard": "reporting",
-    "benchmark.figures": "reporting",
-    "benchmark.summary": "reporting",
-    "benchmark.significance": "reporting",
-    "benchmark.rows": "reporting",
-    "benchmark.requality": "reporting",
-    "benchmark.freeal.report": "reporting",
-    "benchmark.runner": "runner",
-    "benchmark.taskfile": "runner",
+    "benchmark.report": "reporting",
+    "benchmark.case.runner": "runner",
+    "benchmark.case.taskfile": "runner",
     "benchmark.settings": "stages",
     "benchmark.generation": "stages",
     "benchmark.freeal": "stages",
@@ -58,24 +52,18 @@ LAYER_OF = {
     "benchmark.encoders": "models/data",
     "benchmark.classifiers": "models/data",
     "benchmark.data": "models/data",
-    "benchmark.examples": "models/data",
-    "benchmark.hub": "models/data",
-    "benchmark.languages": "models/data",
-    "benchmark.services": "models/data",
     "benchmark.scoring": "models/data",
     "benchmark": "base",
+    "benchmark.case": "base",  # spec, task-file YAML, records; runner and taskfile sit above
     "benchmark.errors": "base",
     "benchmark.registry": "base",
-    "benchmark.spec": "base",
-    "benchmark.taskyaml": "base",
     "benchmark.paths": "base",
     "benchmark.progress": "base",
-    "benchmark.records": "base",
 }
 
 # Project imports that stay inside a function: (importer, imported) -> why.
 ALLOWED_LOCAL_IMPORTS: dict[tuple[str, str], str] = {
-    ("benchmark.plugin", "benchmark.leaderboard"): (
+    ("benchmark.plugin", "benchmark.report.leaderboard"): (
         "pandas (imported by the leaderboard) would slow down every pytest session, unit tests"
         " included; the leaderboard is written only when a session that ran cases finishes"
     ),
@@ -212,7 +200,9 @@ def test_the_circle_finder_sees_a_circle():
 
 def test_importing_a_submodule_imports_its_packages():
     graph = import_graph()
-    assert "benchmark.settings" in graph["benchmark.requality"]  # via settings.generated
+    assert (
+        "benchmark.settings" in graph["benchmark.report.quality_backfill"]
+    )  # via settings.generated
     assert "benchmark.encoders" in graph["benchmark.quality"]  # via encoders.embedder
     assert "benchmark.settings" not in graph["benchmark.settings.gold"]  # its own package
 

@@ -1,10 +1,10 @@
-"""Tests for benchmark.languages."""
+"""Tests for benchmark.data.languages."""
 
 from __future__ import annotations
 
 import pytest
 
-from benchmark.languages import LANGUAGES, Language, UnknownLanguageError, resolve_language
+from benchmark.data.languages import LANGUAGES, Language, UnknownLanguageError, resolve_language
 
 STUDY = ["en", "de", "th", "he", "id", "sw", "ro", "az", "sl", "te", "cy"]
 

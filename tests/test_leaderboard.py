@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.leaderboard import display_path, fmt_rate, render, write_leaderboard
-from benchmark.records import record_path, write_json_atomic
+from benchmark.case.records import record_path, write_json_atomic
+from benchmark.report.leaderboard import display_path, fmt_rate, render, write_leaderboard
 
 
 def record(language, setting="gold", model=None, f1=50.0, *, n=10, generation=None):

@@ -6,9 +6,9 @@ import csv
 
 import pytest
 
-from benchmark.data import LeakageError
-from benchmark.runner import RunContext, run_case
-from benchmark.spec import CaseSpec, EmbedLogregSpec
+from benchmark.case.runner import RunContext, run_case
+from benchmark.case.spec import CaseSpec, EmbedLogregSpec
+from benchmark.data.loaders import LeakageError
 
 
 def gold_spec(n: int) -> CaseSpec:

@@ -70,7 +70,7 @@ def test_no_test_patches_a_project_module():
 def test_the_checker_sees_each_way_of_patching():
     source = """
 import os
-import benchmark.leaderboard as board
+import benchmark.report.leaderboard as board
 from benchmark import progress
 from benchmark.generation.backends import BackendFactory
 

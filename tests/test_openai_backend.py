@@ -394,9 +394,9 @@ def test_replicas_share_the_load(server):
 
 
 def test_backend_factory_builds_it_from_generation_options(server, tmp_path):
+    from benchmark.case.spec import GenerationOptions
     from benchmark.generation.backends import BackendFactory
     from benchmark.llm.cache import ResponseCache
-    from benchmark.spec import GenerationOptions
 
     generation = GenerationOptions(
         backend="openai",

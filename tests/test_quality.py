@@ -3,7 +3,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.leaderboard import quality_tables
 from benchmark.quality import (
     QUALITY_METRICS,
     centroid_cosine,
@@ -16,6 +15,7 @@ from benchmark.quality import (
     mean_pairwise_cosine,
     spearman_table,
 )
+from benchmark.report.leaderboard import quality_tables
 
 
 def test_language_fidelity_tells_languages_apart():

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from benchmark.runner import RunContext, run_case
-from benchmark.taskfile import load_cases
+from benchmark.case.runner import RunContext, run_case
+from benchmark.case.taskfile import load_cases
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "record_keys.json"
 BASE = (

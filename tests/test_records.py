@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from benchmark.leaderboard import display_path, render, write_leaderboard
-from benchmark.records import read_records, record_path, write_json_atomic
+from benchmark.case.records import read_records, record_path, write_json_atomic
+from benchmark.report.leaderboard import display_path, render, write_leaderboard
 
 
 def fake_record(case_id, *, dataset="sib200", language="sw", setting="gold", model=None, f1=50.0):

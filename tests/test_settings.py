@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from extensions.echo_setting import EchoSetting
 
-from benchmark.data import load_split
-from benchmark.records import Record
+from benchmark.case.records import Record
+from benchmark.case.runner import RunContext, run_case
+from benchmark.case.spec import CaseSpec, EmbedLogregSpec
+from benchmark.case.taskfile import load_cases
+from benchmark.data.loaders import load_split
 from benchmark.registry import UnknownNameError
-from benchmark.runner import RunContext, run_case
 from benchmark.settings import SETTINGS, setting_of
-from benchmark.spec import CaseSpec, EmbedLogregSpec
 from benchmark.strategies import STRATEGIES
-from benchmark.taskfile import load_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 

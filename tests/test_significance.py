@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import f1_score
 
-from benchmark.significance import bootstrap_macro_f1, paired_bootstrap
+from benchmark.report.significance import bootstrap_macro_f1, paired_bootstrap
 
 
 def test_bootstrap_macro_f1_with_unit_weights_is_sklearns():

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from benchmark.summary import is_superseded, summary_markdown
+from benchmark.report.summary import is_superseded, summary_markdown
 
 LABELS = ["a", "b", "c", "d"]
 

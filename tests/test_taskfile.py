@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from benchmark.spec import TaskFileError
-from benchmark.taskfile import load_cases
+from benchmark.case.spec import TaskFileError
+from benchmark.case.taskfile import load_cases
 
 GOOD = """
 datasets: [sib200]

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.classifiers import build_classifier
-from benchmark.spec import (
+from benchmark.case.spec import (
     CaseSpec,
     EmbedLogregSpec,
     FreeALSpec,
@@ -18,7 +17,8 @@ from benchmark.spec import (
     GenerationOptions,
     SelectionSpec,
 )
-from benchmark.taskfile import load_cases
+from benchmark.case.taskfile import load_cases
+from benchmark.classifiers import build_classifier
 
 ROOT = Path(__file__).resolve().parents[1]
 TASK_FILES = sorted([*(ROOT / "tasks").glob("*.yaml"), *(ROOT / "baselines").glob("*.yaml")])

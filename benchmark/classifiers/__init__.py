@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from benchmark.case.spec import CLASSIFIERS, ClassifierOptions
 from benchmark.registry import load_object
-from benchmark.spec import CLASSIFIERS, ClassifierOptions
 
 __all__ = ["CLASSIFIERS", "Classifier", "ClassifierOptions", "FitInfo", "build_classifier"]
 

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from benchmark.case.spec import EmbedLogregSpec
 from benchmark.classifiers import FitInfo
 from benchmark.encoders.embedder import load_embedder
-from benchmark.spec import EmbedLogregSpec
 
 
 class EmbedLogregClassifier:

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmark import progress
+from benchmark.case.spec import FinetuneSpec
 from benchmark.classifiers import FitInfo
 from benchmark.encoders.embedder import ENCODERS
-from benchmark.spec import FinetuneSpec
 
 
 def normalise_text(text: str, *, lowercase: bool, strip_punctuation: bool) -> str:

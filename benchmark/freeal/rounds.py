@@ -11,8 +11,11 @@ from typing import Any
 import numpy as np
 
 from benchmark.augment import llm_backtranslations, llm_paraphrases
+from benchmark.case.records import case_dir
+from benchmark.case.spec import CaseSpec, FreeALSpec
 from benchmark.classifiers.finetune import encoder_dir
-from benchmark.data import Example, Split, sample_per_label
+from benchmark.data.languages import resolve_language
+from benchmark.data.loaders import Example, Split, sample_per_label
 from benchmark.errors import CaseFailure
 from benchmark.freeal.annotate import annotate, annotate_with_demos
 from benchmark.freeal.selection import (
@@ -24,10 +27,7 @@ from benchmark.freeal.selection import (
 )
 from benchmark.freeal.train import FrozenFeatures, RobustConfig, TrainableEncoder, train_robust
 from benchmark.generation.pipeline import generated_training_set
-from benchmark.languages import resolve_language
-from benchmark.records import case_dir
 from benchmark.scoring import score
-from benchmark.spec import CaseSpec, FreeALSpec
 
 
 class FreeALFailure(CaseFailure):

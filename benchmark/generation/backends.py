@@ -7,9 +7,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from benchmark.case.spec import GenerationOptions
 from benchmark.llm.backend import ChatBackend, load_backend
 from benchmark.llm.cache import CachedBackend, ResponseCache
-from benchmark.spec import GenerationOptions
 
 BackendLoader = Callable[..., ChatBackend]  # (backend name, model, **options) -> backend
 

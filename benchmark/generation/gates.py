@@ -31,9 +31,9 @@ from typing import Any
 
 import regex
 
-from benchmark.data import load_split
-from benchmark.languages import Language, resolve_language
-from benchmark.spec import GateSetSpec
+from benchmark.case.spec import GateSetSpec
+from benchmark.data.languages import Language, resolve_language
+from benchmark.data.loaders import load_split
 
 NONE = "none"
 LANGUAGE_MAX_RANK = 4

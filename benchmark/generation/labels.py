@@ -10,7 +10,7 @@ from importlib import resources
 
 import yaml
 
-from benchmark.data import MASSIVE10_INTENTS
+from benchmark.data.loaders import MASSIVE10_INTENTS
 
 DESCRIPTIONS_RESOURCE = "label_descriptions.yaml"
 STUDY_INTENTS = MASSIVE10_INTENTS

@@ -29,7 +29,11 @@ from typing import Any
 import numpy as np
 
 from benchmark import progress
-from benchmark.data import Example, sample_per_label
+from benchmark.case.records import case_dir, write_text_atomic
+from benchmark.case.spec import CaseSpec, GenerationOptions
+from benchmark.data.languages import resolve_language
+from benchmark.data.loaders import Example, sample_per_label
+from benchmark.data.source import DataSource
 from benchmark.generation.describe import summarised_descriptions
 from benchmark.generation.gates import build_gates, failed_gates
 from benchmark.generation.labels import human_description
@@ -43,12 +47,8 @@ from benchmark.generation.prompts import (
     revision_reason_messages,
     translation_messages,
 )
-from benchmark.languages import resolve_language
 from benchmark.llm.backend import ChatRequest, ChoiceRequest, SamplingParams
-from benchmark.records import case_dir, write_text_atomic
 from benchmark.selection import POOL_METHODS, SELECTORS, pool_scores
-from benchmark.services import DataSource
-from benchmark.spec import CaseSpec, GenerationOptions
 from benchmark.strategies import STRATEGIES, GenerationStrategy
 
 YES_NO = ("yes", "no")

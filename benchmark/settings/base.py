@@ -7,15 +7,15 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from benchmark.data import Example
-from benchmark.generation.gates import gate_spec
-from benchmark.spec import (
+from benchmark.case.spec import (
     AugmentationSpec,
     CaseSpec,
     GenerationOptions,
     SelectionSpec,
     TaskFile,
 )
+from benchmark.data.loaders import Example
+from benchmark.generation.gates import gate_spec
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from benchmark.case.spec import CaseSpec, FreeALSpec, TaskFile
 from benchmark.freeal.rounds import run_freeal
 from benchmark.settings.base import CaseBase, TrainingData
-from benchmark.spec import CaseSpec, FreeALSpec, TaskFile
 
 
 class FreeALSetting:

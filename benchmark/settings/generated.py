@@ -6,13 +6,13 @@ import statistics
 from collections import Counter
 from typing import Any
 
-from benchmark.data import Example, sample_per_label
+from benchmark.case.records import read_record, record_path
+from benchmark.case.spec import CaseSpec, TaskFile
+from benchmark.data.loaders import Example, sample_per_label
 from benchmark.generation.gates import vocabulary_or_none
 from benchmark.generation.pipeline import generated_set
 from benchmark.quality import generated_set_quality
-from benchmark.records import read_record, record_path
 from benchmark.settings.base import CaseBase, TrainingData, classifier_grid
-from benchmark.spec import CaseSpec, TaskFile
 from benchmark.strategies import GenerationStrategy
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from benchmark.augment import AUGMENTERS
-from benchmark.data import sample_per_label
+from benchmark.case.spec import CaseSpec, TaskFile
+from benchmark.data.loaders import sample_per_label
 from benchmark.settings.base import CaseBase, TrainingData, classifier_grid
-from benchmark.spec import CaseSpec, TaskFile
 
 
 class GoldSetting:

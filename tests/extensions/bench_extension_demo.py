@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import Field
 
 from benchmark.classifiers import CLASSIFIERS, ClassifierOptions, FitInfo
-from benchmark.examples import DATASETS, Dataset, Example, Split
+from benchmark.data.examples import DATASETS, Dataset, Example, Split
 from benchmark.llm.backend import BACKENDS, ChatBackend, ChatResponse, ChoiceResponse
 from benchmark.selection import SELECTORS
 

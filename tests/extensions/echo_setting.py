@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmark.data import load_split
+from benchmark.case.spec import CaseSpec, TaskFile
+from benchmark.data.loaders import load_split
 from benchmark.settings import SETTINGS, CaseBase, TrainingData
 from benchmark.settings.base import classifier_grid
-from benchmark.spec import CaseSpec, TaskFile
 
 
 class EchoSetting:

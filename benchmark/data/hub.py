@@ -8,9 +8,9 @@ per config and split) is read instead. The sentiment sets are plain CSV repos.
 
 from __future__ import annotations
 
+from benchmark.data.examples import Example, Split, known_labels
+from benchmark.data.languages import Language
 from benchmark.errors import DataFileError
-from benchmark.examples import Example, Split, known_labels
-from benchmark.languages import Language
 
 PARQUET_REF = "refs%2Fconvert%2Fparquet"
 HUB_SPLIT = {"train": "train", "dev": "validation", "test": "test"}

@@ -1,7 +1,7 @@
 """LEADERBOARD.md, rebuilt from the result records alone (deterministic output).
 
 Layout: header (which command wrote it, from which results), the opening summary
-(`benchmark.summary`), then the full tables, one group per dataset (and classifier and
+(`benchmark.report.summary`), then the full tables, one group per dataset (and classifier and
 size), each folded in `<details>`. Rows carry short labels (language, setting, model); the
 case id is in the label's tooltip. Tables are compact pipe tables (no padding).
 """
@@ -15,11 +15,11 @@ from typing import Any
 
 import pandas as pd
 
-from benchmark.figures import f1_by_language_figure, freeal_rounds_figure, gap_to_gold_figure
-from benchmark.freeal.report import freeal_records, freeal_tables
+from benchmark.case.records import read_records, record_flags, write_text_atomic
 from benchmark.quality import QUALITY_METRICS, spearman_table
-from benchmark.records import read_records, record_flags, write_text_atomic
-from benchmark.rows import (
+from benchmark.report.figures import f1_by_language_figure, freeal_rounds_figure, gap_to_gold_figure
+from benchmark.report.freeal_tables import freeal_records, freeal_tables
+from benchmark.report.rows import (
     LANGUAGE_ORDER,
     _gold_index,
     gap_to_gold,
@@ -27,7 +27,7 @@ from benchmark.rows import (
     reported_apart,
     variant,
 )
-from benchmark.summary import current, is_superseded, summary_markdown
+from benchmark.report.summary import current, is_superseded, summary_markdown
 
 MIN_SPEARMAN_CASES = 10  # fewer cases than this: a rank correlation says little, row not shown
 FOLD_ROWS = 10  # tables longer than this are folded
@@ -414,7 +414,7 @@ def _fmt_metric(metric: str, value: float | None) -> str:
 
 
 def freeal_section(records: list[dict[str, Any]], *, figures_dir: Path | None) -> str | None:
-    """The FreeAL tables (`benchmark.freeal.report`), folded, under a per-round chart."""
+    """The FreeAL tables (`benchmark.report.freeal_tables`), folded, under a per-round chart."""
 
     tables = freeal_tables(records)
     if not tables:

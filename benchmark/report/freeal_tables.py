@@ -6,7 +6,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from benchmark.spec import FreeALSpec
+from benchmark.case.spec import FreeALSpec
 
 INTRO = (
     "## FreeAL\n\n"

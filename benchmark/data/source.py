@@ -8,14 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from benchmark.data import Split, dataset_labels, load_split
-from benchmark.languages import resolve_language
+from benchmark.data.languages import resolve_language
+from benchmark.data.loaders import Split, dataset_labels, load_split
 
 
 class DataSource:
     """Splits and label sets of one data root, each loaded once per source.
 
-    Loading goes through `benchmark.data.load_split` (its validation and fingerprints).
+    Loading goes through `benchmark.data.loaders.load_split` (its validation and fingerprints).
 
     Args:
         data_dir: local data root, `"hub"`, or None for `benchmark.paths.default_data_dir()`.

@@ -19,9 +19,8 @@ import random
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from benchmark import hub
-from benchmark.errors import DataFileError
-from benchmark.examples import (  # noqa: F401  (re-exported: the data API)
+from benchmark.data import hub
+from benchmark.data.examples import (  # noqa: F401  (re-exported: the data API)
     DATASETS,
     MASSIVE10_INTENTS,
     SENTIMENT_LABELS,
@@ -35,7 +34,8 @@ from benchmark.examples import (  # noqa: F401  (re-exported: the data API)
     known_labels,
     massive_intents,
 )
-from benchmark.languages import Language, resolve_language
+from benchmark.data.languages import Language, resolve_language
+from benchmark.errors import DataFileError
 from benchmark.paths import DATA_DIR_ENV, DataDirError, default_data_dir
 
 
@@ -156,7 +156,7 @@ def load_split(
         language: any accepted language code (`sw`, `sw-KE`, `swh_Latn`).
         split: `train`, `dev` or `test`.
         data_dir: local data root; `None` uses `benchmark.paths.default_data_dir()`;
-            the string `"hub"` reads the Hugging Face hub instead (see `benchmark.hub`).
+            the string `"hub"` reads the Hugging Face hub instead (see `benchmark.data.hub`).
 
     Returns:
         The split, with a fingerprint of the file it was read from.

@@ -15,18 +15,7 @@ from typing import Any
 
 from benchmark import progress
 from benchmark.augment import augmented_demos
-from benchmark.classifiers import build_classifier
-from benchmark.data import (
-    Example,
-    Split,
-    assert_disjoint_from_test,
-    refuse_test_examples,
-    sample_with_counts,
-)
-from benchmark.encoders.embedder import Embedder, load_embedder
-from benchmark.errors import CaseFailure
-from benchmark.generation.backends import BackendFactory
-from benchmark.records import (
+from benchmark.case.records import (
     Record,
     case_dir,
     environment_info,
@@ -34,10 +23,21 @@ from benchmark.records import (
     record_path,
     write_json_atomic,
 )
+from benchmark.case.spec import CaseSpec
+from benchmark.classifiers import build_classifier
+from benchmark.data.loaders import (
+    Example,
+    Split,
+    assert_disjoint_from_test,
+    refuse_test_examples,
+    sample_with_counts,
+)
+from benchmark.data.source import DataSource
+from benchmark.encoders.embedder import Embedder, load_embedder
+from benchmark.errors import CaseFailure
+from benchmark.generation.backends import BackendFactory
 from benchmark.scoring import aggregate, confusion_counts, save_confusion_figure, score
-from benchmark.services import DataSource
 from benchmark.settings import Setting, TrainingData, setting_of
-from benchmark.spec import CaseSpec
 
 
 @dataclass(frozen=True)

@@ -274,7 +274,7 @@ def environment_info() -> dict[str, Any]:
 
 
 def _git_info() -> dict[str, Any]:
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"],

@@ -1,5 +1,5 @@
 """The data model below every loader: label sets, `Example`, `Split`, and the dataset registry
-(`DATASETS`: each dataset's labels and loader), so `benchmark.data` and `benchmark.hub` share
+(`DATASETS`: each dataset's labels and loader), so `benchmark.data.loaders` and `benchmark.data.hub` share
 them without importing each other."""
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class Dataset:
 
     Attributes:
         loader: `loader(dataset, language, split, data_dir) -> Split` (`language` a resolved
-            `benchmark.languages.Language`, `data_dir` as `benchmark.data.load_split` takes
+            `benchmark.data.languages.Language`, `data_dir` as `benchmark.data.loaders.load_split` takes
             it), or a lazy `"module:function"` naming it.
         labels: the label set in its fixed order; None: the sorted labels of its English train
             split (MASSIVE-60).
@@ -115,16 +115,18 @@ def massive_intents() -> frozenset[str]:
 DATASETS: Registry[Dataset] = Registry("dataset")
 DATASETS.add(
     "massive10",
-    Dataset("benchmark.data:load_local_or_hub", MASSIVE10_INTENTS, massive_intents),
+    Dataset("benchmark.data.loaders:load_local_or_hub", MASSIVE10_INTENTS, massive_intents),
 )
-DATASETS.add("massive60", Dataset("benchmark.data:load_local_or_hub", None, massive_intents))
+DATASETS.add(
+    "massive60", Dataset("benchmark.data.loaders:load_local_or_hub", None, massive_intents)
+)
 DATASETS.add(
     "sib200",
-    Dataset("benchmark.data:load_local_or_hub", SIB200_TOPICS, frozenset(SIB200_TOPICS)),
+    Dataset("benchmark.data.loaders:load_local_or_hub", SIB200_TOPICS, frozenset(SIB200_TOPICS)),
 )
 DATASETS.add(
     "sentiment",
-    Dataset("benchmark.data:load_sentiment", SENTIMENT_LABELS, frozenset(SENTIMENT_LABELS)),
+    Dataset("benchmark.data.loaders:load_sentiment", SENTIMENT_LABELS, frozenset(SENTIMENT_LABELS)),
 )
 
 

@@ -11,9 +11,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from benchmark.rows import LANGUAGE_ORDER, gap_to_gold, variant
+from benchmark.case.spec import FreeALSpec
+from benchmark.report.rows import LANGUAGE_ORDER, gap_to_gold, variant
 from benchmark.scoring import wrap_title
-from benchmark.spec import FreeALSpec
 
 GOLD_FIRST = "gold"
 

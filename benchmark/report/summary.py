@@ -3,7 +3,7 @@
 Only current records answer (written with the present semantics: matched gold controls,
 generation seeds, class-balanced classifiers); records of older semantics are superseded and
 listed apart by the leaderboard. Differences carry a `*` when the paired bootstrap
-(`benchmark.significance`) puts their 95% interval away from 0.
+(`benchmark.report.significance`) puts their 95% interval away from 0.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from benchmark.rows import is_baseline, reported_apart
-from benchmark.significance import Comparison, compare_records, compare_with_matched_gold
+from benchmark.report.rows import is_baseline, reported_apart
+from benchmark.report.significance import Comparison, compare_records, compare_with_matched_gold
 
 CURRENT_VERSION = 2
 REVISION_PAIRS = (

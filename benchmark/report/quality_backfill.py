@@ -11,12 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchmark.data import Example
+from benchmark.case.records import case_dir, read_record, record_path, write_json_atomic
+from benchmark.case.runner import RunContext
+from benchmark.case.spec import CaseSpec
+from benchmark.data.loaders import Example
 from benchmark.quality import QUALITY_METRICS
-from benchmark.records import case_dir, read_record, record_path, write_json_atomic
-from benchmark.runner import RunContext
 from benchmark.settings.generated import generation_quality, mean_quality
-from benchmark.spec import CaseSpec
 
 
 def spec_from_record(record: dict[str, Any]) -> CaseSpec:

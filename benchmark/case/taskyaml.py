@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from benchmark.spec import TaskFileError
+from benchmark.case.spec import TaskFileError
 
 # Top-level key naming shared YAML files merged under this one.
 INCLUDE_KEY = "include"

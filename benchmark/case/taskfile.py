@@ -13,16 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from benchmark.augment import AUGMENTERS
-from benchmark.data import DATASETS, load_split
-from benchmark.encoders.embedder import ENCODERS
-from benchmark.errors import BackendConfigError
-from benchmark.generation.gates import GATES, parse_gate_set
-from benchmark.languages import UnknownLanguageError, resolve_language
-from benchmark.llm.backend import check_backend_options
-from benchmark.llm.models import known_model_aliases
-from benchmark.selection import POOL_METHODS, SELECTORS
-from benchmark.settings import SETTINGS, CaseBase, setting_of
-from benchmark.spec import (
+from benchmark.case.spec import (
     CLASSIFIERS,
     CaseSpec,
     ClassifierOptions,
@@ -32,7 +23,16 @@ from benchmark.spec import (
     TaskFileError,
     did_you_mean,
 )
-from benchmark.taskyaml import INCLUDE_KEY, blame_included, read_task_yaml
+from benchmark.case.taskyaml import INCLUDE_KEY, blame_included, read_task_yaml
+from benchmark.data.languages import UnknownLanguageError, resolve_language
+from benchmark.data.loaders import DATASETS, load_split
+from benchmark.encoders.embedder import ENCODERS
+from benchmark.errors import BackendConfigError
+from benchmark.generation.gates import GATES, parse_gate_set
+from benchmark.llm.backend import check_backend_options
+from benchmark.llm.models import known_model_aliases
+from benchmark.selection import POOL_METHODS, SELECTORS
+from benchmark.settings import SETTINGS, CaseBase, setting_of
 
 # Generated settings ask the LLM for n samples per label; 100x the study's n is surely a typo.
 MAX_GENERATED_PER_LABEL = 10_000
