@@ -57,7 +57,7 @@ def test_atomic_write_survives_a_kill_mid_write(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         write_json_atomic(path, fake_record("case", f1=99.0))
     monkeypatch.undo()
-    assert read_records(tmp_path)[0]["scores"]["macro_f1_mean"] == 50.0
+    assert read_records(tmp_path)[0].macro_f1 == 50.0
 
 
 def _hammer(args):
@@ -101,4 +101,4 @@ def test_leaderboard_ignores_temp_and_broken_files(tmp_path):
     write_json_atomic(record_path(tmp_path, "a"), fake_record("a"))
     (tmp_path / "broken.json").write_text("{not json")
     (tmp_path / ".b.json.123.tmp").write_text("{}")
-    assert [r["case_id"] for r in read_records(tmp_path)] == ["a"]
+    assert [r.case_id for r in read_records(tmp_path)] == ["a"]

@@ -451,9 +451,10 @@ def render(
         fold_rows: tables with more rows are folded.
     """
 
-    everything = read_records(results_dir)
-    records = current(everything)
-    old = [r for r in everything if is_superseded(r)]
+    typed = read_records(results_dir)
+    everything = [r.to_dict() for r in typed]  # the sections below still read dicts
+    records = [r.to_dict() for r in current(typed)]
+    old = [r.to_dict() for r in typed if is_superseded(r)]
     parts = [
         HEADER.format(
             command=command, n=len(everything), results=display or results_dir.as_posix()
