@@ -136,8 +136,29 @@ class Record:
         return self.matched_gold is not None
 
     @property
-    def matched_gold_f1(self) -> float:
-        return self.matched_gold["scores"]["macro_f1_mean"]
+    def accuracy_mean(self) -> float:
+        return self.scores["accuracy_mean"]
+
+    @property
+    def accuracy_std(self) -> float:
+        return self.scores["accuracy_std"]
+
+    @property
+    def n_seeds(self) -> int:
+        return len(self.scores["per_seed"])
+
+    @property
+    def fit_seconds_mean(self) -> float:
+        return self.timings["fit_seconds_mean"]
+
+    @property
+    def total_seconds(self) -> float:
+        return self.timings["total_seconds"]
+
+    @property
+    def matched_gold_f1(self) -> float | None:
+        """The matched gold control's macro-F1 (None without a control)."""
+        return (self.matched_gold or {}).get("scores", {}).get("macro_f1_mean")
 
     @property
     def matched_gap(self) -> float | None:
@@ -158,6 +179,10 @@ class Record:
     @property
     def freeal_per_seed(self) -> list[dict[str, Any]]:
         return (self.freeal or {}).get("per_seed") or []
+
+    @property
+    def freeal_rounds(self) -> list[dict[str, Any]]:
+        return (self.freeal or {}).get("rounds") or []
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
