@@ -421,7 +421,6 @@ def freeal_section(
     records: list[Record] | list[dict[str, Any]], *, figures_dir: Path | None
 ) -> str | None:
     """The FreeAL tables (`benchmark.report.freeal_tables`), folded, under a per-round chart."""
-    records = [as_record(r).to_dict() for r in records]  # freeal_tables still reads dicts
 
     tables = freeal_tables(records)
     if not tables:
