@@ -181,6 +181,11 @@ class Record:
         return (self.freeal or {}).get("per_seed") or []
 
     @property
+    def freeal_spec(self) -> dict[str, Any] | None:
+        """The spec's FreeAL options (None for other settings)."""
+        return self.spec.get("freeal")
+
+    @property
     def freeal_rounds(self) -> list[dict[str, Any]]:
         return (self.freeal or {}).get("rounds") or []
 

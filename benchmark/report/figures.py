@@ -164,7 +164,7 @@ def gap_to_gold_figure(
 
 
 def _freeal_name(record: Record) -> str:
-    fa = FreeALSpec.of(record.spec["freeal"])
+    fa = FreeALSpec.of(record.freeal_spec)
     parts = [record.language, f"demos {fa.demo_source}", fa.clean_selection]
     parts.append(fa.consistency)
     if fa.calibration != "none":

@@ -88,7 +88,7 @@ def freeal_tables(records: list[Record] | list[dict[str, Any]]) -> str | None:
     n_rounds = max(len(r.freeal_rounds) for r in rows_in)
     table = []
     for r in rows_in:
-        fa = FreeALSpec.of(r.spec["freeal"])
+        fa = FreeALSpec.of(r.freeal_spec)
         rounds = r.freeal_rounds
         sup = [s["supervised_reference"]["macro_f1"] for s in r.freeal_per_seed]
         table.append(

@@ -236,7 +236,7 @@ class Answers:
         for r in self.records:
             if not reported_apart(r):
                 continue
-            fa = r.spec.get("freeal") or {}
+            fa = r.freeal_spec or {}
             budget_f1 = same_budget_f1(r)
             rows.append(
                 [
