@@ -168,13 +168,8 @@ class Record:
     @property
     def kept_per_set(self) -> tuple[float, int] | None:
         """Generated examples kept per set and the number wanted (None when not recorded)."""
-        gen = self.generation or {}
-        sets = gen.get("sets", 1) or 1
         wanted = self.samples_per_label * len(self.labels) or None
-        kept = gen.get("kept")
-        if kept is None or wanted is None:
-            return None
-        return kept / sets, wanted
+        return _kept_per_set(self.generation or {}, wanted)
 
     @property
     def freeal_per_seed(self) -> list[dict[str, Any]]:
@@ -207,6 +202,14 @@ class Record:
         extra = {k: v for k, v in payload.items() if k not in names}
         missing = {k: copy.copy(v) for k, v in _READ_DEFAULTS.items() if k not in known}
         return cls(**missing, **known, extra=extra)
+
+
+def _kept_per_set(generation: dict[str, Any], wanted: int | None) -> tuple[float, int] | None:
+    sets = generation.get("sets", 1) or 1
+    kept = generation.get("kept")
+    if kept is None or wanted is None:
+        return None
+    return kept / sets, wanted
 
 
 # What a field reads as when a record lacks it (records written long ago, test fixtures).
