@@ -109,7 +109,7 @@ def test_bad_record_is_reported_and_skipped_never_raised(results, content, reaso
     (results / "bad.json").write_bytes(content)
     problems: list[RecordError] = []
     records = read_records(results, problems=problems)
-    assert [r["case_id"] for r in records] == ["good"]
+    assert [r.case_id for r in records] == ["good"]
     assert len(problems) == 1 and reason in str(problems[0])
     assert problems[0].path.endswith("bad.json")
     assert read_record(results / "bad.json") is None  # so the case reruns and replaces it

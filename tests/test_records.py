@@ -57,7 +57,7 @@ def test_atomic_write_survives_a_kill_mid_write(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         write_json_atomic(path, fake_record("case", f1=99.0))
     monkeypatch.undo()
-    assert read_records(tmp_path)[0]["scores"]["macro_f1_mean"] == 50.0
+    assert read_records(tmp_path)[0].macro_f1 == 50.0
 
 
 def _hammer(args):
@@ -101,4 +101,28 @@ def test_leaderboard_ignores_temp_and_broken_files(tmp_path):
     write_json_atomic(record_path(tmp_path, "a"), fake_record("a"))
     (tmp_path / "broken.json").write_text("{not json")
     (tmp_path / ".b.json.123.tmp").write_text("{}")
-    assert [r["case_id"] for r in read_records(tmp_path)] == ["a"]
+    assert [r.case_id for r in read_records(tmp_path)] == ["a"]
+
+
+def test_record_reads_old_and_hand_made_records_with_the_fallbacks():
+    from benchmark.case.records import Record
+
+    old = Record.from_dict(
+        {
+            "case_id": "x",
+            "spec": {"setting": "gold", "samples_per_label": 10},
+            "scores": {"macro_f1_mean": 50.0, "macro_f1_std": 1.5},
+            "generation": {"kept": 90, "sets": 3},
+            "labels": ["a", "b", "c"],
+        }
+    )
+    assert old.record_version == 1  # written before the field existed
+    assert old.macro_f1_spread == 1.5  # no generation seeds: the classifier seeds' std
+    assert old.matched_gap is None and old.matched_gold_f1 is None and not old.has_matched_gold
+    assert old.kept_per_set == (30.0, 30)
+    assert old.freeal_per_seed == [] and old.freeal_spec is None
+    seeded = Record.from_dict(
+        {"scores": {"macro_f1_std": 1.5, "macro_f1_std_over_generation_seeds": 4.0}}
+    )
+    assert seeded.macro_f1_spread == 4.0
+    assert Record.from_dict({"spec": {"samples_per_label": 5}}).kept_per_set is None

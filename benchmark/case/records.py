@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import logging
@@ -87,13 +88,101 @@ class Record:
     train_label_counts_by_generation_seed: dict[str, dict[str, int]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # keys of no field (kept as read)
 
+    # -- what reporting reads (the schema's keys live here only) ---------------------------
     @property
     def setting(self) -> str:
         return self.spec["setting"]
 
     @property
+    def dataset(self) -> str:
+        return self.spec["dataset"]
+
+    @property
+    def language(self) -> str:
+        return self.spec["language"]
+
+    @property
+    def model(self) -> str | None:
+        return self.spec.get("model")
+
+    @property
+    def samples_per_label(self) -> int:
+        return self.spec["samples_per_label"]
+
+    @property
+    def classifier_slug(self) -> str:
+        return self.spec["classifier_slug"]
+
+    @property
     def macro_f1(self) -> float:
         return self.scores["macro_f1_mean"]
+
+    @property
+    def macro_f1_std(self) -> float:
+        return self.scores["macro_f1_std"]
+
+    @property
+    def macro_f1_std_over_generation_seeds(self) -> float | None:
+        return self.scores.get("macro_f1_std_over_generation_seeds")
+
+    @property
+    def macro_f1_spread(self) -> float:
+        """The std over generation seeds when the case has several, else over classifier seeds."""
+        spread = self.macro_f1_std_over_generation_seeds
+        return self.macro_f1_std if spread is None else spread
+
+    @property
+    def has_matched_gold(self) -> bool:
+        return self.matched_gold is not None
+
+    @property
+    def accuracy_mean(self) -> float:
+        return self.scores["accuracy_mean"]
+
+    @property
+    def accuracy_std(self) -> float:
+        return self.scores["accuracy_std"]
+
+    @property
+    def n_seeds(self) -> int:
+        return len(self.scores["per_seed"])
+
+    @property
+    def fit_seconds_mean(self) -> float:
+        return self.timings["fit_seconds_mean"]
+
+    @property
+    def total_seconds(self) -> float:
+        return self.timings["total_seconds"]
+
+    @property
+    def matched_gold_f1(self) -> float | None:
+        """The matched gold control's macro-F1 (None without a control)."""
+        return (self.matched_gold or {}).get("scores", {}).get("macro_f1_mean")
+
+    @property
+    def matched_gap(self) -> float | None:
+        """Macro-F1 minus the matched gold control's (None without a control)."""
+        return (self.matched_gold or {}).get("gap_macro_f1")
+
+    @property
+    def kept_per_set(self) -> tuple[float, int] | None:
+        """Generated examples kept per set and the number wanted (None when not recorded)."""
+        wanted = self.samples_per_label * len(self.labels) or None
+        return _kept_per_set(self.generation or {}, wanted)
+
+    @property
+    def freeal_per_seed(self) -> list[dict[str, Any]]:
+        return (self.freeal or {}).get("per_seed") or []
+
+    @property
+    def freeal_spec(self) -> dict[str, Any] | None:
+        """The spec's FreeAL options (None for other settings)."""
+        return self.spec.get("freeal")
+
+    @property
+    def freeal_rounds(self) -> list[dict[str, Any]]:
+        return (self.freeal or {}).get("rounds") or []
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
@@ -106,10 +195,45 @@ class Record:
 
     @classmethod
     def from_dict(cls, payload: dict[str, Any]) -> Record:
+        """A record from its JSON; fields an old (or hand-made) record lacks read as empty, and a
+        record without `record_version` reads as version 1."""
         names = {f.name for f in fields(cls)} - {"extra"}
         known = {k: v for k, v in payload.items() if k in names}
         extra = {k: v for k, v in payload.items() if k not in names}
-        return cls(**known, extra=extra)
+        missing = {k: copy.copy(v) for k, v in _READ_DEFAULTS.items() if k not in known}
+        return cls(**missing, **known, extra=extra)
+
+
+def _kept_per_set(generation: dict[str, Any], wanted: int | None) -> tuple[float, int] | None:
+    sets = generation.get("sets", 1) or 1
+    kept = generation.get("kept")
+    if kept is None or wanted is None:
+        return None
+    return kept / sets, wanted
+
+
+# What a field reads as when a record lacks it (records written long ago, test fixtures).
+_READ_DEFAULTS: dict[str, Any] = {
+    "case_id": "",
+    "spec_hash": "",
+    "spec": {},
+    "labels": [],
+    "train_label_counts": {},
+    "n_train": 0,
+    "n_test": 0,
+    "scores": {},
+    "fits": [],
+    "data": {},
+    "timings": {},
+    "environment": {},
+    "finished_at": "",
+    "record_version": 1,
+}
+
+
+def as_record(record: Record | dict[str, Any]) -> Record:
+    """`record` as a `Record` (reporting also takes the plain dicts of hand-made records)."""
+    return record if isinstance(record, Record) else Record.from_dict(record)
 
 
 def record_path(results_dir: Path, case_id: str) -> Path:
@@ -218,10 +342,8 @@ def read_record(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def read_records(
-    results_dir: Path, *, problems: list[RecordError] | None = None
-) -> list[dict[str, Any]]:
-    """All complete records in a folder, sorted by case id.
+def read_records(results_dir: Path, *, problems: list[RecordError] | None = None) -> list[Record]:
+    """All complete records in a folder as `Record`s, sorted by case id.
 
     A bad record (unreadable, truncated, missing a field) is skipped, logged as a warning with
     its path and reason, and appended to `problems` when given; it never raises.
@@ -229,15 +351,15 @@ def read_records(
     records = []
     for path in sorted(results_dir.glob("*.json")):
         try:
-            records.append(load_record(path))
+            records.append(Record.from_dict(load_record(path)))
         except RecordError as err:
             log.warning("skipped bad record %s", err)
             if problems is not None:
                 problems.append(err)
-    return sorted(records, key=lambda r: r["case_id"])
+    return sorted(records, key=lambda r: r.case_id)
 
 
-def record_flags(record: dict[str, Any]) -> list[str]:
+def record_flags(record: Record | dict[str, Any]) -> list[str]:
     """Caveats a table should show beside a record's numbers (e.g. "dirty tree").
 
     Args:
@@ -246,12 +368,13 @@ def record_flags(record: dict[str, Any]) -> list[str]:
     Returns:
         Short labels; empty when the run was clean.
     """
+    record = as_record(record)
     flags = []
-    git = (record.get("environment") or {}).get("git") or {}
+    git = (record.environment or {}).get("git") or {}
     if git.get("dirty"):
         flags.append("dirty tree")
-    if record.get("status", "ok") != "ok":
-        flags.append(str(record["status"]))
+    if record.status != "ok":
+        flags.append(str(record.status))
     return flags
 
 

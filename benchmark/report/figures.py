@@ -11,6 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from benchmark.case.records import Record, as_record
 from benchmark.case.spec import FreeALSpec
 from benchmark.report.rows import LANGUAGE_ORDER, gap_to_gold, variant
 from benchmark.scoring import wrap_title
@@ -27,10 +28,10 @@ def _plt():
     return plt
 
 
-def series_name(record: dict[str, Any]) -> str:
+def series_name(record: Record | dict[str, Any]) -> str:
     """Setting (+ selection, augmentation) and model: the row label of a chart."""
 
-    model = record["spec"]["model"]
+    model = as_record(record).model
     return variant(record) + (f" ({model})" if model else "")
 
 
@@ -89,7 +90,7 @@ def _height(rows: list[str], values) -> float:
 
 
 def f1_by_language_figure(
-    records: list[dict[str, Any]], *, title: str, path: Path, languages: list[str]
+    records: list[Record] | list[dict[str, Any]], *, title: str, path: Path, languages: list[str]
 ) -> Path:
     """Macro-F1 per (setting, model) and language, error bars = std over seeds, gold first.
 
@@ -105,10 +106,10 @@ def f1_by_language_figure(
     plt = _plt()
     values: dict[str, dict[str, float]] = defaultdict(dict)
     errors: dict[str, dict[str, float]] = defaultdict(dict)
-    for r in records:
-        name, code = series_name(r), r["spec"]["language"]
-        values[name][code] = r["scores"]["macro_f1_mean"]
-        errors[name][code] = r["scores"]["macro_f1_std"]
+    for r in map(as_record, records):
+        name, code = series_name(r), r.language
+        values[name][code] = r.macro_f1
+        errors[name][code] = r.macro_f1_std
     rows = _order(values)
     fig, ax = plt.subplots(figsize=(9, _height(rows, values)))
     _barh_groups(ax, rows, languages, values, errors)
@@ -121,7 +122,11 @@ def f1_by_language_figure(
 
 
 def gap_to_gold_figure(
-    records: list[dict[str, Any]], gold: dict[tuple, float], *, title: str, path: Path
+    records: list[Record] | list[dict[str, Any]],
+    gold: dict[tuple, float],
+    *,
+    title: str,
+    path: Path,
 ) -> Path:
     """Gap to the matching gold macro-F1 per generated (setting, model) and language.
 
@@ -137,10 +142,10 @@ def gap_to_gold_figure(
 
     plt = _plt()
     values: dict[str, dict[str, float]] = defaultdict(dict)
-    for r in records:
+    for r in map(as_record, records):
         gap = gap_to_gold(r, gold)
         if gap is not None:
-            values[series_name(r)][r["spec"]["language"]] = gap
+            values[series_name(r)][r.language] = gap
     rows = _order(values)
 
     present = {code for v in values.values() for code in v}
@@ -158,16 +163,18 @@ def gap_to_gold_figure(
     return _save(fig, path)
 
 
-def _freeal_name(record: dict[str, Any]) -> str:
-    fa = FreeALSpec.of(record["spec"]["freeal"])
-    parts = [record["spec"]["language"], f"demos {fa.demo_source}", fa.clean_selection]
+def _freeal_name(record: Record) -> str:
+    fa = FreeALSpec.of(record.freeal_spec)
+    parts = [record.language, f"demos {fa.demo_source}", fa.clean_selection]
     parts.append(fa.consistency)
     if fa.calibration != "none":
         parts.append(f"cal. {fa.calibration}")
     return ", ".join(parts)
 
 
-def freeal_rounds_figure(records: list[dict[str, Any]], *, path: Path) -> Path | None:
+def freeal_rounds_figure(
+    records: list[Record] | list[dict[str, Any]], *, path: Path
+) -> Path | None:
     """Per dataset, one row per FreeAL case: pool-label accuracy and the small model's test
     macro-F1 in every round (round 0 hollow, the last round labelled), and the same small
     model trained on the pool's true labels (x).
@@ -177,12 +184,10 @@ def freeal_rounds_figure(records: list[dict[str, Any]], *, path: Path) -> Path |
     """
     if not records:
         return None
+    records = [as_record(r) for r in records]
     plt = _plt()
-    datasets = sorted({r["spec"]["dataset"] for r in records})
-    groups = {
-        d: sorted((r for r in records if r["spec"]["dataset"] == d), key=_freeal_name)
-        for d in datasets
-    }
+    datasets = sorted({r.dataset for r in records})
+    groups = {d: sorted((r for r in records if r.dataset == d), key=_freeal_name) for d in datasets}
     heights = [1.0 + 0.28 * len(rows) for rows in groups.values()]
     fig, axes = plt.subplots(
         len(datasets),
@@ -192,7 +197,7 @@ def freeal_rounds_figure(records: list[dict[str, Any]], *, path: Path) -> Path |
         gridspec_kw={"height_ratios": heights},
     )
     colours = plt.get_cmap("plasma")
-    n_rounds = max(len(r["freeal"]["rounds"]) for r in records)
+    n_rounds = max(len(r.freeal_rounds) for r in records)
     for row, dataset in enumerate(datasets):
         mine = groups[dataset]
         for col, (metric, title) in enumerate(
@@ -203,7 +208,7 @@ def freeal_rounds_figure(records: list[dict[str, Any]], *, path: Path) -> Path |
         ):
             ax = axes[row][col]
             for y, r in enumerate(mine):
-                values = [x[metric] for x in r["freeal"]["rounds"]]
+                values = [x[metric] for x in r.freeal_rounds]
                 ax.plot(values, [y] * len(values), color="0.6", linewidth=1, zorder=1)
                 for k, v in enumerate(values):
                     ax.scatter(
@@ -223,7 +228,7 @@ def freeal_rounds_figure(records: list[dict[str, Any]], *, path: Path) -> Path |
                     fontsize=6,
                 )
                 if metric == "test_macro_f1":
-                    sup = [s["supervised_reference"]["macro_f1"] for s in r["freeal"]["per_seed"]]
+                    sup = [s["supervised_reference"]["macro_f1"] for s in r.freeal_per_seed]
                     ax.scatter(
                         sum(sup) / len(sup),
                         y,

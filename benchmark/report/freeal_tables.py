@@ -6,6 +6,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from benchmark.case.records import Record, as_record
 from benchmark.case.spec import FreeALSpec
 
 INTRO = (
@@ -54,21 +55,18 @@ def _mean_sd(values: list[float]) -> tuple[float, float]:
     return mean, sd
 
 
-def freeal_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def freeal_records(records: list[Record] | list[dict[str, Any]]) -> list[Record]:
     """The records that carry the FreeAL setting's block."""
-    return [r for r in records if r.get("freeal")]
+    return [r for r in map(as_record, records) if r.freeal]
 
 
-def _sorted(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(
-        freeal_records(records),
-        key=lambda r: (r["spec"]["dataset"], r["spec"]["language"], r["case_id"]),
-    )
+def _sorted(records: list[Record] | list[dict[str, Any]]) -> list[Record]:
+    return sorted(freeal_records(records), key=lambda r: (r.dataset, r.language, r.case_id))
 
 
-def budget_columns(record: dict[str, Any]) -> tuple[str, str, str]:
+def budget_columns(record: Record | dict[str, Any]) -> tuple[str, str, str]:
     """FreeAL F1 (mean ± sd), gold@budget F1 with its n, and their difference."""
-    seeds = record["freeal"]["per_seed"]
+    seeds = as_record(record).freeal_per_seed
     final = [s["final"]["macro_f1"] for s in seeds]
     mean, sd = _mean_sd(final)
     freeal = f"{mean:.1f} ± {sd:.1f}" if len(final) > 1 else f"{mean:.1f}"
@@ -82,29 +80,29 @@ def budget_columns(record: dict[str, Any]) -> tuple[str, str, str]:
     return freeal, f"{shown} (n={n})", f"{sum(deltas) / len(deltas):+.1f}"
 
 
-def freeal_tables(records: list[dict[str, Any]]) -> str | None:
+def freeal_tables(records: list[Record] | list[dict[str, Any]]) -> str | None:
     """The FreeAL round table and a per-class count table, or None without FreeAL records."""
     rows_in = _sorted(records)
     if not rows_in:
         return None
-    n_rounds = max(len(r["freeal"]["rounds"]) for r in rows_in)
+    n_rounds = max(len(r.freeal_rounds) for r in rows_in)
     table = []
     for r in rows_in:
-        spec, fa = r["spec"], FreeALSpec.of(r["spec"]["freeal"])
-        rounds = r["freeal"]["rounds"]
-        sup = [s["supervised_reference"]["macro_f1"] for s in r["freeal"]["per_seed"]]
+        fa = FreeALSpec.of(r.freeal_spec)
+        rounds = r.freeal_rounds
+        sup = [s["supervised_reference"]["macro_f1"] for s in r.freeal_per_seed]
         table.append(
             [
-                spec["dataset"],
-                spec["language"],
-                spec["model"],
+                r.dataset,
+                r.language,
+                r.model,
                 fa.demo_source,
                 fa.clean_selection,
                 fa.consistency,
                 fa.calibration,
                 variant(fa),
                 fa.pool_size,
-                len(r["freeal"]["per_seed"]),
+                len(r.freeal_per_seed),
                 *(_cell(rounds[k]) if k < len(rounds) else "" for k in range(n_rounds)),
                 *budget_columns(r),
                 f"{sum(sup) / len(sup):.1f}",
@@ -136,14 +134,15 @@ def freeal_tables(records: list[dict[str, Any]]) -> str | None:
     return "\n\n".join(parts)
 
 
-def class_count_table(records: list[dict[str, Any]]) -> str | None:
+def class_count_table(records: list[Record] | list[dict[str, Any]]) -> str | None:
     """Per-class pool label counts per round (first seed), next to the true counts."""
+    records = [as_record(r) for r in records]
     lines = []
     for r in records:
-        seed = r["freeal"]["per_seed"][0]
-        classes = [c for c in r["labels"]]
+        seed = r.freeal_per_seed[0]
+        classes = list(r.labels)
         true = seed["pool"]["label_counts"]
-        lines.append([r["case_id"], "true", *(true.get(c, 0) for c in classes), "-"])
+        lines.append([r.case_id, "true", *(true.get(c, 0) for c in classes), "-"])
         for x in seed["rounds"]:
             counts = x["label_counts"]
             lines.append(
@@ -151,20 +150,17 @@ def class_count_table(records: list[dict[str, Any]]) -> str | None:
             )
     if not lines:
         return None
-    labels = records[0]["labels"]
-    if any(r["labels"] != labels for r in records):  # several datasets: one table each
+    labels = records[0].labels
+    if any(r.labels != labels for r in records):  # several datasets: one table each
         out = []
-        for dataset in sorted({r["spec"]["dataset"] for r in records}):
-            part = class_count_table([r for r in records if r["spec"]["dataset"] == dataset])
+        for dataset in sorted({r.dataset for r in records}):
+            part = class_count_table([r for r in records if r.dataset == dataset])
             if part:
                 out.append(part)
         return "\n\n".join(out)
-    return (
-        f"### FreeAL per-class pool labels ({records[0]['spec']['dataset']}, first seed)\n\n"
-        + tabulate(
-            lines,
-            headers=["case", "labels", *labels, "abstained"],
-            tablefmt="github",
-            disable_numparse=True,
-        )
+    return f"### FreeAL per-class pool labels ({records[0].dataset}, first seed)\n\n" + tabulate(
+        lines,
+        headers=["case", "labels", *labels, "abstained"],
+        tablefmt="github",
+        disable_numparse=True,
     )

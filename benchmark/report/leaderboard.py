@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchmark.case.records import read_records, record_flags, write_text_atomic
+from benchmark.case.records import Record, as_record, read_records, record_flags, write_text_atomic
 from benchmark.quality import QUALITY_METRICS, spearman_table
 from benchmark.report.figures import f1_by_language_figure, freeal_rounds_figure, gap_to_gold_figure
 from benchmark.report.freeal_tables import freeal_records, freeal_tables
@@ -58,21 +58,23 @@ def fmt_rate(value: float | None) -> str:
     return f"{value:.3g}"
 
 
-def row_label(record: dict[str, Any], *, fields: tuple[str, ...], tooltip: bool = True) -> str:
+def row_label(
+    record: Record | dict[str, Any], *, fields: tuple[str, ...], tooltip: bool = True
+) -> str:
     """A short label from the spec `fields` (language, variant, model, n, classifier), with
     the case id as its tooltip (only in the all-cases table, to keep the page short)."""
-    spec = record["spec"]
+    record = as_record(record)
     values = {
-        "language": lambda: spec["language"],
+        "language": lambda: record.language,
         "variant": lambda: variant(record),
-        "model": lambda: spec["model"],
-        "n": lambda: f"n={spec['samples_per_label']}",
-        "classifier": lambda: spec["classifier_slug"],
+        "model": lambda: record.model,
+        "n": lambda: f"n={record.samples_per_label}",
+        "classifier": lambda: record.classifier_slug,
     }
     text = html.escape(" · ".join(v for v in (values[f]() for f in fields) if v))
     if not tooltip:
         return text
-    return f'<span title="{html.escape(record["case_id"])}">{text}</span>'
+    return f'<span title="{html.escape(record.case_id)}">{text}</span>'
 
 
 def _language_order(codes) -> list[str]:
@@ -110,25 +112,24 @@ def folded(summary: str, body: str, *, rows: int, fold_rows: int = FOLD_ROWS) ->
     return f"<details><summary>{summary}</summary>\n\n{body}\n\n</details>"
 
 
-def _frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+def _frame(records: list[Record]) -> pd.DataFrame:
     gold = _gold_index(records)
     rows = []
     for r in records:
-        spec = r["spec"]
         rows.append(
             {
                 "record": r,
-                "dataset": spec["dataset"],
-                "classifier": spec["classifier_slug"],
-                "n": spec["samples_per_label"],
-                "language": spec["language"],
+                "dataset": r.dataset,
+                "classifier": r.classifier_slug,
+                "n": r.samples_per_label,
+                "language": r.language,
                 "gold": is_baseline(r),
                 "variant": variant(r),
-                "model": spec["model"] or "-",
-                "f1": r["scores"]["macro_f1_mean"],
-                "f1_std": r["scores"]["macro_f1_std"],
+                "model": r.model or "-",
+                "f1": r.macro_f1,
+                "f1_std": r.macro_f1_std,
                 "gap": gap_to_gold(r, gold),
-                "matched_gap": (r.get("matched_gold") or {}).get("gap_macro_f1"),
+                "matched_gap": r.matched_gap,
             }
         )
     return pd.DataFrame(rows)
@@ -146,12 +147,15 @@ def cell_text(f1: float, gap: float | None, matched: float | None) -> str:
 
 
 def summary_tables(
-    records: list[dict[str, Any]], *, figures_dir: Path | None = None, fold_rows: int = FOLD_ROWS
+    records: list[Record] | list[dict[str, Any]],
+    *,
+    figures_dir: Path | None = None,
+    fold_rows: int = FOLD_ROWS,
 ) -> list[str]:
     """One pivot per (dataset, classifier, n): rows = (setting, model), columns = languages
     + mean; with a bar chart (error bars: std over seeds) and a gap-to-gold chart."""
 
-    scored = [r for r in records if not reported_apart(r)]  # own section
+    scored = [r for r in map(as_record, records) if not reported_apart(r)]  # own section
     if not scored:
         return []
     df = _frame(scored)
@@ -198,15 +202,17 @@ def summary_tables(
     return out
 
 
-def detail_table(records: list[dict[str, Any]], *, fold_rows: int = FOLD_ROWS) -> str:
+def detail_table(
+    records: list[Record] | list[dict[str, Any]], *, fold_rows: int = FOLD_ROWS
+) -> str:
     """Every case: F1 and accuracy mean ± std, gap, seeds, sizes and timings, per (dataset,
     classifier, n); the case id is the row label's tooltip."""
+    records = [as_record(r) for r in records]
     gold = _gold_index(records)
     parts = ["## All cases"]
-    groups: dict[tuple, list[dict[str, Any]]] = {}
+    groups: dict[tuple, list[Record]] = {}
     for r in records:
-        spec = r["spec"]
-        key = (spec["dataset"], spec["classifier_slug"], spec["samples_per_label"])
+        key = (r.dataset, r.classifier_slug, r.samples_per_label)
         groups.setdefault(key, []).append(r)
     for (dataset, clf, n), rows in sorted(groups.items()):
         frame = pd.DataFrame(
@@ -214,20 +220,16 @@ def detail_table(records: list[dict[str, Any]], *, fold_rows: int = FOLD_ROWS) -
                 {
                     "case": row_label(r, fields=("language", "variant", "model"))
                     + (" †" if record_flags(r) else ""),
-                    "macro-F1": f"{r['scores']['macro_f1_mean']:.1f} ± {r['scores']['macro_f1_std']:.1f}",
-                    "± gen. seeds": _fmt(r["scores"].get("macro_f1_std_over_generation_seeds")),
-                    "accuracy": f"{r['scores']['accuracy_mean']:.1f} ± {r['scores']['accuracy_std']:.1f}",
+                    "macro-F1": f"{r.macro_f1:.1f} ± {r.macro_f1_std:.1f}",
+                    "± gen. seeds": _fmt(r.macro_f1_std_over_generation_seeds),
+                    "accuracy": f"{r.accuracy_mean:.1f} ± {r.accuracy_std:.1f}",
                     "gap": _fmt(gap_to_gold(r, gold), signed=True),
-                    "matched gold": _fmt(
-                        (r.get("matched_gold") or {}).get("scores", {}).get("macro_f1_mean")
-                    ),
-                    "gap matched": _fmt(
-                        (r.get("matched_gold") or {}).get("gap_macro_f1"), signed=True
-                    ),
-                    "seeds": len(r["scores"]["per_seed"]),
-                    "n train": r["n_train"],
-                    "fit s/seed": f"{r['timings']['fit_seconds_mean']:.1f}",
-                    "total s": f"{r['timings']['total_seconds']:.0f}",
+                    "matched gold": _fmt(r.matched_gold_f1),
+                    "gap matched": _fmt(r.matched_gap, signed=True),
+                    "seeds": r.n_seeds,
+                    "n train": r.n_train,
+                    "fit s/seed": f"{r.fit_seconds_mean:.1f}",
+                    "total s": f"{r.total_seconds:.0f}",
                 }
                 for r in rows
             ]
@@ -243,7 +245,9 @@ def detail_table(records: list[dict[str, Any]], *, fold_rows: int = FOLD_ROWS) -
     return "\n\n".join(parts)
 
 
-def superseded_section(records: list[dict[str, Any]], *, fold_rows: int = FOLD_ROWS) -> str | None:
+def superseded_section(
+    records: list[Record] | list[dict[str, Any]], *, fold_rows: int = FOLD_ROWS
+) -> str | None:
     """Records of older semantics (no matched control, one unseeded-variance generated set,
     unweighted classifier), kept for reference and never mixed into the tables above."""
     if not records:
@@ -252,11 +256,11 @@ def superseded_section(records: list[dict[str, Any]], *, fold_rows: int = FOLD_R
         [
             {
                 "case": row_label(r, fields=("language", "variant", "model", "n")),
-                "dataset": r["spec"]["dataset"],
-                "macro-F1": _fmt(r["scores"]["macro_f1_mean"]),
-                "written": r.get("finished_at", "")[:10],
+                "dataset": r.dataset,
+                "macro-F1": _fmt(r.macro_f1),
+                "written": r.finished_at[:10],
             }
-            for r in records
+            for r in map(as_record, records)
         ]
     )
     return (
@@ -283,20 +287,22 @@ def _throughput(gen: dict[str, Any]) -> list[str]:
     ]
 
 
-def generation_table(records: list[dict[str, Any]], *, fold_rows: int = FOLD_ROWS) -> str | None:
+def generation_table(
+    records: list[Record] | list[dict[str, Any]], *, fold_rows: int = FOLD_ROWS
+) -> str | None:
     """Generated cases: how much was kept, copied, rejected, and how fast it was made."""
     rows = []
-    for r in records:
-        gen = r.get("generation")
+    for r in map(as_record, records):
+        gen = r.generation
         if not gen:
             continue
-        n = r["spec"]["samples_per_label"]
+        n = r.samples_per_label
         per_label = gen["per_label"]
         kept = sum(min(v["kept"], n) for v in per_label.values())
         short = gen["short_labels"]
         rows.append(
             {
-                "dataset": r["spec"]["dataset"],
+                "dataset": r.dataset,
                 "case": row_label(r, fields=("language", "variant", "model", "n"), tooltip=False),
                 "kept/target": f"{kept}/{n * len(per_label)}",
                 "short labels": (
@@ -336,7 +342,7 @@ def generation_table(records: list[dict[str, Any]], *, fold_rows: int = FOLD_ROW
 
 
 def quality_tables(
-    records: list[dict[str, Any]],
+    records: list[Record] | list[dict[str, Any]],
     *,
     fold_rows: int = FOLD_ROWS,
     min_spearman_cases: int = MIN_SPEARMAN_CASES,
@@ -344,7 +350,7 @@ def quality_tables(
     """Quality metrics of every generated set, and their Spearman correlation with macro-F1
     (shown for metrics with at least `min_spearman_cases` cases)."""
 
-    rated = [r for r in records if r.get("quality")]
+    rated = [r for r in map(as_record, records) if r.quality]
     if not rated:
         return None
     intro = (
@@ -358,9 +364,7 @@ def quality_tables(
         "(0 = same distribution). Blank: not defined for the case, or not recorded (records "
         "written before the metric existed)."
     )
-    corr = spearman_table(
-        [{**r["quality"], "macro_f1": r["scores"]["macro_f1_mean"]} for r in rated], QUALITY_METRICS
-    )
+    corr = spearman_table([{**r.quality, "macro_f1": r.macro_f1} for r in rated], QUALITY_METRICS)
     shown = [(m, rho, n) for m, rho, n in corr if rho is not None and n >= min_spearman_cases]
     left_out = [f"{m} ({n} cases)" for m, rho, n in corr if (m, rho, n) not in shown]
     corr_text = (
@@ -380,10 +384,10 @@ def quality_tables(
     frame = pd.DataFrame(
         [
             {
-                "dataset": r["spec"]["dataset"],
+                "dataset": r.dataset,
                 "case": row_label(r, fields=("language", "variant", "model", "n"), tooltip=False),
-                **{m: _fmt_metric(m, r["quality"].get(m)) for m in QUALITY_METRICS},
-                "macro-F1": _fmt(r["scores"]["macro_f1_mean"]),
+                **{m: _fmt_metric(m, r.quality.get(m)) for m in QUALITY_METRICS},
+                "macro-F1": _fmt(r.macro_f1),
             }
             for r in rated
         ]
@@ -413,7 +417,9 @@ def _fmt_metric(metric: str, value: float | None) -> str:
     return f"{value:.3f}" if metric == "frechet_to_gold" else _fmt_rate(value)
 
 
-def freeal_section(records: list[dict[str, Any]], *, figures_dir: Path | None) -> str | None:
+def freeal_section(
+    records: list[Record] | list[dict[str, Any]], *, figures_dir: Path | None
+) -> str | None:
     """The FreeAL tables (`benchmark.report.freeal_tables`), folded, under a per-round chart."""
 
     tables = freeal_tables(records)

@@ -7,11 +7,19 @@ Only the record's `quality` key changes; the rewrite is atomic.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
-from benchmark.case.records import case_dir, read_record, record_path, write_json_atomic
+from benchmark.case.records import (
+    Record,
+    as_record,
+    case_dir,
+    read_record,
+    record_path,
+    write_json_atomic,
+)
 from benchmark.case.runner import RunContext
 from benchmark.case.spec import CaseSpec
 from benchmark.data.loaders import Example
@@ -19,9 +27,9 @@ from benchmark.quality import QUALITY_METRICS
 from benchmark.settings.generated import generation_quality, mean_quality
 
 
-def spec_from_record(record: dict[str, Any]) -> CaseSpec:
+def spec_from_record(record: Record | dict[str, Any]) -> CaseSpec:
     """The CaseSpec a record was written from."""
-    return CaseSpec.from_dict(record["spec"])
+    return CaseSpec.from_dict(as_record(record).spec)
 
 
 def generated_files(folder: Path, sets: int = 1) -> list[Path]:
@@ -53,27 +61,27 @@ def recompute_quality(results_dir: Path, *, data_dir=None, only_missing: bool = 
     ctx = RunContext(results_dir=results_dir, data_dir=data_dir)
     updated = []
     for path in sorted(results_dir.glob("*.json")):
-        record = read_record(path)
-        if not record or not record.get("quality") or not record.get("generation"):
+        payload = read_record(path)
+        record = Record.from_dict(payload) if payload else None
+        if not record or not record.quality or not record.generation:
             continue
-        if only_missing and all(m in record["quality"] for m in QUALITY_METRICS):
+        if only_missing and all(m in record.quality for m in QUALITY_METRICS):
             continue
-        sets = record["generation"].get("sets", 1)
-        files = generated_files(case_dir(results_dir, record["case_id"]), sets)
+        sets = record.generation.get("sets", 1)
+        files = generated_files(case_dir(results_dir, record.case_id), sets)
         if not files:
             continue
         spec = spec_from_record(record)
-        if spec.case_id != record["case_id"] or spec.spec_hash != record["spec_hash"]:
+        if spec.case_id != record.case_id or spec.spec_hash != record.spec_hash:
             raise ValueError(f"{path}: spec does not reproduce its case id / hash; not touched")
-        summaries = record["generation"].get("runs") or [record["generation"]]
+        summaries = record.generation.get("runs") or [record.generation]
         quality = mean_quality(
             [
                 generation_quality(spec, ctx, kept_samples(file), summary)
                 for file, summary in zip(files, summaries, strict=True)
             ]
         )
-        write_json_atomic(
-            record_path(results_dir, record["case_id"]), {**record, "quality": quality}
-        )
-        updated.append(record["case_id"])
+        updated_record = dataclasses.replace(record, quality=quality)
+        write_json_atomic(record_path(results_dir, record.case_id), updated_record.to_dict())
+        updated.append(record.case_id)
     return updated

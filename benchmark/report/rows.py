@@ -5,46 +5,48 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmark.case.records import Record, as_record
 from benchmark.settings import SETTINGS
 
 LANGUAGE_ORDER = ("en", "de", "th", "he", "id", "sw", "ro", "az", "sl", "te", "cy")
 
 
-def is_baseline(record: dict[str, Any]) -> bool:
+def is_baseline(record: Record | dict[str, Any]) -> bool:
     """A row of the gold baseline setting (the reference of every gap)."""
-    return _flag(record, "baseline")
+    return _flag(as_record(record), "baseline")
 
 
-def reported_apart(record: dict[str, Any]) -> bool:
+def reported_apart(record: Record | dict[str, Any]) -> bool:
     """A row of a setting with its own report section (FreeAL), not the macro-F1 tables."""
-    return _flag(record, "reported_apart")
+    return _flag(as_record(record), "reported_apart")
 
 
-def _flag(record: dict[str, Any], attribute: str) -> bool:
-    name = record["spec"]["setting"]
+def _flag(record: Record, attribute: str) -> bool:
+    name = record.setting
     return name in SETTINGS and getattr(SETTINGS.get(name), attribute, False)
 
 
-def _gold_index(records: list[dict[str, Any]]) -> dict[tuple, float]:
-    return {_cell_key(r): r["scores"]["macro_f1_mean"] for r in records if is_baseline(r)}
+def _gold_index(records: list[Record] | list[dict[str, Any]]) -> dict[tuple, float]:
+    typed = [as_record(r) for r in records]
+    return {_cell_key(r): r.macro_f1 for r in typed if is_baseline(r)}
 
 
-def _cell_key(record: dict[str, Any]) -> tuple:
-    spec = record["spec"]
-    return (spec["dataset"], spec["language"], spec["classifier_slug"], spec["samples_per_label"])
+def _cell_key(record: Record) -> tuple:
+    return (record.dataset, record.language, record.classifier_slug, record.samples_per_label)
 
 
-def gap_to_gold(record: dict[str, Any], gold: dict[tuple, float]) -> float | None:
+def gap_to_gold(record: Record | dict[str, Any], gold: dict[tuple, float]) -> float | None:
     """F1 minus the matching gold F1 (None for gold rows or when no gold record exists)."""
+    record = as_record(record)
     if is_baseline(record):
         return None
     base = gold.get(_cell_key(record))
-    return None if base is None else record["scores"]["macro_f1_mean"] - base
+    return None if base is None else record.macro_f1 - base
 
 
-def variant(record: dict[str, Any]) -> str:
+def variant(record: Record | dict[str, Any]) -> str:
     """Setting plus selection and augmentation: `target_demos + kcenter + aug:eda`."""
-    spec = record["spec"]
+    spec = as_record(record).spec
     extras = [
         f"{prefix}{(spec.get(key) or {}).get('method')}"
         for key, prefix in (("selection", ""), ("augmentation", "aug:"))

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmark.case.records import Record, as_record
+
 DEFAULT_REPLICATES = 2000
 LEVEL = 0.95
 
@@ -42,9 +44,9 @@ class Comparison:
         return "*" if self.significant else ""
 
 
-def load_predictions(results_dir: Path, record: dict[str, Any]) -> dict[str, Any] | None:
+def load_predictions(results_dir: Path, record: Record | dict[str, Any]) -> dict[str, Any] | None:
     """The stored test predictions of a record (None for records written before they were)."""
-    relative = record.get("predictions")
+    relative = as_record(record).predictions
     if not relative:
         return None
     path = Path(results_dir) / relative

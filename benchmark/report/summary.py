@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from benchmark.case.records import Record, as_record
 from benchmark.report.rows import is_baseline, reported_apart
 from benchmark.report.significance import Comparison, compare_records, compare_with_matched_gold
 
@@ -24,17 +25,17 @@ REVISION_PAIRS = (
 )
 
 
-def is_superseded(record: dict[str, Any]) -> bool:
+def is_superseded(record: Record | dict[str, Any]) -> bool:
     """A generated, augmented or FreeAL record written before matched controls and generation
     seeds (plain gold records of version 1 stay valid: their spec hash says how they were made)."""
-    spec = record["spec"]
-    plain_gold = is_baseline(record) and not spec.get("augmentation")
-    return record.get("record_version", 1) < CURRENT_VERSION and not plain_gold
+    record = as_record(record)
+    plain_gold = is_baseline(record) and not record.spec.get("augmentation")
+    return record.record_version < CURRENT_VERSION and not plain_gold
 
 
-def current(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def current(records: Iterable[Record | dict[str, Any]]) -> list[Record]:
     """The records that answer the questions (not superseded)."""
-    return [r for r in records if not is_superseded(r)]
+    return [r for r in map(as_record, records) if not is_superseded(r)]
 
 
 def _variant(spec: dict[str, Any], key: str) -> str | None:
@@ -46,14 +47,14 @@ def _variant(spec: dict[str, Any], key: str) -> str | None:
     return value or None
 
 
-def cell(spec: dict[str, Any]) -> tuple:
+def cell(record: Record) -> tuple:
     """What must match for two generated rows to be compared."""
     return (
-        spec["dataset"],
-        spec["language"],
-        spec.get("model") or "",
-        spec["samples_per_label"],
-        spec["classifier_slug"],
+        record.dataset,
+        record.language,
+        record.model or "",
+        record.samples_per_label,
+        record.classifier_slug,
     )
 
 
@@ -61,16 +62,13 @@ def variants(spec: dict[str, Any]) -> tuple:
     return (_variant(spec, "selection"), _variant(spec, "augmentation"), _variant(spec, "gates"))
 
 
-def f1(record: dict[str, Any]) -> float:
-    return record["scores"]["macro_f1_mean"]
+def f1(record: Record) -> float:
+    return record.macro_f1
 
 
-def f1_text(record: dict[str, Any]) -> str:
+def f1_text(record: Record) -> str:
     """`mean ± std`; the std is over generation seeds when the case has several."""
-    scores = record["scores"]
-    spread = scores.get("macro_f1_std_over_generation_seeds")
-    std = scores["macro_f1_std"] if spread is None else spread
-    return f"{scores['macro_f1_mean']:.1f} ± {std:.1f}"
+    return f"{record.macro_f1:.1f} ± {record.macro_f1_spread:.1f}"
 
 
 def signed(comparison: Comparison | None, fallback: float | None = None) -> str:
@@ -79,14 +77,9 @@ def signed(comparison: Comparison | None, fallback: float | None = None) -> str:
     return f"{comparison.diff:+.1f}{comparison.mark}"
 
 
-def kept_text(record: dict[str, Any]) -> str:
-    gen = record.get("generation") or {}
-    sets = gen.get("sets", 1) or 1
-    wanted = record["spec"]["samples_per_label"] * len(record.get("labels", [])) or None
-    kept = gen.get("kept")
-    if kept is None or wanted is None:
-        return ""
-    return f"{kept / sets:.0f}/{wanted}"
+def kept_text(record: Record) -> str:
+    kept = record.kept_per_set
+    return "" if kept is None else f"{kept[0]:.0f}/{kept[1]}"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -98,53 +91,52 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 class Answers:
     """Indexes the current records once and answers each question from them."""
 
-    def __init__(self, records: list[dict[str, Any]], results_dir: Path | None):
+    def __init__(self, records: list[Record] | list[dict[str, Any]], results_dir: Path | None):
         self.results_dir = Path(results_dir) if results_dir else None
         self.records = current(records)
         self.gold = {
-            (s["dataset"], s["language"], s["samples_per_label"], s["classifier_slug"]): r
+            (r.dataset, r.language, r.samples_per_label, r.classifier_slug): r
             for r in self.records
-            if is_baseline(r) and not (s := r["spec"]).get("augmentation")
+            if is_baseline(r) and not r.spec.get("augmentation")
         }
-        self.generated: dict[tuple, dict[tuple, dict[str, Any]]] = defaultdict(dict)
+        self.generated: dict[tuple, dict[tuple, Record]] = defaultdict(dict)
         for r in self.records:
-            spec = r["spec"]
             if not is_baseline(r) and not reported_apart(r):
-                self.generated[cell(spec)][(spec["setting"], *variants(spec))] = r
+                self.generated[cell(r)][(r.setting, *variants(r.spec))] = r
 
-    def compare(self, a: dict[str, Any], b: dict[str, Any]) -> Comparison | None:
+    def compare(self, a: Record, b: Record) -> Comparison | None:
         return compare_records(self.results_dir, a, b) if self.results_dir else None
 
-    def matched(self, record: dict[str, Any]) -> Comparison | None:
+    def matched(self, record: Record) -> Comparison | None:
         if not self.results_dir:
             return None
         return compare_with_matched_gold(self.results_dir, record)
 
-    def full_gold(self, spec: dict[str, Any]) -> dict[str, Any] | None:
-        key = (spec["dataset"], spec["language"], spec["samples_per_label"])
-        return self.gold.get((*key, spec["classifier_slug"]))
+    def full_gold(self, record: Record) -> Record | None:
+        key = (record.dataset, record.language, record.samples_per_label)
+        return self.gold.get((*key, record.classifier_slug))
 
     # -- question 1 -----------------------------------------------------------------------
     def closest_to_gold(self) -> list[str]:
         rows, words = [], []
         for key in sorted(self.generated):
             plain = {k[0]: r for k, r in self.generated[key].items() if k[1:] == (None,) * 3}
-            if not plain or "matched_gold" not in next(iter(plain.values())):
+            if not plain or not next(iter(plain.values())).has_matched_gold:
                 continue
             ranked = sorted(plain.values(), key=f1, reverse=True)
             best = ranked[0]
-            gold = self.full_gold(best["spec"])
+            gold = self.full_gold(best)
             runner_up = self.compare(best, ranked[1]) if len(ranked) > 1 else None
             dataset, language, model, n, _ = key
             versus = self.matched(best)
-            gap = versus.diff if versus else best["matched_gold"]["gap_macro_f1"]
+            gap = versus.diff if versus else best.matched_gap
             verdict = (
                 "not measurably different from"
                 if versus and not versus.significant
                 else ("above" if gap > 0 else "below")
             )
             words.append(
-                f"- {dataset} {language} ({model}, n={n}): `{best['spec']['setting']}` is closest, "
+                f"- {dataset} {language} ({model}, n={n}): `{best.setting}` is closest, "
                 f"{f1(best):.1f} macro-F1, {abs(gap):.1f} points {verdict} gold with the same "
                 f"per-label counts"
                 + ("" if gold is None else f" and {f1(best) - f1(gold):+.1f} against full gold")
@@ -156,15 +148,13 @@ class Answers:
                     language,
                     model,
                     str(n),
-                    best["spec"]["setting"],
+                    best.setting,
                     f1_text(best),
-                    f"{best['matched_gold']['scores']['macro_f1_mean']:.1f}",
-                    signed(self.matched(best), best["matched_gold"]["gap_macro_f1"]),
+                    f"{best.matched_gold_f1:.1f}",
+                    signed(self.matched(best), best.matched_gap),
                     "" if gold is None else f"{f1(gold):.1f}",
                     kept_text(best),
-                    ""
-                    if len(ranked) < 2
-                    else f"{ranked[1]['spec']['setting']} {signed(runner_up)}",
+                    "" if len(ranked) < 2 else f"{ranked[1].setting} {signed(runner_up)}",
                 ]
             )
         if not rows:
@@ -244,16 +234,15 @@ class Answers:
     def freeal(self) -> list[str]:
         rows = []
         for r in self.records:
-            spec = r["spec"]
             if not reported_apart(r):
                 continue
-            fa = spec.get("freeal") or {}
+            fa = r.freeal_spec or {}
             budget_f1 = same_budget_f1(r)
             rows.append(
                 [
-                    spec["dataset"],
-                    spec["language"],
-                    spec.get("model") or "",
+                    r.dataset,
+                    r.language,
+                    r.model or "",
                     fa.get("demo_source", ""),
                     fa.get("clean_selection", ""),
                     fa.get("calibration", "none"),
@@ -278,9 +267,9 @@ class Answers:
         return _table(header, sorted(rows))
 
 
-def same_budget_f1(record: dict[str, Any]) -> float | None:
+def same_budget_f1(record: Record) -> float | None:
     """Mean test macro-F1 of the small model trained on the gold demos a FreeAL run spent."""
-    per_seed = (record.get("freeal") or {}).get("per_seed") or []
+    per_seed = record.freeal_per_seed
     values = [
         s["same_budget_reference"]["macro_f1"]
         for s in per_seed
@@ -295,7 +284,9 @@ NOT_MEASURED = (
 )
 
 
-def summary_markdown(records: list[dict[str, Any]], results_dir: Path | None = None) -> str:
+def summary_markdown(
+    records: list[Record] | list[dict[str, Any]], results_dir: Path | None = None
+) -> str:
     """The opening section of the leaderboard (empty when no current record answers)."""
     answers = Answers(records, results_dir)
     if not answers.records:
