@@ -74,14 +74,14 @@ def backends(tmp_path):
     return made, BackendFactory(load, cache=ResponseCache(tmp_path / "llm.sqlite"))
 
 
-def _spec(**generation) -> CaseSpec:
+def _spec(setting: str = "target_demos_revision", **generation) -> CaseSpec:
     options = GenerationOptions(
         demos_per_label=2, per_request=1, max_attempts=6, seeds=[0], **generation
     )
     return CaseSpec(
         dataset="sib200",
         language="sw",
-        setting="target_demos_revision",
+        setting=setting,
         model="gemma3-270m",  # declared a base model
         samples_per_label=2,
         gold_sampling="at_most",
@@ -133,3 +133,32 @@ def test_revision_description_strategy_option_leaves_it_out(backends, tmp_path, 
     reviser = made["instruct"]
     assert reviser.choices and not any("(meaning: " in r.messages[-1][1] for r in reviser.choices)
     assert not any("Describe" in r.messages[-1][1] for r in reviser.chats)  # no summaries
+
+
+def test_base_model_demos_are_translated_by_the_chat_model(backends, tmp_path, sib_fixture_dir):
+    spec = _spec("translated_demos", revision_model="instruct")
+    made, factory = backends
+    ctx = RunContext(
+        results_dir=tmp_path / "out" / "results",
+        data_dir=sib_fixture_dir,
+        figures=False,
+        backends=factory,
+    )
+    record = run_case(spec, ctx)
+    writer, translator = made["gemma3-270m"], made["instruct"]
+    assert all(r.messages[0][0] == COMPLETION_ROLE for r in writer.chats)  # it only continues
+    asks = [r.messages[-1][1] for r in translator.chats]
+    assert asks and all("Reply with the translation only" in text for text in asks)
+    assert record["generation"]["demos_translated_by"] == "instruct"
+
+
+def test_base_model_without_a_chat_model_cannot_translate(backends, tmp_path, sib_fixture_dir):
+    spec = _spec("translated_demos")
+    ctx = RunContext(
+        results_dir=tmp_path / "out" / "results",
+        data_dir=sib_fixture_dir,
+        figures=False,
+        backends=backends[1],
+    )
+    with pytest.raises(ValueError, match="cannot translate the demos.*revision_model"):
+        run_case(spec, ctx)

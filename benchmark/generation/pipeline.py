@@ -208,8 +208,13 @@ class CaseGenerator:
         self.reviser = self.backend if reviser == spec.model else ctx.backends(self.gen, reviser)
         self.revision_style = self._style(reviser, self.reviser)
         self.stop: tuple[str, ...] = ()
+        self.translator = spec.model
+        if self.strategy.demos == "translated":
+            self.translator, translator_backend = self._translator()
+        else:
+            translator_backend = self.backend
         self.demos = build_demos(
-            spec, self.strategy, data=ctx.data, backend=self.backend, seed=seed
+            spec, self.strategy, data=ctx.data, backend=translator_backend, seed=seed
         )
         self.descriptions = label_descriptions(spec, self.strategy, ctx=ctx)
         self.gates = build_gates(spec.gates, self.language, data_dir=ctx.data_dir)
@@ -224,6 +229,25 @@ class CaseGenerator:
         self.stats = GenerationStats()
         inner = getattr(self.backend, "backend", self.backend)
         progress.set_token_source(lambda: getattr(inner, "decoded_tokens", None))
+
+    def _translator(self):
+        """The model (and backend) that translates the demos: the case's model, as in the study;
+        a base model cannot follow a translation instruction, so then the revision model, else
+        the description model, whichever chats."""
+        if self.prompt_style == "chat":
+            return self.spec.model, self.backend
+        if self.gen.revision_model and self.revision_style == "chat":
+            return self.gen.revision_model, self.reviser
+        model = self.gen.description_model
+        if model:
+            backend = self.ctx.backends(self.gen, model)
+            if self._style(model, backend) == "chat":
+                return model, backend
+        raise ValueError(
+            f"{self.spec.case_id}: {self.spec.model} is a base model and cannot translate the "
+            "demos of translated_demos; set generation.revision_model or "
+            "generation.description_model to an instruct (chat) model"
+        )
 
     # -- prompts ---------------------------------------------------------------------------
     def _style(self, model: str, backend) -> str:
@@ -574,6 +598,11 @@ class CaseGenerator:
             "demos_used": self.demos_used,
             "descriptions": self.descriptions,
             "descriptions_by": descriptions_author(self.spec, self.strategy),
+            **(
+                {"demos_translated_by": self.translator}
+                if self.strategy.demos == "translated"
+                else {}
+            ),
             "stats": asdict(s),
             "samples_per_second": round(kept_total / s.seconds, 3) if s.seconds else None,
             "tokens_per_second": round(s.completion_tokens / s.seconds, 2) if s.seconds else None,
