@@ -14,6 +14,7 @@ from typing import Any
 
 from benchmark.data.languages import resolve_language
 from benchmark.data.loaders import Example, sample_per_label
+from benchmark.generation.backends import chat_model
 from benchmark.generation.parse import parse_samples
 from benchmark.generation.prompts import paraphrase_messages, translation_messages
 from benchmark.llm.backend import ChatRequest, SamplingParams
@@ -118,9 +119,9 @@ def augmented_demos(spec, ctx, *, seed: int) -> tuple[list[Example], dict[str, A
     train = ctx.data.split(spec.dataset, spec.language, "train")
     demos = sample_per_label(train, k, seed=seed)
     texts = [e.text for e in demos]
-    backend = language = None
+    backend = language = writer = None
     if augmenter.uses_llm:
-        backend = ctx.backends(spec.generation, spec.model)
+        writer, backend = chat_model(spec.generation, spec.model, ctx.backends)
         language = resolve_language(spec.language).name
     variants = augmenter.variants(texts, language_name=language, backend=backend, seed=seed)
     examples = [
@@ -128,4 +129,7 @@ def augmented_demos(spec, ctx, *, seed: int) -> tuple[list[Example], dict[str, A
         for i, (d, v) in enumerate(zip(demos, variants, strict=True))
         if v.strip() and v.strip() != d.text.strip()
     ]
-    return examples, {"method": method, "demos": len(demos), "variants": len(examples)}
+    info = {"method": method, "demos": len(demos), "variants": len(examples)}
+    if writer is not None and writer != spec.model:
+        info["written_by"] = writer  # a chat model, as the case's model is a base model
+    return examples, info

@@ -160,5 +160,22 @@ def test_base_model_without_a_chat_model_cannot_translate(backends, tmp_path, si
         figures=False,
         backends=backends[1],
     )
-    with pytest.raises(ValueError, match="cannot translate the demos.*revision_model"):
+    with pytest.raises(ValueError, match="translated_demos: .*base model.*revision_model"):
         run_case(spec, ctx)
+
+
+def test_base_model_augmentation_is_written_by_the_chat_model(backends, tmp_path, sib_fixture_dir):
+    spec = _spec("target_demos", revision_model="instruct")
+    spec = CaseSpec(**{**spec.__dict__, "augmentation": {"method": "paraphrase"}})
+    made, factory = backends
+    ctx = RunContext(
+        results_dir=tmp_path / "out" / "results",
+        data_dir=sib_fixture_dir,
+        figures=False,
+        backends=factory,
+    )
+    record = run_case(spec, ctx)
+    asks = [r.messages[-1][1] for r in made["instruct"].chats]
+    assert asks and all(text.startswith("Rewrite this Swahili text") for text in asks)
+    assert all(r.messages[0][0] == COMPLETION_ROLE for r in made["gemma3-270m"].chats)
+    assert "\"written_by\": \"instruct\"" in json.dumps(record["data"])

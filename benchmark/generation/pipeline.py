@@ -34,6 +34,7 @@ from benchmark.case.spec import CaseSpec, GenerationOptions
 from benchmark.data.languages import resolve_language
 from benchmark.data.loaders import Example, sample_per_label
 from benchmark.data.source import DataSource
+from benchmark.generation.backends import chat_model
 from benchmark.generation.describe import summarised_descriptions
 from benchmark.generation.gates import build_gates, failed_gates
 from benchmark.generation.labels import human_description
@@ -210,7 +211,10 @@ class CaseGenerator:
         self.stop: tuple[str, ...] = ()
         self.translator = spec.model
         if self.strategy.demos == "translated":
-            self.translator, translator_backend = self._translator()
+            try:
+                self.translator, translator_backend = chat_model(self.gen, spec.model, ctx.backends)
+            except ValueError as err:
+                raise ValueError(f"{spec.case_id}: translated_demos: {err}") from None
         else:
             translator_backend = self.backend
         self.demos = build_demos(
@@ -229,25 +233,6 @@ class CaseGenerator:
         self.stats = GenerationStats()
         inner = getattr(self.backend, "backend", self.backend)
         progress.set_token_source(lambda: getattr(inner, "decoded_tokens", None))
-
-    def _translator(self):
-        """The model (and backend) that translates the demos: the case's model, as in the study;
-        a base model cannot follow a translation instruction, so then the revision model, else
-        the description model, whichever chats."""
-        if self.prompt_style == "chat":
-            return self.spec.model, self.backend
-        if self.gen.revision_model and self.revision_style == "chat":
-            return self.gen.revision_model, self.reviser
-        model = self.gen.description_model
-        if model:
-            backend = self.ctx.backends(self.gen, model)
-            if self._style(model, backend) == "chat":
-                return model, backend
-        raise ValueError(
-            f"{self.spec.case_id}: {self.spec.model} is a base model and cannot translate the "
-            "demos of translated_demos; set generation.revision_model or "
-            "generation.description_model to an instruct (chat) model"
-        )
 
     # -- prompts ---------------------------------------------------------------------------
     def _style(self, model: str, backend) -> str:
