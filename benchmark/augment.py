@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from benchmark import progress
 from benchmark.data.languages import resolve_language
 from benchmark.data.loaders import Example, sample_per_label
 from benchmark.generation.backends import chat_model
@@ -123,6 +124,7 @@ def augmented_demos(spec, ctx, *, seed: int) -> tuple[list[Example], dict[str, A
     if augmenter.uses_llm:
         writer, backend = chat_model(spec.generation, spec.model, ctx.backends)
         language = resolve_language(spec.language).name
+        progress.stage(f"{method}: {len(texts)} gold demos rewritten by {writer}")
     variants = augmenter.variants(texts, language_name=language, backend=backend, seed=seed)
     examples = [
         Example(text=v, label=d.label, uid=f"aug-{method}-{i}", split="augmented")

@@ -179,7 +179,7 @@ def test_every_committed_task_file_expands_to_the_cases_it_had_before_includes()
                 "marks": sorted({m for c in cases for m in c.marks}),
                 "cases": {c.case_id: c.spec_hash for c in cases},
             }
-    assert list(now) == list(before)
+    assert set(before) <= set(now)  # files added since are not in the fixture
     for name, expected in before.items():
         assert now[name]["marks"] == expected["marks"], name
         assert list(now[name]["cases"].items()) == list(expected["cases"].items()), name

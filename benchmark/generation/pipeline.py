@@ -215,6 +215,10 @@ class CaseGenerator:
                 self.translator, translator_backend = chat_model(self.gen, spec.model, ctx.backends)
             except ValueError as err:
                 raise ValueError(f"{spec.case_id}: translated_demos: {err}") from None
+            progress.stage(
+                f"translating {self.gen.demos_per_label} English demos per label into "
+                f"{self.language.name} with {self.translator}"
+            )
         else:
             translator_backend = self.backend
         self.demos = build_demos(
