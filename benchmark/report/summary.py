@@ -184,16 +184,21 @@ class Answers:
             for name, with_, without in pick(key, self.generated[key]):
                 comparison = self.compare(with_, without)
                 found[name].append(comparison if comparison else f1(with_) - f1(without))
-        rows = []
+        rows, gains, losses, neutral = [], [], [], []
         for name, items in sorted(found.items()):
             diffs = [c.diff if isinstance(c, Comparison) else c for c in items]
             tested = [c for c in items if isinstance(c, Comparison)]
             ups = sum(c.significant and c.diff > 0 for c in tested)
             downs = sum(c.significant and c.diff < 0 for c in tested)
+            mean = statistics.fmean(diffs)
+            short = name.split(": ", 1)[-1]
+            for bucket, hit in ((gains, ups), (losses, downs), (neutral, not ups and not downs)):
+                if hit:
+                    bucket.append(f"{short} ({mean:+.1f})")
             rows.append(
                 [
                     name,
-                    f"{statistics.fmean(diffs):+.1f}",
+                    f"{mean:+.1f}",
                     f"{min(diffs):+.1f} .. {max(diffs):+.1f}",
                     str(len(items)),
                     f"{ups} / {downs} of {len(tested)}",
@@ -201,13 +206,23 @@ class Answers:
             )
         if not rows:
             return []
+        cells = max(int(row[3]) for row in rows)
         words = [
-            f"- {row[0]}: {row[1]} on average over {row[3]} cells; significant gains / losses: "
-            f"{row[4]}."
-            for row in rows
+            f"- {len(rows)} compared, over {cells} cell{'s' * (cells > 1)} (mean Δ macro-F1): "
+            f"significant gains: {', '.join(gains) or 'none'}; "
+            f"significant losses: {', '.join(losses) or 'none'}; "
+            f"within noise: {', '.join(neutral) or 'none'}."
         ]
         header = ["effect", "mean Δ macro-F1", "range", "cells", "significant + / -"]
-        return words + [""] + _table(header, rows)
+        return [
+            *words,
+            "",
+            "<details><summary>per effect</summary>",
+            "",
+            *_table(header, rows),
+            "",
+            "</details>",
+        ]
 
     @staticmethod
     def revision_pairs(key, rows):
