@@ -81,7 +81,9 @@ def llm_paraphrases(texts: Sequence[str], *, language_name: str, backend, seed: 
         )
         for i, t in enumerate(texts)
     ]
-    return [_first_line(r.text, t) for t, r in zip(texts, backend.generate(requests), strict=True)]
+    with progress.counter(f"paraphrases into {language_name}", len(requests)) as done:
+        replies = backend.generate(requests, on_result=done)
+    return [_first_line(r.text, t) for t, r in zip(texts, replies, strict=True)]
 
 
 def llm_backtranslations(
@@ -99,9 +101,9 @@ def llm_backtranslations(
             )
             for t in items
         ]
-        return [
-            _first_line(r.text, t) for t, r in zip(items, backend.generate(requests), strict=True)
-        ]
+        with progress.counter(f"back-translation {source} -> {target}", len(requests)) as done:
+            replies = backend.generate(requests, on_result=done)
+        return [_first_line(r.text, t) for t, r in zip(items, replies, strict=True)]
 
     return translate(translate(texts, language_name, "English"), "English", language_name)
 

@@ -18,7 +18,7 @@ def test_eda_is_seeded_and_keeps_words():
 class Echo:
     """A fake chat backend: paraphrase = upper case, translation = tagged text."""
 
-    def generate(self, requests):
+    def generate(self, requests, *, on_result=None):
         out = []
         for request in requests:
             text = request.messages[-1][1].rsplit("\n", 1)[-1]

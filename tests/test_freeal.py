@@ -57,7 +57,7 @@ def test_retrieve_returns_most_similar_first():
 class Chooser:
     """Picks the label named in the text; near-ties (texts with '?') become abstentions."""
 
-    def choose(self, requests):
+    def choose(self, requests, *, on_result=None):
         out = []
         for request in requests:
             text = request.messages[-1][1].split("Text: ")[-1].split("\n")[0]
@@ -97,7 +97,7 @@ def test_annotation_with_retrieved_demos_and_abstentions():
 class BiasedChooser:
     """Scores the true label (named in the text) +1, but every text's label "a" gets +3."""
 
-    def choose(self, requests):
+    def choose(self, requests, *, on_result=None):
         out = []
         for request in requests:
             text = request.messages[-1][1].split("Text: ")[-1].split("\n")[0]

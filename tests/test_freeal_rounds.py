@@ -209,6 +209,7 @@ def test_freeal_case_end_to_end_on_tiny_models(monkeypatch, tmp_path, sib_fixtur
     """A whole FreeAL case (tiny random LLM and encoder, 2 rounds) writes a complete record."""
     import json
 
+    from benchmark import progress
     from benchmark.case.runner import RunContext, run_case
     from benchmark.case.taskfile import load_cases
 
@@ -223,7 +224,12 @@ def test_freeal_case_end_to_end_on_tiny_models(monkeypatch, tmp_path, sib_fixtur
     )
     (spec,) = load_cases(task, data_dir=sib_fixture_dir)
     ctx = RunContext(results_dir=tmp_path / "results", data_dir=sib_fixture_dir, figures=False)
-    record = run_case(spec, ctx)
+    lines: list[str] = []
+    with progress.configured(sink=lines.append), progress.case(spec.case_id):
+        record = run_case(spec, ctx)
+    said = "\n".join(lines)
+    for step in ("round 0: the LLM annotates", "LLM annotation: 14/14 texts", "round 1: training"):
+        assert step in said  # a long FreeAL case reports each step
     saved = json.loads((tmp_path / "results" / f"{spec.case_id}.json").read_text())
     assert saved["scores"] == record["scores"]
     rounds = saved["freeal"]["per_seed"][0]["rounds"]

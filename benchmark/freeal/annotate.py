@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchmark import progress
 from benchmark.generation.prompts import annotation_messages
 from benchmark.llm.backend import ChoiceRequest
 
@@ -118,7 +119,8 @@ def annotate_with_demos(
             requests.append(ChoiceRequest(messages, tuple(labels)))
             rows.append(i)
     out = [Annotation(None, 0.0)] * len(texts)
-    replies = backend.choose(requests)
+    with progress.counter("LLM annotation", len(requests), unit="texts") as done:
+        replies = backend.choose(requests, on_result=done)
     scores = np.array([[r.logprobs[c] for c in labels] for r in replies], dtype=float)
     if calibration == "batch" and len(scores):
         scores = batch_calibrated(scores)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmark import progress
 from benchmark.augment import llm_backtranslations, llm_paraphrases
 from benchmark.case.records import case_dir
 from benchmark.case.spec import CaseSpec, FreeALSpec
@@ -153,6 +154,7 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
     retriever = ctx.embedder(fa.retrieval_encoder)
     vectors = retriever.encode(texts)
     t0 = time.perf_counter()
+    progress.stage(f"seed {seed}: {fa.consistency} views of the {len(texts)} pool texts")
     views = consistency_views(
         texts, fa.consistency, backend=backend, language_name=language_name, seed=seed
     )
@@ -166,6 +168,7 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
     rows: list[int] = []
     for r in range(fa.rounds):
         t0 = time.perf_counter()
+        progress.stage(f"seed {seed}, round {r}: the LLM annotates")
         if r == 0:
             todo = list(range(len(texts)))
             fresh = annotate(
@@ -207,6 +210,7 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
         if not rows:
             raise FreeALFailure(f"round {r}: the LLM abstained on all {len(texts)} pool texts")
         t0 = time.perf_counter()
+        progress.stage(f"seed {seed}, round {r}: training the small model on {len(rows)} texts")
         result = train_robust(
             features,
             [texts[i] for i in rows],
