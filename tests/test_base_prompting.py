@@ -178,4 +178,4 @@ def test_base_model_augmentation_is_written_by_the_chat_model(backends, tmp_path
     asks = [r.messages[-1][1] for r in made["instruct"].chats]
     assert asks and all(text.startswith("Rewrite this Swahili text") for text in asks)
     assert all(r.messages[0][0] == COMPLETION_ROLE for r in made["gemma3-270m"].chats)
-    assert "\"written_by\": \"instruct\"" in json.dumps(record["data"])
+    assert '"written_by": "instruct"' in json.dumps(record["data"])
