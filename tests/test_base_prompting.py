@@ -91,15 +91,16 @@ def _spec(setting: str = "target_demos_revision", **generation) -> CaseSpec:
     )
 
 
+def _context(tmp_path, data_dir, factory) -> RunContext:
+    return RunContext(
+        results_dir=tmp_path / "out" / "results", data_dir=data_dir, figures=False, backends=factory
+    )
+
+
 def test_base_model_writes_and_instruct_model_revises(backends, tmp_path, sib_fixture_dir):
     spec = _spec(revision_model="instruct")
     made, factory = backends
-    ctx = RunContext(
-        results_dir=tmp_path / "out" / "results",
-        data_dir=sib_fixture_dir,
-        figures=False,
-        backends=factory,
-    )
+    ctx = _context(tmp_path, sib_fixture_dir, factory)
     record = run_case(spec, ctx)
     writer, reviser = made["gemma3-270m"], made["instruct"]
     assert writer.chats and not writer.choices  # the base model only writes
@@ -123,12 +124,7 @@ def test_base_model_writes_and_instruct_model_revises(backends, tmp_path, sib_fi
 def test_revision_description_strategy_option_leaves_it_out(backends, tmp_path, sib_fixture_dir):
     spec = _spec(revision_model="instruct", revision_description="strategy")
     made, factory = backends
-    ctx = RunContext(
-        results_dir=tmp_path / "out" / "results",
-        data_dir=sib_fixture_dir,
-        figures=False,
-        backends=factory,
-    )
+    ctx = _context(tmp_path, sib_fixture_dir, factory)
     run_case(spec, ctx)
     reviser = made["instruct"]
     assert reviser.choices and not any("(meaning: " in r.messages[-1][1] for r in reviser.choices)
@@ -138,12 +134,7 @@ def test_revision_description_strategy_option_leaves_it_out(backends, tmp_path, 
 def test_base_model_demos_are_translated_by_the_chat_model(backends, tmp_path, sib_fixture_dir):
     spec = _spec("translated_demos", revision_model="instruct")
     made, factory = backends
-    ctx = RunContext(
-        results_dir=tmp_path / "out" / "results",
-        data_dir=sib_fixture_dir,
-        figures=False,
-        backends=factory,
-    )
+    ctx = _context(tmp_path, sib_fixture_dir, factory)
     record = run_case(spec, ctx)
     writer, translator = made["gemma3-270m"], made["instruct"]
     assert all(r.messages[0][0] == COMPLETION_ROLE for r in writer.chats)  # it only continues
@@ -154,12 +145,7 @@ def test_base_model_demos_are_translated_by_the_chat_model(backends, tmp_path, s
 
 def test_base_model_without_a_chat_model_cannot_translate(backends, tmp_path, sib_fixture_dir):
     spec = _spec("translated_demos")
-    ctx = RunContext(
-        results_dir=tmp_path / "out" / "results",
-        data_dir=sib_fixture_dir,
-        figures=False,
-        backends=backends[1],
-    )
+    ctx = _context(tmp_path, sib_fixture_dir, backends[1])
     with pytest.raises(ValueError, match="translated_demos: .*base model.*revision_model"):
         run_case(spec, ctx)
 
@@ -168,12 +154,7 @@ def test_base_model_augmentation_is_written_by_the_chat_model(backends, tmp_path
     spec = _spec("target_demos", revision_model="instruct")
     spec = CaseSpec(**{**spec.__dict__, "augmentation": {"method": "paraphrase"}})
     made, factory = backends
-    ctx = RunContext(
-        results_dir=tmp_path / "out" / "results",
-        data_dir=sib_fixture_dir,
-        figures=False,
-        backends=factory,
-    )
+    ctx = _context(tmp_path, sib_fixture_dir, factory)
     record = run_case(spec, ctx)
     asks = [r.messages[-1][1] for r in made["instruct"].chats]
     assert asks and all(text.startswith("Rewrite this Swahili text") for text in asks)
