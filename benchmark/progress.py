@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 HEARTBEAT_S = 9.0  # a line at least every 10 s while a case runs (checked every second)
-MIN_INTERVAL_S = 2.0  # counters print at most this often (first and last update always print)
+MIN_INTERVAL_S = 5.0  # counters print at most this often (first and last update always print)
 
 Sink = Callable[[str], None]
 _lock = threading.RLock()
