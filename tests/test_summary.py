@@ -97,3 +97,31 @@ def test_a_question_without_current_rows_says_it_is_not_measured(tmp_path):
     assert "Not measured with the current semantics yet" in augmentation
     selection = text.split("**3. Does selection help?**")[1].split("**4.")[0]
     assert "Not measured" in selection
+
+
+def freeal_record(clean: str, f1: float, budget: float) -> dict:
+    per_seed = [{"seed": s, "same_budget_reference": {"macro_f1": budget}} for s in range(3)]
+    return {
+        "record_version": 2,
+        "case_id": f"sib200-de-freeal-m-{clean}",
+        "labels": LABELS,
+        "spec": {
+            "dataset": "sib200",
+            "language": "de",
+            "setting": "freeal",
+            "model": "m",
+            "samples_per_label": 20,
+            "classifier_slug": "logreg_e5_small",
+            "freeal": {"demo_source": "gold", "clean_selection": clean},
+        },
+        "scores": {"macro_f1_mean": f1, "macro_f1_std": 1.0},
+        "freeal": {"per_seed": per_seed},
+    }
+
+
+def test_freeal_answer_names_the_run_closest_to_gold_at_the_same_budget():
+    records = [freeal_record("reference", 2.4, 80.4), freeal_record("class_balanced", 30.0, 80.4)]
+    answer = summary_markdown(records).split("**6. FreeAL")[1]
+    assert "2 FreeAL runs; the closest" in answer
+    assert "class_balanced clean selection" in answer and "-50.4" in answer
+    assert "| sib200 | de | m | gold | reference | none | 2.4 ± 1.0 | 80.4 | -78.0 |" in answer

@@ -279,7 +279,17 @@ class Answers:
             "gold, same budget",
             "gap",
         ]
-        return _table(header, sorted(rows))
+        gaps = [(float(row[-1]), row) for row in rows if row[-1]]
+        words = []
+        if gaps:
+            gap, best = max(gaps, key=lambda item: item[0])
+            words = [
+                f"- {len(rows)} FreeAL run{'s' * (len(rows) > 1)}; the closest to gold at the same "
+                f"labelled budget is {best[0]} {best[1]} ({best[2]}, {best[4]} clean selection, "
+                f"calibration {best[5]}): {best[6]} against {best[7]}, {gap:+.1f}.",
+                "",
+            ]
+        return words + _table(header, sorted(rows))
 
 
 def same_budget_f1(record: Record) -> float | None:
