@@ -75,6 +75,10 @@ def test_summary_names_the_best_strategy_and_marks_real_differences(tmp_path):
     assert "1 / 0 of 1" in revision
     selection = next(line for line in text.splitlines() if line.startswith("| selection: kcenter"))
     assert "0 / 0 of 1" in selection  # one point apart: noise
+    answer2 = text.split("**2. Does revision help?**")[1].split("**3.")[0]
+    assert "significant gains: target_demos_revision vs target_demos (+" in answer2
+    answer3 = text.split("**3. Does selection help?**")[1].split("**4.")[0]
+    assert "significant gains: none" in answer3 and "within noise: kcenter (" in answer3
 
 
 def test_old_generated_records_are_superseded_but_gold_is_not():

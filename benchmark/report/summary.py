@@ -100,6 +100,7 @@ class Answers:
             if is_baseline(r) and not r.spec.get("augmentation")
         }
         self.generated: dict[tuple, dict[tuple, Record]] = defaultdict(dict)
+        self.effect_rows: list[list[str]] = []  # every effect of answers 2-5, for one table
         for r in self.records:
             if not is_baseline(r) and not reported_apart(r):
                 self.generated[cell(r)][(r.setting, *variants(r.spec))] = r
@@ -213,16 +214,8 @@ class Answers:
             f"significant losses: {', '.join(losses) or 'none'}; "
             f"within noise: {', '.join(neutral) or 'none'}."
         ]
-        header = ["effect", "mean Δ macro-F1", "range", "cells", "significant + / -"]
-        return [
-            *words,
-            "",
-            "<details><summary>per effect</summary>",
-            "",
-            *_table(header, rows),
-            "",
-            "</details>",
-        ]
+        self.effect_rows += rows
+        return words
 
     @staticmethod
     def revision_pairs(key, rows):
@@ -352,4 +345,14 @@ def summary_markdown(
     )
     for title, lines in sections:
         out += ["", title, "", *(lines or [NOT_MEASURED])]
+    if answers.effect_rows:
+        header = ["effect", "mean Δ macro-F1", "range", "cells", "significant + / -"]
+        out += [
+            "",
+            "<details><summary>Every comparison behind answers 2-5</summary>",
+            "",
+            *_table(header, answers.effect_rows),
+            "",
+            "</details>",
+        ]
     return "\n".join(out) + "\n"
