@@ -120,7 +120,9 @@ def translate_demos(
         for _, text in flat
     ]
     out: dict[str, list[str]] = defaultdict(list)
-    for (label, text), reply in zip(flat, backend.generate(requests), strict=True):
+    with progress.counter(f"demo translation into {target}", len(requests)) as done:
+        replies = backend.generate(requests, on_result=done)
+    for (label, text), reply in zip(flat, replies, strict=True):
         parsed = parse_samples(
             reply.text, min_chars=1, max_chars=400, finish_reason=reply.finish_reason
         )
