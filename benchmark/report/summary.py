@@ -207,7 +207,7 @@ class Answers:
             )
         if not rows:
             return []
-        cells = max(int(row[3]) for row in rows)
+        cells = max(len(items) for items in found.values())
         words = [
             f"- {len(rows)} compared, over {cells} cell{'s' * (cells > 1)} (mean Δ macro-F1): "
             f"significant gains: {', '.join(gains) or 'none'}; "
@@ -240,25 +240,27 @@ class Answers:
 
     # -- question 5 -----------------------------------------------------------------------
     def freeal(self) -> list[str]:
-        rows = []
+        rows, closest = [], None
         for r in self.records:
             if not reported_apart(r):
                 continue
             fa = r.freeal_spec or {}
             budget_f1 = same_budget_f1(r)
-            rows.append(
-                [
-                    r.dataset,
-                    r.language,
-                    r.model or "",
-                    fa.get("demo_source", ""),
-                    fa.get("clean_selection", ""),
-                    fa.get("calibration", "none"),
-                    f1_text(r),
-                    "" if budget_f1 is None else f"{budget_f1:.1f}",
-                    "" if budget_f1 is None else f"{f1(r) - budget_f1:+.1f}",
-                ]
-            )
+            gap = None if budget_f1 is None else f1(r) - budget_f1
+            row = [
+                r.dataset,
+                r.language,
+                r.model or "",
+                fa.get("demo_source", ""),
+                fa.get("clean_selection", ""),
+                fa.get("calibration", "none"),
+                f1_text(r),
+                "" if budget_f1 is None else f"{budget_f1:.1f}",
+                "" if gap is None else f"{gap:+.1f}",
+            ]
+            rows.append(row)
+            if gap is not None and (closest is None or gap > closest[0]):
+                closest = (gap, row)
         if not rows:
             return []
         header = [
@@ -272,14 +274,13 @@ class Answers:
             "gold, same budget",
             "gap",
         ]
-        gaps = [(float(row[-1]), row) for row in rows if row[-1]]
         words = []
-        if gaps:
-            gap, best = max(gaps, key=lambda item: item[0])
+        if closest:
+            dataset, lang, model, _, clean, calibration, run_f1, gold_f1, gap = closest[1]
             words = [
                 f"- {len(rows)} FreeAL run{'s' * (len(rows) > 1)}; the closest to gold at the same "
-                f"labelled budget is {best[0]} {best[1]} ({best[2]}, {best[4]} clean selection, "
-                f"calibration {best[5]}): {best[6]} against {best[7]}, {gap:+.1f}.",
+                f"labelled budget is {dataset} {lang} ({model}, {clean} clean selection, "
+                f"calibration {calibration}): {run_f1} against {gold_f1}, {gap}.",
                 "",
             ]
         return words + _table(header, sorted(rows))
