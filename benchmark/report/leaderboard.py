@@ -327,18 +327,22 @@ def generation_table(
     )
     frame = pd.DataFrame(rows)
     parts = ["## Generation", note]
+    parts += per_dataset(frame, "{}", "generated cases", fold_rows)
+    return "\n\n".join(parts)
+
+
+def per_dataset(frame: pd.DataFrame, heading: str, what: str, fold_rows: int) -> list[str]:
+    """One `### <heading>` section per dataset of `frame`, its table folded when long."""
+    sections = []
     for dataset, group in frame.groupby("dataset", sort=True):
         table = group.drop(columns="dataset")
-        parts.append(
-            f"### {dataset}\n\n"
+        sections.append(
+            f"### {heading.format(dataset)}\n\n"
             + folded(
-                f"{len(table)} generated cases",
-                markdown_table(table),
-                rows=len(table),
-                fold_rows=fold_rows,
+                f"{len(table)} {what}", markdown_table(table), rows=len(table), fold_rows=fold_rows
             )
         )
-    return "\n\n".join(parts)
+    return sections
 
 
 def quality_tables(
@@ -392,17 +396,7 @@ def quality_tables(
             for r in rated
         ]
     )
-    for dataset, group in frame.groupby("dataset", sort=True):
-        table = group.drop(columns="dataset")
-        parts.append(
-            f"### Quality: {dataset}\n\n"
-            + folded(
-                f"{len(table)} generated sets",
-                markdown_table(table),
-                rows=len(table),
-                fold_rows=fold_rows,
-            )
-        )
+    parts += per_dataset(frame, "Quality: {}", "generated sets", fold_rows)
     return "\n\n".join(parts)
 
 
