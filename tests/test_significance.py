@@ -47,3 +47,31 @@ def test_generation_spread_widens_the_interval():
     narrow = paired_bootstrap(steady, base, gold, k, replicates=500)
     wide = paired_bootstrap(shaky, base, gold, k, replicates=500)
     assert (wide.high - wide.low) > 1.5 * (narrow.high - narrow.low)
+
+
+def reference_bootstrap(runs_a, runs_b, gold, k, replicates, seed=0):
+    """The interval drawn from scratch, without the shared replicate and run caches."""
+    from benchmark.report.significance import _set_scores
+
+    rng = np.random.default_rng(seed)
+    n = len(gold)
+    draws = rng.integers(0, n, size=(replicates, n))
+    weights = np.zeros((replicates, n))
+    np.add.at(weights, (np.arange(replicates)[:, None], draws), 1.0)
+    set_a, set_b = (_set_scores(r, gold, weights, k) for r in (runs_a, runs_b))
+    pick_a = rng.integers(0, set_a.shape[1], size=(replicates, set_a.shape[1]))
+    pick_b = rng.integers(0, set_b.shape[1], size=(replicates, set_b.shape[1]))
+    rows = np.arange(replicates)[:, None]
+    diffs = set_a[rows, pick_a].mean(axis=1) - set_b[rows, pick_b].mean(axis=1)
+    return np.quantile(diffs, [0.025, 0.975])
+
+
+def test_cached_replicates_give_the_interval_drawn_from_scratch():
+    rng = np.random.default_rng(3)
+    k, gold = 4, rng.integers(0, 4, 250)
+    a = [{"generation_seed": g, "predicted": noisy(gold, 0.7, rng, k)} for g in range(3)]
+    b = [{"generation_seed": g, "predicted": noisy(gold, 0.65, rng, k)} for g in range(2)]
+    for _ in range(2):  # the second call is served from the caches
+        ours = paired_bootstrap(a, b, gold, k, replicates=300)
+        low, high = reference_bootstrap(a, b, gold, k, 300)
+        assert (ours.low, ours.high) == (round(float(low), 3), round(float(high), 3))

@@ -129,3 +129,43 @@ def test_freeal_answer_names_the_run_closest_to_gold_at_the_same_budget():
     assert "2 FreeAL runs; the closest" in answer
     assert "class_balanced clean selection" in answer and "-50.4" in answer
     assert "| sib200 | de | m | gold | reference | none | 2.4 ± 1.0 | 80.4 | -78.0 |" in answer
+
+
+def test_strategies_and_selectors_are_compared_with_each_other(tmp_path):
+    rng = np.random.default_rng(4)
+    gold = rng.integers(0, 4, 300)
+    records = [
+        write_case(tmp_path, "target_demos_revision", 0.85, 0.9, rng, gold),
+        write_case(tmp_path, "target_demos", 0.5, 0.9, rng, gold),
+        write_case(tmp_path, "target_demos_sl", 0.51, 0.9, rng, gold),
+        write_case(tmp_path, "target_demos", 0.6, 0.9, rng, gold, selection="kcenter"),
+    ]
+    text = summary_markdown(records, tmp_path).split("against the others")[1]
+    rows = [line for line in text.splitlines() if line.startswith("| 1 |")]
+    strategies, selectors = rows
+    # best strategy first, clearly above both others; the two weak ones within noise
+    assert "target_demos_revision" in strategies and strategies.count("*") == 3
+    second = next(line for line in text.splitlines() if line.startswith("| 2 | target_demos_sl"))
+    assert second.split("|")[-2].strip() and "*" not in second.split("|")[-2]
+    assert "kcenter" in selectors and "unselected" in text
+
+
+def test_matched_gaps_carry_their_marks_in_the_tables(tmp_path):
+    from benchmark.case.records import as_record
+    from benchmark.report.leaderboard import cell_text, detail_table
+    from benchmark.report.significance import matched_marks
+
+    rng = np.random.default_rng(5)
+    gold = rng.integers(0, 4, 300)
+    far = write_case(tmp_path, "target_demos", 0.5, 0.9, rng, gold)
+    near = write_case(tmp_path, "target_demos_sl", 0.9, 0.9, rng, gold)
+    for r in (far, near):
+        r["matched_gold"]["train_label_counts"] = {label: 10 for label in LABELS}
+        r["scores"].update(accuracy_mean=50.0, accuracy_std=1.0, per_seed=[{"seed": 0}])
+        r["timings"] = {"fit_seconds_mean": 1.0, "total_seconds": 3.0}
+        r["n_train"] = 40
+    marks = matched_marks(tmp_path, [far, near])
+    assert marks == {far["case_id"]: "*", near["case_id"]: ""}
+    assert cell_text(50.0, -30.0, -40.0, "*") == "50.0 (-30.0 / -40.0*)"
+    table = detail_table([as_record(far)], marks=marks)
+    assert "-40.0* |" in table

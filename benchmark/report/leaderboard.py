@@ -27,6 +27,7 @@ from benchmark.report.rows import (
     reported_apart,
     variant,
 )
+from benchmark.report.significance import matched_marks
 from benchmark.report.summary import current, is_superseded, summary_markdown
 
 MIN_SPEARMAN_CASES = 10  # fewer cases than this: a rank correlation says little, row not shown
@@ -38,7 +39,8 @@ HEADER = (
     "(x100, mean over seeds); for generated settings `(a / b)`: a = gap to the gold baseline "
     "of the same dataset, language, classifier and samples per label (gold takes *up to* n per "
     "label), b = gap to the matched gold control (gold with the generated set's exact "
-    "per-label counts, same seeds). Records written with older semantics are listed apart at "
+    "per-label counts, same seeds), with `*` where its 95% paired-bootstrap interval excludes 0. "
+    "Records written with older semantics are listed apart at "
     "the end (superseded). Case ids: hover a row label in the all-cases table.\n"
 )
 
@@ -112,7 +114,7 @@ def folded(summary: str, body: str, *, rows: int, fold_rows: int = FOLD_ROWS) ->
     return f"<details><summary>{summary}</summary>\n\n{body}\n\n</details>"
 
 
-def _frame(records: list[Record]) -> pd.DataFrame:
+def _frame(records: list[Record], marks: dict[str, str]) -> pd.DataFrame:
     gold = _gold_index(records)
     rows = []
     for r in records:
@@ -130,20 +132,22 @@ def _frame(records: list[Record]) -> pd.DataFrame:
                 "f1_std": r.macro_f1_std,
                 "gap": gap_to_gold(r, gold),
                 "matched_gap": r.matched_gap,
+                "matched_mark": marks.get(r.case_id, ""),
             }
         )
     return pd.DataFrame(rows)
 
 
-def cell_text(f1: float, gap: float | None, matched: float | None) -> str:
-    """`f1`, `f1 (gap)` or `f1 (gap / matched gap)`; empty parts as `-`."""
+def cell_text(f1: float, gap: float | None, matched: float | None, mark: str = "") -> str:
+    """`f1`, `f1 (gap)` or `f1 (gap / matched gap)`; empty parts as `-`; `mark` follows the
+    matched gap (`*`: significant)."""
     gap = None if gap is None or pd.isna(gap) else gap
     matched = None if matched is None or pd.isna(matched) else matched
     if gap is None and matched is None:
         return _fmt(f1)
     if matched is None:
         return f"{_fmt(f1)} ({_fmt(gap, signed=True)})"
-    return f"{_fmt(f1)} ({_fmt(gap, signed=True) or '-'} / {_fmt(matched, signed=True)})"
+    return f"{_fmt(f1)} ({_fmt(gap, signed=True) or '-'} / {_fmt(matched, signed=True)}{mark})"
 
 
 def summary_tables(
@@ -151,17 +155,21 @@ def summary_tables(
     *,
     figures_dir: Path | None = None,
     fold_rows: int = FOLD_ROWS,
+    marks: dict[str, str] | None = None,
 ) -> list[str]:
     """One pivot per (dataset, classifier, n): rows = (setting, model), columns = languages
-    + mean; with a bar chart (error bars: std over seeds) and a gap-to-gold chart."""
+    + mean; with a bar chart (error bars: std over seeds) and a gap-to-gold chart. `marks`:
+    case id -> `*` where the gap to matched gold is significant (`matched_marks`)."""
 
     scored = [r for r in map(as_record, records) if not reported_apart(r)]  # own section
     if not scored:
         return []
-    df = _frame(scored)
+    df = _frame(scored, marks or {})
     df["cell"] = [
-        cell_text(f1, gap, matched)
-        for f1, gap, matched in zip(df.f1, df.gap, df.matched_gap, strict=True)
+        cell_text(f1, gap, matched, mark)
+        for f1, gap, matched, mark in zip(
+            df.f1, df.gap, df.matched_gap, df.matched_mark, strict=True
+        )
     ]
     out = ["## Macro-F1 by dataset, classifier and size"]
     for (dataset, clf, n), group in df.groupby(["dataset", "classifier", "n"], sort=True):
@@ -203,11 +211,15 @@ def summary_tables(
 
 
 def detail_table(
-    records: list[Record] | list[dict[str, Any]], *, fold_rows: int = FOLD_ROWS
+    records: list[Record] | list[dict[str, Any]],
+    *,
+    fold_rows: int = FOLD_ROWS,
+    marks: dict[str, str] | None = None,
 ) -> str:
     """Every case: F1 and accuracy mean ± std, gap, seeds, sizes and timings, per (dataset,
-    classifier, n); the case id is the row label's tooltip."""
+    classifier, n); the case id is the row label's tooltip; `marks` as in `summary_tables`."""
     records = [as_record(r) for r in records]
+    marks = marks or {}
     gold = _gold_index(records)
     parts = ["## All cases"]
     groups: dict[tuple, list[Record]] = {}
@@ -225,7 +237,7 @@ def detail_table(
                     "accuracy": f"{r.accuracy_mean:.1f} ± {r.accuracy_std:.1f}",
                     "gap": _fmt(gap_to_gold(r, gold), signed=True),
                     "matched gold": _fmt(r.matched_gold_f1),
-                    "gap matched": _fmt(r.matched_gap, signed=True),
+                    "gap matched": _fmt(r.matched_gap, signed=True) + marks.get(r.case_id, ""),
                     "seeds": r.n_seeds,
                     "n train": r.n_train,
                     "fit s/seed": f"{r.fit_seconds_mean:.1f}",
@@ -465,7 +477,8 @@ def render(
     opening = summary_markdown(records, results_dir)
     if opening.strip():
         parts.append(opening.strip())
-    parts.extend(summary_tables(records, figures_dir=figures_dir, fold_rows=fold_rows))
+    marks = matched_marks(results_dir, records)
+    parts.extend(summary_tables(records, figures_dir=figures_dir, fold_rows=fold_rows, marks=marks))
     for section in (
         generation_table(records, fold_rows=fold_rows),
         quality_tables(records, fold_rows=fold_rows),
@@ -474,7 +487,7 @@ def render(
         if section:
             parts.append(section)
     if records:
-        parts.append(detail_table(records, fold_rows=fold_rows))
+        parts.append(detail_table(records, fold_rows=fold_rows, marks=marks))
     if old:
         parts.append(superseded_section(old, fold_rows=fold_rows))
     return "\n\n".join(parts).rstrip() + "\n"

@@ -9,6 +9,7 @@ test-item sampling. The classifier seeds of one generated set are averaged, neve
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,6 +84,43 @@ def _set_scores(runs: Sequence[dict[str, Any]], gold, weights, k) -> np.ndarray:
     return np.stack([np.mean(g, axis=0) for g in groups.values()], axis=1)
 
 
+@functools.lru_cache(maxsize=4)
+def _resampling(n: int, replicates: int, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+    """The test-item weights of every replicate and the generator's state after drawing them
+    (the same for every comparison on a split of n items: computed once)."""
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n, size=(replicates, n))
+    weights = np.zeros((replicates, n))
+    np.add.at(weights, (np.arange(replicates)[:, None], draws), 1.0)
+    weights.flags.writeable = False
+    return weights, rng.bit_generator.state
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_run_scores(
+    gold: bytes, predicted: bytes, k: int, replicates: int, seed: int
+) -> np.ndarray:
+    """`bootstrap_macro_f1` of one run under the shared replicates (a run takes part in many
+    comparisons; its replicate scores are computed once)."""
+    gold_arr, predicted_arr = (
+        np.frombuffer(gold, dtype=np.int64),
+        np.frombuffer(predicted, dtype=np.int64),
+    )
+    weights, _ = _resampling(len(gold_arr), replicates, seed)
+    return bootstrap_macro_f1(gold_arr, predicted_arr, weights, k)
+
+
+def _replicate_set_scores(runs, gold: np.ndarray, k: int, replicates: int, seed: int) -> np.ndarray:
+    """As `_set_scores` under the shared replicate weights, from the per-run cache."""
+    gold_key = gold.astype(np.int64).tobytes()
+    groups: dict[Any, list[np.ndarray]] = {}
+    for run in runs:
+        predicted = np.asarray(run["predicted"], dtype=np.int64).tobytes()
+        scores = _cached_run_scores(gold_key, predicted, k, replicates, seed)
+        groups.setdefault(run.get("generation_seed"), []).append(scores)
+    return np.stack([np.mean(g, axis=0) for g in groups.values()], axis=1)
+
+
 def paired_bootstrap(
     runs_a: Sequence[dict[str, Any]],
     runs_b: Sequence[dict[str, Any]],
@@ -105,17 +143,17 @@ def paired_bootstrap(
         The observed difference, its 95% percentile interval and a two-sided p-value.
     """
     gold_arr = np.asarray(gold)
-    rng = np.random.default_rng(seed)
     n = len(gold_arr)
     observed = np.ones((1, n))
-    draws = rng.integers(0, n, size=(replicates, n))
-    weights = np.zeros((replicates, n))
-    np.add.at(weights, (np.arange(replicates)[:, None], draws), 1.0)
+    _, state = _resampling(n, replicates, seed)
+    rng = np.random.default_rng(seed)
+    rng.bit_generator.state = state
 
     def case_mean(runs, w):
         return _set_scores(runs, gold_arr, w, n_labels)
 
-    set_a, set_b = case_mean(runs_a, weights), case_mean(runs_b, weights)
+    set_a = _replicate_set_scores(runs_a, gold_arr, n_labels, replicates, seed)
+    set_b = _replicate_set_scores(runs_b, gold_arr, n_labels, replicates, seed)
     pick_a = rng.integers(0, set_a.shape[1], size=(replicates, set_a.shape[1]))
     pick_b = rng.integers(0, set_b.shape[1], size=(replicates, set_b.shape[1]))
     rows = np.arange(replicates)[:, None]
@@ -154,3 +192,15 @@ def compare_with_matched_gold(
     return paired_bootstrap(
         stored["runs"], stored["matched_gold"], stored["gold"], len(stored["labels"]), **kwargs
     )
+
+
+def matched_marks(results_dir: Path, records: Sequence[Record | dict[str, Any]]) -> dict[str, str]:
+    """Case id -> `*` (or "") for every record with a matched gold control and stored
+    predictions: whether its gap to that control is significant."""
+    marks = {}
+    for record in map(as_record, records):
+        if record.has_matched_gold:
+            comparison = compare_with_matched_gold(results_dir, record)
+            if comparison is not None:
+                marks[record.case_id] = comparison.mark
+    return marks

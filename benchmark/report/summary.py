@@ -238,6 +238,49 @@ class Answers:
 
         return pick
 
+    # -- every strategy (and every selector) against the others ---------------------------
+    def pairwise(self) -> list[str]:
+        """Per cell: one matrix over the plain strategies and one over each strategy's selectors
+        with its unselected set; each ranked by macro-F1, a cell holds row minus column."""
+        out: list[str] = []
+        for key in sorted(self.generated):
+            rows = self.generated[key]
+            plain = {k[0]: r for k, r in rows.items() if k[1:] == (None,) * 3}
+            groups = [("strategy", plain)]
+            for name, base in sorted(plain.items()):
+                chosen = {
+                    k[1]: r for k, r in rows.items() if k[0] == name and k[1] and not any(k[2:])
+                }
+                if chosen:
+                    groups.append((f"selector on {name}", {"unselected": base, **chosen}))
+            for title, members in groups:
+                if len(members) > 1:
+                    out += self.matrix(key, title, members)
+        return out
+
+    def matrix(self, key: tuple, title: str, members: dict[str, Record]) -> list[str]:
+        ranked = sorted(members.items(), key=lambda item: f1(item[1]), reverse=True)
+        dataset, language, model, n, _ = key
+        rows = []
+        for i, (name, record) in enumerate(ranked):
+            row = [
+                str(i + 1),
+                name,
+                f1_text(record),
+                signed(self.matched(record), record.matched_gap),
+            ]
+            for j, (_, other) in enumerate(ranked):
+                row.append("" if j <= i else signed(self.compare(record, other)))
+            rows.append(row)
+        numbers = [str(j + 1) for j in range(len(ranked))]
+        head = f"{dataset} {language} ({model}, n={n}), by {title}:"
+        return [
+            head,
+            "",
+            *_table(["#", title.split()[0], "macro-F1", "vs matched gold", *numbers], rows),
+            "",
+        ]
+
     # -- question 5 -----------------------------------------------------------------------
     def freeal(self) -> list[str]:
         rows, closest = [], None
@@ -354,6 +397,17 @@ def summary_markdown(
             "",
             *_table(header, answers.effect_rows),
             "",
+            "</details>",
+        ]
+    pairwise = answers.pairwise()
+    if pairwise:
+        out += [
+            "",
+            "<details><summary>Every strategy and every selector against the others</summary>",
+            "",
+            "Row minus column in macro-F1, rows ranked best first; `*`: significant.",
+            "",
+            *pairwise,
             "</details>",
         ]
     return "\n".join(out) + "\n"
