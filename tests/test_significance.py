@@ -53,12 +53,16 @@ def reference_bootstrap(runs_a, runs_b, gold, k, replicates, seed=0):
     """The interval drawn from scratch, without the shared replicate and run caches."""
     from benchmark.report.significance import _set_scores
 
+    gold = np.asarray(gold)
+
     rng = np.random.default_rng(seed)
     n = len(gold)
     draws = rng.integers(0, n, size=(replicates, n))
     weights = np.zeros((replicates, n))
     np.add.at(weights, (np.arange(replicates)[:, None], draws), 1.0)
-    set_a, set_b = (_set_scores(r, gold, weights, k) for r in (runs_a, runs_b))
+    set_a, set_b = (
+        _set_scores(r, lambda p: bootstrap_macro_f1(gold, p, weights, k)) for r in (runs_a, runs_b)
+    )
     pick_a = rng.integers(0, set_a.shape[1], size=(replicates, set_a.shape[1]))
     pick_b = rng.integers(0, set_b.shape[1], size=(replicates, set_b.shape[1]))
     rows = np.arange(replicates)[:, None]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,11 +75,14 @@ def bootstrap_macro_f1(
     return 100.0 * f1.mean(axis=1)
 
 
-def _set_scores(runs: Sequence[dict[str, Any]], gold, weights, k) -> np.ndarray:
-    """Replicates x generated sets: each set's macro-F1 averaged over its classifier seeds."""
+def _set_scores(
+    runs: Sequence[dict[str, Any]], score: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """Replicates x generated sets: `score(predicted)` of each run (one value per replicate),
+    averaged over the classifier seeds of its generated set."""
     groups: dict[Any, list[np.ndarray]] = {}
     for run in runs:
-        scores = bootstrap_macro_f1(gold, np.asarray(run["predicted"]), weights, k)
+        scores = score(np.asarray(run["predicted"], dtype=np.int64))
         groups.setdefault(run.get("generation_seed"), []).append(scores)
     return np.stack([np.mean(g, axis=0) for g in groups.values()], axis=1)
 
@@ -110,17 +113,6 @@ def _cached_run_scores(
     return bootstrap_macro_f1(gold_arr, predicted_arr, weights, k)
 
 
-def _replicate_set_scores(runs, gold: np.ndarray, k: int, replicates: int, seed: int) -> np.ndarray:
-    """As `_set_scores` under the shared replicate weights, from the per-run cache."""
-    gold_key = gold.astype(np.int64).tobytes()
-    groups: dict[Any, list[np.ndarray]] = {}
-    for run in runs:
-        predicted = np.asarray(run["predicted"], dtype=np.int64).tobytes()
-        scores = _cached_run_scores(gold_key, predicted, k, replicates, seed)
-        groups.setdefault(run.get("generation_seed"), []).append(scores)
-    return np.stack([np.mean(g, axis=0) for g in groups.values()], axis=1)
-
-
 def paired_bootstrap(
     runs_a: Sequence[dict[str, Any]],
     runs_b: Sequence[dict[str, Any]],
@@ -142,23 +134,24 @@ def paired_bootstrap(
     Returns:
         The observed difference, its 95% percentile interval and a two-sided p-value.
     """
-    gold_arr = np.asarray(gold)
-    n = len(gold_arr)
-    observed = np.ones((1, n))
+    gold_arr = np.asarray(gold, dtype=np.int64)
+    n, gold_key = len(gold_arr), gold_arr.tobytes()
     _, state = _resampling(n, replicates, seed)
     rng = np.random.default_rng(seed)
     rng.bit_generator.state = state
 
-    def case_mean(runs, w):
-        return _set_scores(runs, gold_arr, w, n_labels)
+    def replicated(predicted: np.ndarray) -> np.ndarray:
+        return _cached_run_scores(gold_key, predicted.tobytes(), n_labels, replicates, seed)
 
-    set_a = _replicate_set_scores(runs_a, gold_arr, n_labels, replicates, seed)
-    set_b = _replicate_set_scores(runs_b, gold_arr, n_labels, replicates, seed)
+    def observed(predicted: np.ndarray) -> np.ndarray:
+        return bootstrap_macro_f1(gold_arr, predicted, np.ones((1, n)), n_labels)
+
+    set_a, set_b = _set_scores(runs_a, replicated), _set_scores(runs_b, replicated)
     pick_a = rng.integers(0, set_a.shape[1], size=(replicates, set_a.shape[1]))
     pick_b = rng.integers(0, set_b.shape[1], size=(replicates, set_b.shape[1]))
     rows = np.arange(replicates)[:, None]
     diffs = set_a[rows, pick_a].mean(axis=1) - set_b[rows, pick_b].mean(axis=1)
-    diff = float(case_mean(runs_a, observed).mean() - case_mean(runs_b, observed).mean())
+    diff = float(_set_scores(runs_a, observed).mean() - _set_scores(runs_b, observed).mean())
     alpha = (1 - LEVEL) / 2
     low, high = np.quantile(diffs, [alpha, 1 - alpha])
     tail = min((diffs <= 0).mean(), (diffs >= 0).mean())

@@ -246,19 +246,21 @@ class Answers:
         for key in sorted(self.generated):
             rows = self.generated[key]
             plain = {k[0]: r for k, r in rows.items() if k[1:] == (None,) * 3}
-            groups = [("strategy", plain)]
+            groups = [("strategy", "strategy", plain)]
             for name, base in sorted(plain.items()):
                 chosen = {
                     k[1]: r for k, r in rows.items() if k[0] == name and k[1] and not any(k[2:])
                 }
                 if chosen:
-                    groups.append((f"selector on {name}", {"unselected": base, **chosen}))
-            for title, members in groups:
+                    groups.append(
+                        ("selector", f"selector on {name}", {"unselected": base, **chosen})
+                    )
+            for column, title, members in groups:
                 if len(members) > 1:
-                    out += self.matrix(key, title, members)
+                    out += self.matrix(key, column, title, members)
         return out
 
-    def matrix(self, key: tuple, title: str, members: dict[str, Record]) -> list[str]:
+    def matrix(self, key: tuple, column: str, title: str, members: dict[str, Record]) -> list[str]:
         ranked = sorted(members.items(), key=lambda item: f1(item[1]), reverse=True)
         dataset, language, model, n, _ = key
         rows = []
@@ -277,7 +279,7 @@ class Answers:
         return [
             head,
             "",
-            *_table(["#", title.split()[0], "macro-F1", "vs matched gold", *numbers], rows),
+            *_table(["#", column, "macro-F1", "vs matched gold", *numbers], rows),
             "",
         ]
 
