@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from benchmark import progress
 from benchmark.case.runner import CaseFailure, RunContext, run_case
 from benchmark.case.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
 from benchmark.generation import pipeline
@@ -159,13 +160,17 @@ def test_revision_records_reasons_and_rejections(use_backend, tmp_path, sib_fixt
     backend = ScriptedBackend(reply)
     backends = use_backend(backend)
     spec = make_spec(setting="target_demos_revision", n=2)
-    record = run_case(spec, ctx_for(tmp_path, sib_fixture_dir, backends))
+    lines: list[str] = []
+    with progress.configured(sink=lines.append), progress.case(spec.case_id):
+        record = run_case(spec, ctx_for(tmp_path, sib_fixture_dir, backends))
     rows = [
         json.loads(line)
         for line in (tmp_path / "out" / "results" / spec.case_id / "generated.jsonl").open()
     ]
     rejected = [r for r in rows if r["status"] == "rejected"]
     assert rejected and all("bad" in r["text"] for r in rejected)
+    # asking the reviser why is a step of its own on the progress display, not silence
+    assert any("reasons for rejections: " in x and ", took" in x for x in lines)
     assert all(r["reason"].startswith("rejected") and "off topic" in r["reason"] for r in rejected)
     assert all("bad" not in r["text"] for r in rows if r["status"] == "kept")
     assert record["generation"]["rejected"] == len(rejected)

@@ -458,14 +458,14 @@ class CaseGenerator:
         if not rejected or self.revision_style == "base":
             return  # a base model answers no follow-up question
         sampling = SamplingParams(temperature=0.0, max_new_tokens=48, seed=0)
-        replies = self.reviser.generate(
-            [
-                ChatRequest(
-                    revision_reason_messages(**self._revision_fields(c), verdict="no"), sampling
-                )
-                for c in rejected
-            ]
-        )
+        requests = [
+            ChatRequest(
+                revision_reason_messages(**self._revision_fields(c), verdict="no"), sampling
+            )
+            for c in rejected
+        ]
+        with progress.counter("reasons for rejections", len(requests), unit="samples") as done:
+            replies = self.reviser.generate(requests, on_result=done)
         for cand, reply in zip(rejected, replies, strict=True):
             cand.reason += f": {' '.join(reply.text.split())[:300]}"
 
