@@ -199,6 +199,9 @@ def test_gold_demo_runs_report_the_same_budget_reference(tmp_path):
     same = out["same_budget_reference"]
     assert same["n"] == 6
     assert 0 <= same["macro_f1"] <= 100 and 0 <= out["supervised_reference"]["macro_f1"] <= 100
+    n_test = len(ctx.data.split(spec.dataset, spec.language, "test").examples)
+    predicted = out["test_predictions"]  # label indices per test item, for the paired bootstrap
+    assert len(predicted["final"]) == len(predicted["same_budget"]) == n_test
 
 
 @pytest.mark.skipif(
@@ -237,3 +240,7 @@ def test_freeal_case_end_to_end_on_tiny_models(monkeypatch, tmp_path, sib_fixtur
     assert rounds[0]["annotated"] == 14
     assert sum(rounds[1]["label_counts"].values()) == 14
     assert saved["freeal"]["rounds"][1]["test_macro_f1"] == rounds[1]["test_macro_f1"]
+    assert "test_predictions" not in saved["freeal"]["per_seed"][0]  # kept apart, not inline
+    stored = json.loads((tmp_path / "results" / saved["predictions"]).read_text())
+    assert [r["generation_seed"] for r in stored["runs"]] == [0]
+    assert len(stored["runs"][0]["predicted"]) == len(stored["gold"]) == saved["n_test"]

@@ -128,7 +128,29 @@ def test_freeal_answer_names_the_run_closest_to_gold_at_the_same_budget():
     answer = summary_markdown(records).split("**6. FreeAL")[1]
     assert "2 FreeAL runs; the closest" in answer
     assert "class_balanced clean selection" in answer and "-50.4" in answer
-    assert "| sib200 | de | m | gold | reference | none | 2.4 ± 1.0 | 80.4 | -78.0 |" in answer
+    assert "| sib200 | de | m | gold | reference | none | 2.4 ± 1.0 | 80.4 | -78.0? |" in answer
+    assert "`?`: not tested" in answer  # records without stored predictions are flagged
+
+
+def test_freeal_gap_is_marked_from_stored_predictions(tmp_path):
+    """A FreeAL record's predictions.json (seeds as generated sets, the same-budget reference
+    as matched gold) gives the gap its paired-bootstrap mark."""
+    rng = np.random.default_rng(2)
+    gold = rng.integers(0, 4, 300)
+    records = []
+    for clean, accuracy, budget in (("reference", 0.3, 0.9), ("class_balanced", 0.88, 0.9)):
+        record = freeal_record(clean, 100 * accuracy, 100 * budget)
+        folder = tmp_path / record["case_id"]
+        folder.mkdir()
+        stored = {"labels": LABELS, "test": "t", "gold": gold.tolist()}
+        stored["runs"] = predictions(gold, accuracy, rng)
+        stored["matched_gold"] = predictions(gold, budget, rng)
+        (folder / "predictions.json").write_text(json.dumps(stored))
+        record["predictions"] = f"{record['case_id']}/predictions.json"
+        records.append(record)
+    answer = summary_markdown(records, tmp_path).split("**6. FreeAL")[1]
+    assert "| 30.0 ± 1.0 | 90.0 | -60.0* |" in answer  # far below its control
+    assert "| 88.0 ± 1.0 | 90.0 | -2.0 |" in answer  # within the noise of 3 seeds
 
 
 def test_strategies_and_selectors_are_compared_with_each_other(tmp_path):

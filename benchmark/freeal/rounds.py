@@ -136,9 +136,10 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
     """All rounds of one seed.
 
     Returns:
-        `{"seed", "pool", "demos", "rounds": [...], "final": scores on test}`; each round has
-        the LLM's transductive accuracy on the pool, abstentions, the small model's test
-        scores, per-class counts, clean counts and collapsing classes.
+        `{"seed", "pool", "demos", "rounds": [...], "final": scores on test, the two
+        supervised references, "test_predictions"}`; each round has the LLM's transductive
+        accuracy on the pool, abstentions, the small model's test scores, per-class counts,
+        clean counts and collapsing classes.
     """
 
     fa = spec.freeal
@@ -221,9 +222,9 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
             seed=seed,
         )
         train_seconds = time.perf_counter() - t0
-        probs = result.model.predict_proba([e.text for e in test.examples])
+        test_predicted = result.model.predict_proba([e.text for e in test.examples]).argmax(1)
         test_scores = score(
-            [e.label for e in test.examples], [classes[k] for k in probs.argmax(1)], labels=classes
+            [e.label for e in test.examples], [classes[k] for k in test_predicted], labels=classes
         )
         counts = class_counts(labels, classes)
         clean_labels = [labels[rows[k]] for k in np.flatnonzero(result.clean)]
@@ -259,10 +260,10 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
         )
         previous_counts = counts
     final = rounds[-1]
-    supervised = _supervised_reference(features, texts, hidden, index, test, config, seed=seed)
-    same_budget = None
+    supervised, _ = _supervised_reference(features, texts, hidden, index, test, config, seed=seed)
+    same_budget, same_budget_predicted = None, None
     if demo_info["source"] == "gold":  # the labelled examples this run used (as demos)
-        same_budget = _supervised_reference(
+        same_budget, same_budget_predicted = _supervised_reference(
             features,
             [t for t, _ in demos],
             [label for _, label in demos],
@@ -281,6 +282,11 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
         "final": {"macro_f1": final["test_macro_f1"], "accuracy": final["test_accuracy"]},
         "supervised_reference": supervised,
         "same_budget_reference": same_budget,
+        # label indices per test item, for the paired bootstrap (moved to predictions.json)
+        "test_predictions": {
+            "final": test_predicted.tolist(),
+            "same_budget": same_budget_predicted,
+        },
     }
 
 
@@ -320,7 +326,8 @@ def refinement_split(
 
 
 def _supervised_reference(features, texts, hidden, index, test, config, *, seed):
-    """Test scores of the same small model trained with plain cross-entropy on true labels.
+    """Test scores (and label index per test item) of the same small model trained with plain
+    cross-entropy on true labels.
 
     Used twice: on the pool's true labels (upper bound) and on the gold demos a run used (the
     same labelled budget as the run).
@@ -337,11 +344,11 @@ def _supervised_reference(features, texts, hidden, index, test, config, *, seed)
         seed=seed,
     )
     classes = list(index)
-    probs = result.model.predict_proba([e.text for e in test.examples])
+    predicted = result.model.predict_proba([e.text for e in test.examples]).argmax(1)
     scores = score(
-        [e.label for e in test.examples], [classes[k] for k in probs.argmax(1)], labels=classes
+        [e.label for e in test.examples], [classes[k] for k in predicted], labels=classes
     )
-    return {k: round(v, 4) for k, v in scores.items()}
+    return {k: round(v, 4) for k, v in scores.items()}, predicted.tolist()
 
 
 def _accuracy(predicted: Sequence[str | None], gold: Sequence[str]) -> float:

@@ -292,6 +292,7 @@ class Answers:
             fa = r.freeal_spec or {}
             budget_f1 = same_budget_f1(r)
             gap = None if budget_f1 is None else f1(r) - budget_f1
+            tested = self.matched(r) if gap is not None else None
             row = [
                 r.dataset,
                 r.language,
@@ -301,7 +302,7 @@ class Answers:
                 fa.get("calibration", "none"),
                 f1_text(r),
                 "" if budget_f1 is None else f"{budget_f1:.1f}",
-                "" if gap is None else f"{gap:+.1f}",
+                "" if gap is None else f"{gap:+.1f}{_freeal_mark(tested)}",
             ]
             rows.append(row)
             if gap is not None and (closest is None or gap > closest[0]):
@@ -329,6 +330,11 @@ class Answers:
                 "",
             ]
         return words + _table(header, sorted(rows))
+
+
+def _freeal_mark(comparison: Comparison | None) -> str:
+    """`*` when significant, `?` for records written before FreeAL stored test predictions."""
+    return "?" if comparison is None else comparison.mark
 
 
 def same_budget_f1(record: Record) -> float | None:
@@ -385,7 +391,9 @@ def summary_markdown(
         ),
         (
             "**6. FreeAL vs gold at the same labelled budget** (final small model; gold = the "
-            "same small model trained on the labelled examples the run spent)",
+            "same small model trained on the labelled examples the run spent; `*`: the gap's 95% "
+            "paired-bootstrap interval over test items and FreeAL seeds excludes 0, `?`: not "
+            "tested, the record has no stored test predictions)",
             answers.freeal(),
         ),
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from benchmark.case.records import case_dir, write_json_atomic
 from benchmark.case.spec import CaseSpec, FreeALSpec, TaskFile
 from benchmark.freeal.rounds import run_freeal
 from benchmark.settings.base import CaseBase, TrainingData
@@ -96,12 +97,46 @@ class FreeALSetting:
         return False
 
     def record_block(self, spec: CaseSpec, ctx: Any, runs: list[TrainingData]) -> dict[str, Any]:
-        per_seed = [run.details for run in runs]
-        return {
+        per_seed = [
+            {k: v for k, v in run.details.items() if k != "test_predictions"} for run in runs
+        ]
+        block = {
             "freeal": {"per_seed": per_seed, "rounds": round_means(per_seed)},
             "train_label_counts": per_seed[0]["pool"]["label_counts"],
             "n_train": per_seed[0]["pool"]["size"],
         }
+        return {**block, "predictions": write_predictions(spec, ctx, runs)}
+
+
+def write_predictions(spec: CaseSpec, ctx: Any, runs: list[TrainingData]) -> str:
+    """Writes the final small model's test predictions of every seed, and those of the same
+    model trained on the run's gold demos as the matched control (`matched_gold`, when the
+    demos are gold), in the runner's `predictions.json` format; returns its relative path.
+
+    Each seed draws its own pool and LLM labels, so seeds are tagged as generated sets: the
+    paired bootstrap resamples them like generation seeds.
+    """
+    labels = list(ctx.data.labels(spec.dataset))
+    test = ctx.data.split(spec.dataset, spec.language, "test")
+    index = {label: i for i, label in enumerate(labels)}
+    stored: dict[str, Any] = {
+        "labels": labels,
+        "test": test.fingerprint,
+        "gold": [index[e.label] for e in test.examples],
+        "runs": [],
+        "matched_gold": [],
+    }
+    for run in runs:
+        seed, predicted = run.details["seed"], run.details["test_predictions"]
+        tag = {"generation_seed": seed, "seed": seed}
+        stored["runs"].append({**tag, "predicted": predicted["final"]})
+        if predicted["same_budget"] is not None:
+            stored["matched_gold"].append({**tag, "predicted": predicted["same_budget"]})
+    if len(stored["matched_gold"]) != len(stored["runs"]):
+        stored["matched_gold"] = []
+    path = case_dir(ctx.results_dir, spec.case_id) / "predictions.json"
+    write_json_atomic(path, stored)
+    return str(path.relative_to(ctx.results_dir))
 
 
 ROUND_METRICS = (
