@@ -1,4 +1,5 @@
-"""Command line: `lowres-bench run` (pytest over task files) and `lowres-bench leaderboard`."""
+"""Command line: `lowres-bench run` (pytest over task files), `leaderboard`, `describe`,
+`quality` and `compare`."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from pathlib import Path
 from benchmark import plugin
 from benchmark.case.spec import GenerationOptions
 from benchmark.data.source import DataSource
+from benchmark.errors import BenchError
 from benchmark.generation.backends import BackendFactory
 from benchmark.generation.describe import descriptions_path, summarised_descriptions
 from benchmark.paths import default_data_dir
 from benchmark.report.leaderboard import write_leaderboard
+from benchmark.report.pairs import compare_text
 from benchmark.report.quality_backfill import recompute_quality
 
 SMOKE_TASK = "smoke.yaml"
@@ -92,6 +95,19 @@ def _quality(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace, extra: list[str]) -> int:
+    if extra:
+        raise SystemExit(f"unexpected arguments: {' '.join(extra)}")
+    results = Path(args.out) / "results"
+    if not results.is_dir():
+        raise SystemExit(f"no results folder at {results}")
+    try:
+        print(compare_text(results, args.a, args.b))
+    except BenchError as err:
+        raise SystemExit(f"lowres-bench compare: {err}") from None
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lowres-bench", description=__doc__)
     sub = parser.add_subparsers(dest="command")
@@ -135,6 +151,17 @@ def main(argv: list[str] | None = None) -> int:
     quality.add_argument("--out", default="leaderboard", help="folder holding results/")
     quality.add_argument("--data-dir", default=None)
     quality.add_argument("--all", action="store_true", help="also cases with every metric")
+    compare = sub.add_parser(
+        "compare",
+        help="is case A better than case B (or than its matched gold control)? paired bootstrap",
+        epilog='example: lowres-bench compare "sib200-de-translated_demos-" '
+        '"sib200-de-target_demos-"',
+    )
+    compare.add_argument("a", help="case id of A, or a part of it that names one record")
+    compare.add_argument(
+        "b", nargs="?", default=None, help="case B (default: A's matched gold control)"
+    )
+    compare.add_argument("--out", default="leaderboard", help="folder holding results/")
     args, extra = parser.parse_known_args(argv)
     if args.command is None:
         args = parser.parse_args(["run"])
@@ -143,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         "leaderboard": _leaderboard,
         "describe": _describe,
         "quality": _quality,
+        "compare": _compare,
     }
     return commands[args.command](args, extra)
 
