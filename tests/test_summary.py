@@ -77,6 +77,7 @@ def test_summary_names_the_best_strategy_and_marks_real_differences(tmp_path):
     assert "0 / 0 of 1" in selection  # one point apart: noise
     answer2 = text.split("**2. Does revision help?**")[1].split("**3.")[0]
     assert "significant gains: target_demos_revision vs target_demos (+" in answer2
+    assert "; significant in 1 of 1)" in answer2  # how many cells carry the gain
     answer3 = text.split("**3. Does selection help?**")[1].split("**4.")[0]
     assert "significant gains: none" in answer3 and "within noise: kcenter (" in answer3
 

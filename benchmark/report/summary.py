@@ -193,9 +193,11 @@ class Answers:
             downs = sum(c.significant and c.diff < 0 for c in tested)
             mean = statistics.fmean(diffs)
             short = name.split(": ", 1)[-1]
-            for bucket, hit in ((gains, ups), (losses, downs), (neutral, not ups and not downs)):
+            for bucket, hit in ((gains, ups), (losses, downs)):
                 if hit:
-                    bucket.append(f"{short} ({mean:+.1f})")
+                    bucket.append(f"{short} ({mean:+.1f}; significant in {hit} of {len(items)})")
+            if not ups and not downs:
+                neutral.append(f"{short} ({mean:+.1f})")
             rows.append(
                 [
                     name,
@@ -368,7 +370,9 @@ def summary_markdown(
         "seed). *matched gold* is the same classifier trained on gold data with exactly the "
         "generated set's per-label counts and the same seeds; *full gold* takes up to n per label. "
         "`*` marks a difference whose 95% paired-bootstrap interval (test items and generation "
-        "seeds) excludes 0; unmarked differences are within the measured noise.",
+        "seeds) excludes 0; unmarked differences are within the measured noise. Answers 2-5 list "
+        "an effect as a significant gain (loss) when its difference is significant in at least "
+        "one cell, with the mean over cells and in how many cells it is significant.",
         "",
         "**1. Which strategy comes closest to gold?** (best strategy per dataset, language and "
         "model; gap = strategy minus matched gold)",
