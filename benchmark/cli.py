@@ -154,8 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     compare = sub.add_parser(
         "compare",
         help="is case A better than case B (or than its matched gold control)? paired bootstrap",
-        epilog='example: lowres-bench compare "sib200-de-translated_demos-" '
-        '"sib200-de-target_demos-"',
+        epilog="example: lowres-bench compare sib200-de-translated_demos-gemma3_270m-n10-logreg "
+        "sib200-de-target_demos-gemma3_270m-n10-logreg",
     )
     compare.add_argument("a", help="case id of A, or a part of it that names one record")
     compare.add_argument(

@@ -245,6 +245,26 @@ def case_dir(results_dir: Path, case_id: str) -> Path:
     return results_dir / case_id
 
 
+def empty_predictions(labels: list[str], test: Any) -> dict[str, Any]:
+    """The `predictions.json` of a case before its runs: labels, test fingerprint, gold label
+    index per test item; `runs` and `matched_gold` collect `{seed tags, "predicted": [...]}`."""
+    index = {label: i for i, label in enumerate(labels)}
+    return {
+        "labels": list(labels),
+        "test": test.fingerprint,
+        "gold": [index[e.label] for e in test.examples],
+        "runs": [],
+        "matched_gold": [],
+    }
+
+
+def save_predictions(results_dir: Path, case_id: str, predictions: dict[str, Any]) -> str:
+    """Writes a case's `predictions.json` beside its record; returns the record's relative path."""
+    path = case_dir(results_dir, case_id) / "predictions.json"
+    write_json_atomic(path, predictions)
+    return str(path.relative_to(results_dir))
+
+
 def write_json_atomic(path: Path, payload: Any) -> None:
     """Write JSON atomically (see `write_text_atomic`)."""
     write_text_atomic(

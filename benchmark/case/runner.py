@@ -18,9 +18,11 @@ from benchmark.augment import augmented_demos
 from benchmark.case.records import (
     Record,
     case_dir,
+    empty_predictions,
     environment_info,
     read_record,
     record_path,
+    save_predictions,
     write_json_atomic,
 )
 from benchmark.case.spec import CaseSpec
@@ -129,13 +131,7 @@ class ClassifierRuns:
         self.matched_runs: list[dict[str, Any]] = []
         self.matched_counts: dict[str, int] = {}
         self.confusion = [[0] * len(labels) for _ in labels]
-        self.predictions: dict[str, Any] = {
-            "labels": list(labels),
-            "test": test.fingerprint,
-            "gold": [self.index[y] for y in self.gold],
-            "runs": [],
-            "matched_gold": [],
-        }
+        self.predictions = empty_predictions(labels, test)
 
     def fit_and_score(self, train: list[Example], seed: int) -> tuple[dict, list[str], Any]:
         fit = self.classifier.fit(
@@ -286,8 +282,7 @@ def case_record(
                 "gap_macro_f1": round(record.scores["macro_f1_mean"] - block["macro_f1_mean"], 4),
             }
         folder = case_dir(ctx.results_dir, spec.case_id)
-        write_json_atomic(folder / "predictions.json", trainer.predictions)
-        record.predictions = str((folder / "predictions.json").relative_to(ctx.results_dir))
+        record.predictions = save_predictions(ctx.results_dir, spec.case_id, trainer.predictions)
         if ctx.figures:
             figure = save_confusion_figure(
                 trainer.confusion,

@@ -36,12 +36,17 @@ def find_record(results_dir: Path, name: str) -> Record:
     return as_record(load_record(found[0]))
 
 
-def _needs_predictions(results_dir: Path, record: Record) -> None:
-    if load_predictions(results_dir, record) is None:
-        raise CompareError(
-            f"{record.case_id} has no stored test predictions (written before records kept "
-            "them): rerun it with --bench-overwrite (cached LLM calls make that fast)"
-        )
+def _why_not(results_dir: Path, *records: Record) -> str:
+    """Why a comparison of `records` came back empty."""
+    for record in records:
+        if load_predictions(results_dir, record) is None:
+            return (
+                f"{record.case_id} has no stored test predictions (written before records kept "
+                "them): rerun it with --bench-overwrite (cached LLM calls make that fast)"
+            )
+    if len(records) == 1:
+        return f"{records[0].case_id} has no matched gold control to compare with"
+    return "A and B were scored on different test splits or label sets"
 
 
 def _line(what: str, c: Comparison) -> str:
@@ -58,17 +63,15 @@ def compare_text(results_dir: Path, a: str, b: str | None = None) -> str:
     """A minus B, or A minus its matched gold control (for FreeAL: gold at the same labelled
     budget) when B is None, as one line with the scores above it."""
     first = find_record(results_dir, a)
-    _needs_predictions(results_dir, first)
     lines = [f"A  {first.case_id}: {first.scores['macro_f1_mean']:.1f}"]
     if b is None:
         comparison = compare_with_matched_gold(results_dir, first)
         if comparison is None:
-            raise CompareError(f"{first.case_id} has no matched gold control to compare with")
+            raise CompareError(_why_not(results_dir, first))
         return "\n".join([*lines, _line("A - its matched gold control", comparison)])
     second = find_record(results_dir, b)
-    _needs_predictions(results_dir, second)
     lines.append(f"B  {second.case_id}: {second.scores['macro_f1_mean']:.1f}")
     comparison = compare_records(results_dir, first, second)
     if comparison is None:
-        raise CompareError("A and B were scored on different test splits or label sets")
+        raise CompareError(_why_not(results_dir, first, second))
     return "\n".join([*lines, _line("A - B", comparison)])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from benchmark.case.records import case_dir, write_json_atomic
+from benchmark.case.records import empty_predictions, save_predictions
 from benchmark.case.spec import CaseSpec, FreeALSpec, TaskFile
 from benchmark.freeal.rounds import run_freeal
 from benchmark.settings.base import CaseBase, TrainingData
@@ -117,15 +117,7 @@ def write_predictions(spec: CaseSpec, ctx: Any, runs: list[TrainingData]) -> str
     paired bootstrap resamples them like generation seeds.
     """
     labels = list(ctx.data.labels(spec.dataset))
-    test = ctx.data.split(spec.dataset, spec.language, "test")
-    index = {label: i for i, label in enumerate(labels)}
-    stored: dict[str, Any] = {
-        "labels": labels,
-        "test": test.fingerprint,
-        "gold": [index[e.label] for e in test.examples],
-        "runs": [],
-        "matched_gold": [],
-    }
+    stored = empty_predictions(labels, ctx.data.split(spec.dataset, spec.language, "test"))
     for run in runs:
         seed, predicted = run.details["seed"], run.details["test_predictions"]
         tag = {"generation_seed": seed, "seed": seed}
@@ -134,9 +126,7 @@ def write_predictions(spec: CaseSpec, ctx: Any, runs: list[TrainingData]) -> str
             stored["matched_gold"].append({**tag, "predicted": predicted["same_budget"]})
     if len(stored["matched_gold"]) != len(stored["runs"]):
         stored["matched_gold"] = []
-    path = case_dir(ctx.results_dir, spec.case_id) / "predictions.json"
-    write_json_atomic(path, stored)
-    return str(path.relative_to(ctx.results_dir))
+    return save_predictions(ctx.results_dir, spec.case_id, stored)
 
 
 ROUND_METRICS = (
