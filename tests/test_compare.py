@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from benchmark.cli import main
-from tests.test_summary import write_case
+from tests.test_summary import LABELS, freeal_record, predictions, write_case
 
 
 def write(results, setting, accuracy, matched, rng, gold, *, stored=True):
@@ -62,3 +62,21 @@ def test_names_that_pick_no_single_usable_record_fail_in_one_line(board):
         with pytest.raises(SystemExit) as err:
             main(["compare", *args, "--out", str(board)])
         assert expected in str(err.value)
+
+
+def test_a_freeal_case_is_compared_with_gold_at_its_labelled_budget(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    gold = rng.integers(0, 4, 300)
+    record = freeal_record("reference", 30.0, 90.0)
+    record.update(n_train=100, timings={"fit_seconds_mean": 1.0, "total_seconds": 1.0})
+    record["scores"].update(per_seed=[], accuracy_mean=0.0, accuracy_std=0.0)
+    folder = tmp_path / "results" / record["case_id"]
+    folder.mkdir(parents=True)
+    stored = {"labels": LABELS, "test": "t", "gold": gold.tolist()}
+    stored.update(runs=predictions(gold, 0.3, rng), matched_gold=predictions(gold, 0.9, rng))
+    (folder / "predictions.json").write_text(json.dumps(stored))
+    record["predictions"] = f"{record['case_id']}/predictions.json"
+    (folder.parent / f"{record['case_id']}.json").write_text(json.dumps(record))
+    assert main(["compare", "freeal", "--out", str(tmp_path)]) == 0
+    said = capsys.readouterr().out
+    assert difference(said, "A - gold at the same labelled budget") < -40

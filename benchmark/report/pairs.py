@@ -68,7 +68,10 @@ def compare_text(results_dir: Path, a: str, b: str | None = None) -> str:
         comparison = compare_with_matched_gold(results_dir, first)
         if comparison is None:
             raise CompareError(_why_not(results_dir, first))
-        return "\n".join([*lines, _line("A - its matched gold control", comparison)])
+        control = (
+            "gold at the same labelled budget" if first.freeal_spec else "its matched gold control"
+        )
+        return "\n".join([*lines, _line(f"A - {control}", comparison)])
     second = find_record(results_dir, b)
     lines.append(f"B  {second.case_id}: {second.scores['macro_f1_mean']:.1f}")
     comparison = compare_records(results_dir, first, second)
