@@ -171,6 +171,9 @@ def test_revision_records_reasons_and_rejections(use_backend, tmp_path, sib_fixt
     assert rejected and all("bad" in r["text"] for r in rejected)
     # asking the reviser why is a step of its own on the progress display, not silence
     assert any("reasons for rejections: " in x and ", took" in x for x in lines)
+    # each round ends with the quota after its samples were parsed and revised
+    kept = sum(r["status"] == "kept" for r in rows)
+    assert any(x.endswith(f"done: kept {kept}/{2 * len(record['labels'])}") for x in lines)
     assert all(r["reason"].startswith("rejected") and "off topic" in r["reason"] for r in rejected)
     assert all("bad" not in r["text"] for r in rows if r["status"] == "kept")
     assert record["generation"]["rejected"] == len(rejected)

@@ -361,6 +361,8 @@ class CaseGenerator:
         self.candidates.extend(fresh)
         self.stats.seconds += time.perf_counter() - start
         self.stats.rounds += 1
+        # the counter's last line shows the quota before this round's samples were parsed
+        progress.stage(f"generation round {round_index + 1} done: {self.progress_detail()}")
         return True
 
     def _count(self, reply) -> None:
