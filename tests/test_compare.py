@@ -64,19 +64,34 @@ def test_names_that_pick_no_single_usable_record_fail_in_one_line(board):
         assert expected in str(err.value)
 
 
-def test_a_freeal_case_is_compared_with_gold_at_its_labelled_budget(tmp_path, capsys):
+def write_freeal(tmp_path, *, demos="gold"):
+    """A FreeAL record with stored predictions (and the same-budget gold when demos are gold)."""
     rng = np.random.default_rng(5)
     gold = rng.integers(0, 4, 300)
     record = freeal_record("reference", 30.0, 90.0)
+    record["spec"]["freeal"]["demo_source"] = demos
     record.update(n_train=100, timings={"fit_seconds_mean": 1.0, "total_seconds": 1.0})
     record["scores"].update(per_seed=[], accuracy_mean=0.0, accuracy_std=0.0)
     folder = tmp_path / "results" / record["case_id"]
     folder.mkdir(parents=True)
     stored = {"labels": LABELS, "test": "t", "gold": gold.tolist()}
-    stored.update(runs=predictions(gold, 0.3, rng), matched_gold=predictions(gold, 0.9, rng))
+    stored["runs"] = predictions(gold, 0.3, rng)
+    if demos == "gold":
+        stored["matched_gold"] = predictions(gold, 0.9, rng)
     (folder / "predictions.json").write_text(json.dumps(stored))
     record["predictions"] = f"{record['case_id']}/predictions.json"
     (folder.parent / f"{record['case_id']}.json").write_text(json.dumps(record))
+
+
+def test_a_freeal_case_is_compared_with_gold_at_its_labelled_budget(tmp_path, capsys):
+    write_freeal(tmp_path)
     assert main(["compare", "freeal", "--out", str(tmp_path)]) == 0
     said = capsys.readouterr().out
     assert difference(said, "A - gold at the same labelled budget") < -40
+
+
+def test_a_freeal_case_without_gold_demos_says_there_is_no_budget_to_match(tmp_path):
+    write_freeal(tmp_path, demos="none")
+    with pytest.raises(SystemExit) as err:
+        main(["compare", "freeal", "--out", str(tmp_path)])
+    assert "spent no gold demos (demos: none)" in str(err.value)

@@ -133,6 +133,19 @@ def test_freeal_answer_names_the_run_closest_to_gold_at_the_same_budget():
     assert "`?`: not tested" in answer  # records without stored predictions are flagged
 
 
+def test_a_freeal_run_without_gold_demos_has_no_same_budget_gap():
+    zero_shot = freeal_record("reference", 60.0, 0.0)
+    zero_shot["case_id"] += "-demos_none"
+    zero_shot["spec"]["freeal"]["demo_source"] = "none"
+    for seed in zero_shot["freeal"]["per_seed"]:
+        seed["same_budget_reference"] = None
+    answer = summary_markdown([zero_shot, freeal_record("reference", 2.4, 80.4)])
+    answer = answer.split("**6. FreeAL")[1]
+    assert "| none | reference | none | 60.0 ± 1.0 | no gold demos | - |" in answer
+    assert "closest to gold at the same labelled budget is sib200 de" in answer
+    assert "2.4 ± 1.0 against 80.4" in answer  # not the higher run that has no gap
+
+
 def test_freeal_gap_is_marked_from_stored_predictions(tmp_path):
     """A FreeAL record's predictions.json (seeds as generated sets, the same-budget reference
     as matched gold) gives the gap its paired-bootstrap mark."""

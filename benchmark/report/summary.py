@@ -303,8 +303,8 @@ class Answers:
                 fa.get("clean_selection", ""),
                 fa.get("calibration", "none"),
                 f1_text(r),
-                "" if budget_f1 is None else f"{budget_f1:.1f}",
-                "" if gap is None else f"{gap:+.1f}{_freeal_mark(tested)}",
+                "no gold demos" if budget_f1 is None else f"{budget_f1:.1f}",
+                "-" if gap is None else f"{gap:+.1f}{_freeal_mark(tested)}",
             ]
             rows.append(row)
             if gap is not None and (closest is None or gap > closest[0]):
@@ -397,7 +397,9 @@ def summary_markdown(
             "**6. FreeAL vs gold at the same labelled budget** (final small model; gold = the "
             "same small model trained on the labelled examples the run spent; `*`: the gap's 95% "
             "paired-bootstrap interval over test items and FreeAL seeds excludes 0, `?`: not "
-            "tested, the record has no stored test predictions)",
+            "tested, the record has no stored test predictions; `no gold demos`: the LLM's demos "
+            "were generated or absent, so the run spent no gold demos to match: compare it with "
+            "the gold-demo row of its cell)",
             answers.freeal(),
         ),
     )
