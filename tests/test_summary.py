@@ -117,7 +117,11 @@ def freeal_record(clean: str, f1: float, budget: float) -> dict:
             "model": "m",
             "samples_per_label": 20,
             "classifier_slug": "logreg_e5_small",
-            "freeal": {"demo_source": "gold", "clean_selection": clean},
+            "freeal": {
+                "demo_source": "gold",
+                "clean_selection": clean,
+                "consistency": "backtranslation",
+            },
         },
         "scores": {"macro_f1_mean": f1, "macro_f1_std": 1.0},
         "freeal": {"per_seed": per_seed},
@@ -128,8 +132,10 @@ def test_freeal_answer_names_the_run_closest_to_gold_at_the_same_budget():
     records = [freeal_record("reference", 2.4, 80.4), freeal_record("class_balanced", 30.0, 80.4)]
     answer = summary_markdown(records).split("**6. FreeAL")[1]
     assert "2 FreeAL runs; the closest" in answer
-    assert "class_balanced clean selection" in answer and "-50.4" in answer
-    assert "| sib200 | de | m | gold | reference | none | 2.4 ± 1.0 | 80.4 | -78.0? |" in answer
+    assert "class_balanced clean selection, backtranslation consistency" in answer
+    assert "-50.4" in answer
+    row = "| sib200 | de | m | gold | reference | backtranslation | none | 2.4 ± 1.0 | 80.4 | -78.0? |"
+    assert row in answer
     assert "`?`: not tested" in answer  # records without stored predictions are flagged
 
 
@@ -141,7 +147,9 @@ def test_a_freeal_run_without_gold_demos_has_no_same_budget_gap():
         seed["same_budget_reference"] = None
     answer = summary_markdown([zero_shot, freeal_record("reference", 2.4, 80.4)])
     answer = answer.split("**6. FreeAL")[1]
-    assert "| none | reference | none | 60.0 ± 1.0 | no gold demos | - |" in answer
+    assert (
+        "| none | reference | backtranslation | none | 60.0 ± 1.0 | no gold demos | - |" in answer
+    )
     assert "closest to gold at the same labelled budget is sib200 de" in answer
     assert "2.4 ± 1.0 against 80.4" in answer  # not the higher run that has no gap
 

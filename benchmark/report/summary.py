@@ -301,6 +301,7 @@ class Answers:
                 r.model or "",
                 fa.get("demo_source", ""),
                 fa.get("clean_selection", ""),
+                fa.get("consistency", ""),
                 fa.get("calibration", "none"),
                 f1_text(r),
                 "no gold demos" if budget_f1 is None else f"{budget_f1:.1f}",
@@ -317,6 +318,7 @@ class Answers:
             "model",
             "demos",
             "clean",
+            "consistency",
             "calibration",
             "FreeAL small model",
             "gold, same budget",
@@ -324,11 +326,14 @@ class Answers:
         ]
         words = []
         if closest:
-            dataset, lang, model, _, clean, calibration, run_f1, gold_f1, gap = closest[1]
+            dataset, lang, model, _, clean, consistency, calibration, run_f1, gold_f1, gap = (
+                closest[1]
+            )
             words = [
                 f"- {len(rows)} FreeAL run{'s' * (len(rows) > 1)}; the closest to gold at the same "
                 f"labelled budget is {dataset} {lang} ({model}, {clean} clean selection, "
-                f"calibration {calibration}): {run_f1} against {gold_f1}, {gap}.",
+                f"{consistency} consistency, calibration {calibration}): {run_f1} against "
+                f"{gold_f1}, {gap}.",
                 "",
             ]
         return words + _table(header, sorted(rows))
