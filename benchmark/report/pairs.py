@@ -44,11 +44,11 @@ def _why_not(results_dir: Path, *records: Record) -> str:
                 f"{record.case_id} has no stored test predictions (written before records kept "
                 "them): rerun it with --bench-overwrite (cached LLM calls make that fast)"
             )
-    if len(records) == 1 and records[0].freeal_spec:
+    demos = (records[0].freeal_spec or {}).get("demo_source", "gold")
+    if len(records) == 1 and demos != "gold":
         return (
-            f"{records[0].case_id} spent no gold demos (demos: "
-            f"{records[0].freeal_spec.get('demo_source')}), so there is no gold at its labelled "
-            "budget: compare it with another record (compare A B)"
+            f"{records[0].case_id} spent no gold demos (demos: {demos}), so there is no gold at "
+            "its labelled budget: compare it with another record (compare A B)"
         )
     if len(records) == 1:
         return f"{records[0].case_id} has no matched gold control to compare with"

@@ -295,48 +295,34 @@ class Answers:
             budget_f1 = same_budget_f1(r)
             gap = None if budget_f1 is None else f1(r) - budget_f1
             tested = self.matched(r) if gap is not None else None
-            row = [
-                r.dataset,
-                r.language,
-                r.model or "",
-                fa.get("demo_source", ""),
-                fa.get("clean_selection", ""),
-                fa.get("consistency", ""),
-                fa.get("calibration", "none"),
-                f1_text(r),
-                "no gold demos" if budget_f1 is None else f"{budget_f1:.1f}",
-                "-" if gap is None else f"{gap:+.1f}{_freeal_mark(tested)}",
-            ]
+            row = {
+                "dataset": r.dataset,
+                "lang": r.language,
+                "model": r.model or "",
+                "demos": fa.get("demo_source", ""),
+                "clean": fa.get("clean_selection", ""),
+                "consistency": fa.get("consistency", ""),
+                "calibration": fa.get("calibration", "none"),
+                "FreeAL small model": f1_text(r),
+                "gold, same budget": "no gold demos" if budget_f1 is None else f"{budget_f1:.1f}",
+                "gap": "-" if gap is None else f"{gap:+.1f}{_freeal_mark(tested)}",
+            }
             rows.append(row)
             if gap is not None and (closest is None or gap > closest[0]):
                 closest = (gap, row)
         if not rows:
             return []
-        header = [
-            "dataset",
-            "lang",
-            "model",
-            "demos",
-            "clean",
-            "consistency",
-            "calibration",
-            "FreeAL small model",
-            "gold, same budget",
-            "gap",
-        ]
         words = []
         if closest:
-            dataset, lang, model, _, clean, consistency, calibration, run_f1, gold_f1, gap = (
-                closest[1]
-            )
+            c = closest[1]
             words = [
                 f"- {len(rows)} FreeAL run{'s' * (len(rows) > 1)}; the closest to gold at the same "
-                f"labelled budget is {dataset} {lang} ({model}, {clean} clean selection, "
-                f"{consistency} consistency, calibration {calibration}): {run_f1} against "
-                f"{gold_f1}, {gap}.",
+                f"labelled budget is {c['dataset']} {c['lang']} ({c['model']}, {c['clean']} clean "
+                f"selection, {c['consistency']} consistency, calibration {c['calibration']}): "
+                f"{c['FreeAL small model']} against {c['gold, same budget']}, {c['gap']}.",
                 "",
             ]
-        return words + _table(header, sorted(rows))
+        return words + _table(list(rows[0]), sorted(list(row.values()) for row in rows))
 
 
 def _freeal_mark(comparison: Comparison | None) -> str:
