@@ -213,3 +213,36 @@ def test_matched_gaps_carry_their_marks_in_the_tables(tmp_path):
     assert cell_text(50.0, -30.0, -40.0, "*") == "50.0 (-30.0 / -40.0*)"
     table = detail_table([as_record(far)], marks=marks)
     assert "-40.0* |" in table
+
+
+def test_freeal_options_are_paired_and_refinement_rounds_counted(tmp_path):
+    """Runs that differ only in calibration form a pair with a bootstrap mark; a run that differs
+    in two options pairs with neither; each seed's final model is set against its round 0."""
+    rng = np.random.default_rng(5)
+    gold = rng.integers(0, 4, 300)
+    records = []
+    for name, calibration, clean, accuracy in (
+        ("cal", "batch", "class_balanced", 0.8),
+        ("uncal", "none", "class_balanced", 0.3),
+        ("other", "none", "reference_x", 0.5),  # two options differ from "cal": no pair
+    ):
+        record = freeal_record(clean, 100 * accuracy, 90.0)
+        record["case_id"] += f"-{name}"
+        record["spec"]["freeal"]["calibration"] = calibration
+        for s, seed in enumerate(record["freeal"]["per_seed"]):
+            seed["rounds"] = [{"test_macro_f1": 50.0}, {"test_macro_f1": 40.0 + 10 * s}]
+            seed["final"] = {"macro_f1": 40.0 + 10 * s}
+        folder = tmp_path / record["case_id"]
+        folder.mkdir()
+        stored = {"labels": LABELS, "test": "t", "gold": gold.tolist()}
+        stored["runs"] = predictions(gold, accuracy, rng)
+        stored["matched_gold"] = predictions(gold, 0.9, rng)
+        (folder / "predictions.json").write_text(json.dumps(stored))
+        record["predictions"] = f"{record['case_id']}/predictions.json"
+        records.append(record)
+    answer = summary_markdown(records, tmp_path).split("**6. FreeAL")[1]
+    effects = next(line for line in answer.splitlines() if line.startswith("- Paired FreeAL"))
+    assert "batch calibration vs none +" in effects
+    assert effects.endswith("(significant gain in 1, loss in 0 of 1 pair).")
+    assert "class-balanced vs reference" not in effects  # reference_x pairs with nothing
+    assert "lower in 3, higher in 3, unchanged in 3 of 9 seeds (mean Δ +0.0" in answer

@@ -187,10 +187,7 @@ class Answers:
                 found[name].append(comparison if comparison else f1(with_) - f1(without))
         rows, gains, losses, neutral = [], [], [], []
         for name, items in sorted(found.items()):
-            diffs = [c.diff if isinstance(c, Comparison) else c for c in items]
-            tested = [c for c in items if isinstance(c, Comparison)]
-            ups = sum(c.significant and c.diff > 0 for c in tested)
-            downs = sum(c.significant and c.diff < 0 for c in tested)
+            diffs, tested, ups, downs = tally(items)
             mean = statistics.fmean(diffs)
             short = name.split(": ", 1)[-1]
             for bucket, hit in ((gains, ups), (losses, downs)):
@@ -287,7 +284,7 @@ class Answers:
 
     # -- question 5 -----------------------------------------------------------------------
     def freeal(self) -> list[str]:
-        rows, closest = [], None
+        rows, closest, runs = [], None, []
         for r in self.records:
             if not reported_apart(r):
                 continue
@@ -308,6 +305,7 @@ class Answers:
                 "gap": "-" if gap is None else f"{gap:+.1f}{_freeal_mark(tested)}",
             }
             rows.append(row)
+            runs.append((row, r))
             if gap is not None and (closest is None or gap > closest[0]):
                 closest = (gap, row)
         if not rows:
@@ -320,9 +318,73 @@ class Answers:
                 f"labelled budget is {c['dataset']} {c['lang']} ({c['model']}, {c['clean']} clean "
                 f"selection, {c['consistency']} consistency, calibration {c['calibration']}): "
                 f"{c['FreeAL small model']} against {c['gold, same budget']}, {c['gap']}.",
-                "",
             ]
+        words += self.freeal_effects(runs) + refinement_line([r for _, r in runs]) + [""]
         return words + _table(list(rows[0]), sorted(list(row.values()) for row in rows))
+
+    def freeal_effects(self, runs: list[tuple[dict[str, str], Record]]) -> list[str]:
+        """FreeAL runs paired on every option but one: mean difference and significant pairs."""
+        index = {tuple(row[k] for k in FREEAL_KEYS): record for row, record in runs}
+        parts = []
+        for field, with_value, without_value, name in FREEAL_EFFECTS:
+            at = FREEAL_KEYS.index(field)
+            items: list[Comparison | float] = []
+            for key, record in sorted(index.items()):
+                other = index.get((*key[:at], without_value, *key[at + 1 :]))
+                if key[at] == with_value and other is not None:
+                    comparison = self.compare(record, other)
+                    items.append(comparison if comparison else f1(record) - f1(other))
+            if items:
+                diffs, tested, ups, downs = tally(items)
+                parts.append(
+                    f"{name} {statistics.fmean(diffs):+.1f} (significant gain in {ups}, "
+                    f"loss in {downs} of {len(items)} pair{'s' * (len(items) > 1)})"
+                )
+        if not parts:
+            return []
+        return [
+            "- Paired FreeAL options (runs alike in everything else; mean Δ macro-F1): "
+            + "; ".join(parts)
+            + "."
+        ]
+
+
+FREEAL_KEYS = ("dataset", "lang", "model", "demos", "clean", "consistency", "calibration")
+FREEAL_EFFECTS = (  # (option, with, without, name)
+    ("calibration", "batch", "none", "batch calibration vs none"),
+    ("clean", "class_balanced", "reference", "class-balanced vs reference clean selection"),
+    ("consistency", "paraphrase", "backtranslation", "paraphrase vs back-translation"),
+    ("demos", "gold", "none", "gold demos vs none"),
+    ("demos", "target_demos", "none", "generated demos vs none"),
+)
+
+
+def tally(items: list[Comparison | float]) -> tuple[list[float], list[Comparison], int, int]:
+    """Differences, the tested ones, and how many are significant gains and losses."""
+    diffs = [c.diff if isinstance(c, Comparison) else c for c in items]
+    tested = [c for c in items if isinstance(c, Comparison)]
+    ups = sum(c.significant and c.diff > 0 for c in tested)
+    downs = sum(c.significant and c.diff < 0 for c in tested)
+    return diffs, tested, ups, downs
+
+
+def refinement_line(records: list[Record]) -> list[str]:
+    """Per FreeAL seed: the final small model against its round-0 model (no test: a count)."""
+    deltas = []
+    for record in records:
+        for seed in record.freeal_per_seed:
+            rounds, final = seed.get("rounds") or [], (seed.get("final") or {}).get("macro_f1")
+            if len(rounds) > 1 and final is not None and "test_macro_f1" in rounds[0]:
+                deltas.append(final - rounds[0]["test_macro_f1"])
+    if not deltas:
+        return []
+    lower = sum(d < -0.05 for d in deltas)
+    higher = sum(d > 0.05 for d in deltas)
+    return [
+        f"- Refinement rounds (final small model minus its round-0 model, per FreeAL seed): "
+        f"lower in {lower}, higher in {higher}, unchanged in {len(deltas) - lower - higher} of "
+        f"{len(deltas)} seeds (mean Δ {statistics.fmean(deltas):+.1f} macro-F1)."
+    ]
 
 
 def _freeal_mark(comparison: Comparison | None) -> str:
