@@ -353,7 +353,7 @@ FREEAL_KEYS = ("dataset", "lang", "model", "demos", "clean", "consistency", "cal
 FREEAL_EFFECTS = (  # (option, with, without, name)
     ("calibration", "batch", "none", "batch calibration vs none"),
     ("clean", "class_balanced", "reference", "class-balanced vs reference clean selection"),
-    ("consistency", "paraphrase", "backtranslation", "paraphrase vs back-translation"),
+    ("consistency", "paraphrase", "backtranslation", "paraphrase vs back-translation consistency"),
     ("demos", "gold", "none", "gold demos vs none"),
     ("demos", "target_demos", "none", "generated demos vs none"),
 )
