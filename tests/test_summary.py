@@ -221,14 +221,15 @@ def test_freeal_options_are_paired_and_refinement_rounds_counted(tmp_path):
     rng = np.random.default_rng(5)
     gold = rng.integers(0, 4, 300)
     records = []
-    for name, calibration, clean, accuracy in (
-        ("cal", "batch", "class_balanced", 0.8),
-        ("uncal", "none", "class_balanced", 0.3),
-        ("other", "none", "reference_x", 0.5),  # two options differ from "cal": no pair
+    for name, calibration, clean, consistency, accuracy in (
+        ("cal", "batch", "class_balanced", "backtranslation", 0.8),
+        ("uncal", "none", "class_balanced", "backtranslation", 0.3),
+        # differs from "uncal" in clean selection and consistency, from "cal" in three: no pair
+        ("other", "none", "reference", "paraphrase", 0.5),
     ):
         record = freeal_record(clean, 100 * accuracy, 90.0)
         record["case_id"] += f"-{name}"
-        record["spec"]["freeal"]["calibration"] = calibration
+        record["spec"]["freeal"].update(calibration=calibration, consistency=consistency)
         for s, seed in enumerate(record["freeal"]["per_seed"]):
             seed["rounds"] = [{"test_macro_f1": 50.0}, {"test_macro_f1": 40.0 + 10 * s}]
             seed["final"] = {"macro_f1": 40.0 + 10 * s}
@@ -244,5 +245,5 @@ def test_freeal_options_are_paired_and_refinement_rounds_counted(tmp_path):
     effects = next(line for line in answer.splitlines() if line.startswith("- Paired FreeAL"))
     assert "batch calibration vs none +" in effects
     assert effects.endswith("(significant gain in 1, loss in 0 of 1 pair).")
-    assert "class-balanced vs reference" not in effects  # reference_x pairs with nothing
+    assert "class-balanced vs reference" not in effects  # two options apart: not a pair
     assert "lower in 3, higher in 3, unchanged in 3 of 9 seeds (mean Δ +0.0" in answer
