@@ -356,6 +356,7 @@ FREEAL_EFFECTS = (  # (option, with, without, name)
     ("consistency", "paraphrase", "backtranslation", "paraphrase vs back-translation consistency"),
     ("demos", "gold", "none", "gold demos vs none"),
     ("demos", "target_demos", "none", "generated demos vs none"),
+    ("demos", "gold", "target_demos", "gold vs generated demos"),
 )
 
 
