@@ -247,3 +247,19 @@ def test_freeal_options_are_paired_and_refinement_rounds_counted(tmp_path):
     assert effects.endswith("(significant gain in 1, loss in 0 of 1 pair).")
     assert "class-balanced vs reference" not in effects  # two options apart: not a pair
     assert "lower in 3, higher in 3, unchanged in 3 of 9 seeds (mean Δ +0.0" in answer
+
+
+def test_freeal_demo_sources_are_paired_with_each_other_and_with_none(tmp_path):
+    """Gold, generated and no demos in one cell give three demo pairs, untested without
+    stored predictions: the difference is still shown."""
+    records = []
+    for source, f1 in (("gold", 9.5), ("target_demos", 2.9), ("none", 4.8)):
+        record = freeal_record("class_balanced", f1, 80.4)
+        record["case_id"] += f"-{source}"
+        record["spec"]["freeal"]["demo_source"] = source
+        records.append(record)
+    answer = summary_markdown(records, tmp_path).split("**6. FreeAL")[1]
+    effects = next(line for line in answer.splitlines() if line.startswith("- Paired FreeAL"))
+    assert "gold demos vs none +4.7 (significant gain in 0, loss in 0 of 1 pair)" in effects
+    assert "generated demos vs none -1.9" in effects
+    assert "gold vs generated demos +6.6 (significant gain in 0, loss in 0 of 1 pair)" in effects
