@@ -251,13 +251,18 @@ def test_freeal_options_are_paired_and_refinement_rounds_counted(tmp_path):
 
 def test_freeal_demo_sources_are_paired_with_each_other_and_with_none(tmp_path):
     """Gold, generated and no demos in one cell give three demo pairs, untested without
-    stored predictions: the difference is still shown."""
+    stored predictions: the difference is still shown; a run on another pool pairs with none."""
     records = []
     for source, f1 in (("gold", 9.5), ("target_demos", 2.9), ("none", 4.8)):
         record = freeal_record("class_balanced", f1, 80.4)
         record["case_id"] += f"-{source}"
         record["spec"]["freeal"]["demo_source"] = source
         records.append(record)
+    # the gold run again on a larger pool: not alike in everything else, so in no pair
+    larger_pool = freeal_record("class_balanced", 60.0, 80.4)
+    larger_pool["case_id"] += "-gold-pool200"
+    larger_pool["spec"]["freeal"]["pool_size"] = 200
+    records.append(larger_pool)
     answer = summary_markdown(records, tmp_path).split("**6. FreeAL")[1]
     effects = next(line for line in answer.splitlines() if line.startswith("- Paired FreeAL"))
     assert "gold demos vs none +4.7 (significant gain in 0, loss in 0 of 1 pair)" in effects

@@ -8,6 +8,7 @@ listed apart by the leaderboard. Differences carry a `*` when the paired bootstr
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -305,7 +306,7 @@ class Answers:
                 "gap": "-" if gap is None else f"{gap:+.1f}{_freeal_mark(tested)}",
             }
             rows.append(row)
-            runs.append((row, r))
+            runs.append(r)
             if gap is not None and (closest is None or gap > closest[0]):
                 closest = (gap, row)
         if not rows:
@@ -319,19 +320,18 @@ class Answers:
                 f"selection, {c['consistency']} consistency, calibration {c['calibration']}): "
                 f"{c['FreeAL small model']} against {c['gold, same budget']}, {c['gap']}.",
             ]
-        words += self.freeal_effects(runs) + refinement_line([r for _, r in runs]) + [""]
+        words += self.freeal_effects(runs) + refinement_line(runs) + [""]
         return words + _table(list(rows[0]), sorted(list(row.values()) for row in rows))
 
-    def freeal_effects(self, runs: list[tuple[dict[str, str], Record]]) -> list[str]:
-        """FreeAL runs paired on every option but one: mean difference and significant pairs."""
-        index = {tuple(row[k] for k in FREEAL_KEYS): record for row, record in runs}
+    def freeal_effects(self, records: list[Record]) -> list[str]:
+        """FreeAL runs whose specs differ in one option only: mean difference, significant pairs."""
         parts = []
-        for field, with_value, without_value, name in FREEAL_EFFECTS:
-            at = FREEAL_KEYS.index(field)
+        for option, with_value, without_value, name in FREEAL_EFFECTS:
+            runs = {(freeal_option(r, option), alike_but(r, option)): r for r in records}
             items: list[Comparison | float] = []
-            for key, record in sorted(index.items()):
-                other = index.get((*key[:at], without_value, *key[at + 1 :]))
-                if key[at] == with_value and other is not None:
+            for (value, rest), record in sorted(runs.items()):
+                other = runs.get((without_value, rest))
+                if value == with_value and other is not None:
                     comparison = self.compare(record, other)
                     items.append(comparison if comparison else f1(record) - f1(other))
             if items:
@@ -349,15 +349,33 @@ class Answers:
         ]
 
 
-FREEAL_KEYS = ("dataset", "lang", "model", "demos", "clean", "consistency", "calibration")
-FREEAL_EFFECTS = (  # (option, with, without, name)
+FREEAL_EFFECTS = (  # (FreeAL spec option, with, without, name)
     ("calibration", "batch", "none", "batch calibration vs none"),
-    ("clean", "class_balanced", "reference", "class-balanced vs reference clean selection"),
+    (
+        "clean_selection",
+        "class_balanced",
+        "reference",
+        "class-balanced vs reference clean selection",
+    ),
     ("consistency", "paraphrase", "backtranslation", "paraphrase vs back-translation consistency"),
-    ("demos", "gold", "none", "gold demos vs none"),
-    ("demos", "target_demos", "none", "generated demos vs none"),
-    ("demos", "gold", "target_demos", "gold vs generated demos"),
+    ("demo_source", "gold", "none", "gold demos vs none"),
+    ("demo_source", "target_demos", "none", "generated demos vs none"),
+    ("demo_source", "gold", "target_demos", "gold vs generated demos"),
 )
+
+
+def freeal_option(record: Record, option: str) -> str:
+    """A FreeAL option's value (calibration is `none` in records written before it existed)."""
+    return (record.freeal_spec or {}).get(option, "none" if option == "calibration" else "")
+
+
+def alike_but(record: Record, option: str) -> str:
+    """The record's whole spec without one FreeAL option, nor its name and task file."""
+    spec = {k: v for k, v in record.spec.items() if k not in ("case_id", "source", "marks")}
+    spec["freeal"] = {k: v for k, v in (spec.get("freeal") or {}).items() if k != option}
+    if option != "calibration" and freeal_option(record, "calibration") == "none":
+        spec["freeal"].pop("calibration", None)  # absent and `none` are the same run
+    return json.dumps(spec, sort_keys=True, default=str)
 
 
 def tally(items: list[Comparison | float]) -> tuple[list[float], list[Comparison], int, int]:
