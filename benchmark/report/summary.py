@@ -371,11 +371,11 @@ def freeal_option(record: Record, option: str) -> str:
 
 def alike_but(record: Record, option: str) -> str:
     """The record's whole spec without one FreeAL option, nor its name and task file."""
-    spec = {k: v for k, v in record.spec.items() if k not in ("case_id", "source", "marks")}
-    spec["freeal"] = {k: v for k, v in (spec.get("freeal") or {}).items() if k != option}
-    if option != "calibration" and freeal_option(record, "calibration") == "none":
-        spec["freeal"].pop("calibration", None)  # absent and `none` are the same run
-    return json.dumps(spec, sort_keys=True, default=str)
+    rest = {k: v for k, v in record.spec.items() if k not in ("case_id", "source", "marks")}
+    freeal = {k: v for k, v in (record.freeal_spec or {}).items() if k != option}
+    if freeal_option(record, "calibration") == "none":
+        freeal.pop("calibration", None)  # absent and `none` are the same run
+    return json.dumps({**rest, "freeal": freeal}, sort_keys=True, default=str)
 
 
 def tally(items: list[Comparison | float]) -> tuple[list[float], list[Comparison], int, int]:
