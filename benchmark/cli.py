@@ -1,5 +1,5 @@
 """Command line: `lowres-bench run` (pytest over task files), `leaderboard`, `describe`,
-`quality` and `compare`."""
+`quality`, `arms` and `compare`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from benchmark.errors import BenchError
 from benchmark.generation.backends import BackendFactory
 from benchmark.generation.describe import descriptions_path, summarised_descriptions
 from benchmark.paths import default_data_dir
+from benchmark.report.arms_backfill import backfill_arms
 from benchmark.report.leaderboard import write_leaderboard
 from benchmark.report.pairs import compare_text
 from benchmark.report.quality_backfill import recompute_quality
@@ -95,6 +96,27 @@ def _quality(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def _arms(args: argparse.Namespace, extra: list[str]) -> int:
+    if extra:
+        raise SystemExit(f"unexpected arguments: {' '.join(extra)}")
+    out = Path(args.out)
+    if not (out / "results").is_dir():
+        raise SystemExit(f"no results folder at {out / 'results'}")
+    wanted = args.cases
+
+    def select(case_id: str) -> bool:
+        return not wanted or any(part in case_id for part in wanted)
+
+    updated, failed = backfill_arms(
+        out / "results", data_dir=args.data_dir, overwrite=args.overwrite, select=select
+    )
+    print(f"arms added to {len(updated)} record(s)")
+    for line in failed:
+        print(f"not added: {line}")
+    print(write_leaderboard(out, command="lowres-bench arms"))
+    return 1 if failed else 0
+
+
 def _compare(args: argparse.Namespace, extra: list[str]) -> int:
     if extra:
         raise SystemExit(f"unexpected arguments: {' '.join(extra)}")
@@ -151,6 +173,18 @@ def main(argv: list[str] | None = None) -> int:
     quality.add_argument("--out", default="leaderboard", help="folder holding results/")
     quality.add_argument("--data-dir", default=None)
     quality.add_argument("--all", action="store_true", help="also cases with every metric")
+    arms = sub.add_parser(
+        "arms",
+        help="add the arms (demos alone, demos + generated, gold) to finished generated records",
+        description="Rescore the stored generated sets of finished generated cases: the same "
+        "classifier and seeds on the demos alone, demos + generated and gold at up to n per "
+        "label. Only the record's `arms` key is added; no LLM writes text.",
+        epilog="example: lowres-bench arms sib200-de-target_demos",
+    )
+    arms.add_argument("cases", nargs="*", help="parts of case ids (default: every record)")
+    arms.add_argument("--out", default="leaderboard", help="folder holding results/")
+    arms.add_argument("--data-dir", default=None)
+    arms.add_argument("--overwrite", action="store_true", help="also records that have arms")
     compare = sub.add_parser(
         "compare",
         help="is case A better than case B (or than its matched gold control)? paired bootstrap",
@@ -171,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         "describe": _describe,
         "quality": _quality,
         "compare": _compare,
+        "arms": _arms,
     }
     return commands[args.command](args, extra)
 

@@ -6,6 +6,7 @@ import statistics
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 def score(
@@ -29,6 +30,31 @@ def aggregate(per_seed: Sequence[dict[str, float]]) -> dict[str, float]:
         out[f"{metric}_mean"] = statistics.fmean(values)
         out[f"{metric}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
     return out
+
+
+def score_block(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-run scores, their mean and std, and (with several generation seeds) the mean per
+    generated set and the std over sets (the generation variance)."""
+    metrics = [{k: v for k, v in r.items() if k not in ("seed", "generation_seed")} for r in runs]
+    block: dict[str, Any] = {
+        "per_seed": [
+            {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in runs
+        ],
+        **{k: round(v, 4) for k, v in aggregate(metrics).items()},
+    }
+    sets = sorted({r["generation_seed"] for r in runs if r.get("generation_seed") is not None})
+    if sets:
+        by_set = []
+        for g in sets:
+            mine = [m for m, r in zip(metrics, runs, strict=True) if r["generation_seed"] == g]
+            means = aggregate(mine)
+            by_set.append({"generation_seed": g, "macro_f1_mean": round(means["macro_f1_mean"], 4)})
+        values = [b["macro_f1_mean"] for b in by_set]
+        block["by_generation_seed"] = by_set
+        block["macro_f1_std_over_generation_seeds"] = round(
+            statistics.stdev(values) if len(values) > 1 else 0.0, 4
+        )
+    return block
 
 
 def confusion_counts(

@@ -41,6 +41,7 @@ LAYER_OF = {
     "benchmark.report": "reporting",
     "benchmark.case.runner": "runner",
     "benchmark.case.taskfile": "runner",
+    "benchmark.case.arms": "runner",
     "benchmark.settings": "stages",
     "benchmark.generation": "stages",
     "benchmark.freeal": "stages",

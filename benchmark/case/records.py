@@ -54,6 +54,7 @@ OPTIONAL_FIELDS = (
     "quality",
     "freeal",
     "train_label_counts_by_generation_seed",
+    "arms",
 )
 
 
@@ -86,6 +87,7 @@ class Record:
     quality: dict[str, Any] | None = None
     freeal: dict[str, Any] | None = None
     train_label_counts_by_generation_seed: dict[str, dict[str, int]] | None = None
+    arms: dict[str, Any] | None = None  # generated cases: demos / generated / both / gold arms
     extra: dict[str, Any] = field(default_factory=dict)  # keys of no field (kept as read)
 
     # -- what reporting reads (the schema's keys live here only) ---------------------------

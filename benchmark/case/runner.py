@@ -4,7 +4,6 @@ result record."""
 from __future__ import annotations
 
 import dataclasses
-import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from typing import Any
 
 from benchmark import progress
 from benchmark.augment import augmented_demos
+from benchmark.case.arms import ARMS_PREDICTIONS, score_arms
 from benchmark.case.records import (
     Record,
     case_dir,
@@ -38,7 +38,7 @@ from benchmark.data.source import DataSource
 from benchmark.encoders.embedder import Embedder, load_embedder
 from benchmark.errors import CaseFailure
 from benchmark.generation.backends import BackendFactory
-from benchmark.scoring import aggregate, confusion_counts, save_confusion_figure, score
+from benchmark.scoring import confusion_counts, save_confusion_figure, score, score_block
 from benchmark.settings import Setting, TrainingData, setting_of
 
 
@@ -73,31 +73,6 @@ def finished_record(spec: CaseSpec, ctx: RunContext) -> dict[str, Any] | None:
     return None
 
 
-def score_block(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per-run scores, their mean and std, and (with several generation seeds) the mean per
-    generated set and the std over sets (the generation variance)."""
-    metrics = [{k: v for k, v in r.items() if k not in ("seed", "generation_seed")} for r in runs]
-    block: dict[str, Any] = {
-        "per_seed": [
-            {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in runs
-        ],
-        **{k: round(v, 4) for k, v in aggregate(metrics).items()},
-    }
-    sets = sorted({r["generation_seed"] for r in runs if r.get("generation_seed") is not None})
-    if sets:
-        by_set = []
-        for g in sets:
-            mine = [m for m, r in zip(metrics, runs, strict=True) if r["generation_seed"] == g]
-            means = aggregate(mine)
-            by_set.append({"generation_seed": g, "macro_f1_mean": round(means["macro_f1_mean"], 4)})
-        values = [b["macro_f1_mean"] for b in by_set]
-        block["by_generation_seed"] = by_set
-        block["macro_f1_std_over_generation_seeds"] = round(
-            statistics.stdev(values) if len(values) > 1 else 0.0, 4
-        )
-    return block
-
-
 def training_data(
     setting: Setting, spec: CaseSpec, ctx: RunContext, *, seed: int, generation_seed: int | None
 ) -> TrainingData:
@@ -129,7 +104,7 @@ class ClassifierRuns:
         self.index = {label: i for i, label in enumerate(labels)}
         self.fits: list[dict[str, Any]] = []
         self.matched_runs: list[dict[str, Any]] = []
-        self.matched_counts: dict[str, int] = {}
+        self.matched_counts: dict[str, dict[str, int]] = {}  # per generated set
         self.confusion = [[0] * len(labels) for _ in labels]
         self.predictions = empty_predictions(labels, test)
 
@@ -177,7 +152,8 @@ class ClassifierRuns:
             counts = Counter(e.label for e in train)
             control = sample_with_counts(self.train_split, dict(sorted(counts.items())), seed=seed)
             assert_disjoint_from_test(control, test)
-            self.matched_counts = dict(sorted(Counter(e.label for e in control).items()))
+            key = str(tag.get("generation_seed"))
+            self.matched_counts[key] = dict(sorted(Counter(e.label for e in control).items()))
             m_scores, m_predicted, _ = self.fit_and_score(control, seed)
             self.matched_runs.append({**tag, "seed": seed, **m_scores})
             self.predictions["matched_gold"].append(
@@ -235,6 +211,42 @@ def run_case(spec: CaseSpec, ctx: RunContext) -> dict[str, Any]:
     return record.to_dict()
 
 
+def case_arms(
+    spec: CaseSpec,
+    ctx: RunContext,
+    strategy: Any,
+    sets: dict[int, list[Example]],
+    trainer: ClassifierRuns,
+    record: Record,
+) -> dict[str, Any] | None:
+    """The record's `arms` block (and its predictions file) for a generated case."""
+    if not sets:
+        return None
+    progress.stage("arms: demos alone, demos + generated, gold at n per label")
+    block, predictions = score_arms(
+        spec,
+        strategy,
+        ctx.data,
+        sets=sets,
+        fit_and_score=trainer.fit_and_score,
+        labels=trainer.labels,
+        test=trainer.test,
+        generated_scores=record.scores,
+        matched_gold=record.matched_gold,
+    )
+    return {
+        **block,
+        "predictions": save_arm_predictions(ctx.results_dir, spec.case_id, predictions),
+    }
+
+
+def save_arm_predictions(results_dir: Path, case_id: str, predictions: dict[str, Any]) -> str:
+    """Writes `arms_predictions.json` beside the record; returns its relative path."""
+    path = case_dir(results_dir, case_id) / ARMS_PREDICTIONS
+    write_json_atomic(path, predictions)
+    return str(path.relative_to(results_dir))
+
+
 def case_record(
     spec: CaseSpec,
     ctx: RunContext,
@@ -276,13 +288,22 @@ def case_record(
         record.confusion_matrix = trainer.confusion
         if trainer.matched_runs:
             block = score_block(trainer.matched_runs)
+            by_set = trainer.matched_counts
             record.matched_gold = {
                 "scores": block,
-                "train_label_counts": trainer.matched_counts,
+                **(
+                    {"train_label_counts": next(iter(by_set.values()))}
+                    if len(by_set) == 1
+                    else {"train_label_counts_by_generation_seed": by_set}
+                ),
                 "gap_macro_f1": round(record.scores["macro_f1_mean"] - block["macro_f1_mean"], 4),
             }
         folder = case_dir(ctx.results_dir, spec.case_id)
         record.predictions = save_predictions(ctx.results_dir, spec.case_id, trainer.predictions)
+        strategy = getattr(setting, "strategy", None)
+        if trainer.matched and strategy is not None:
+            sets = {d.generation_seed: d.examples for d in made if d.generation_seed is not None}
+            record.arms = case_arms(spec, ctx, strategy, sets, trainer, record)
         if ctx.figures:
             figure = save_confusion_figure(
                 trainer.confusion,

@@ -187,5 +187,23 @@ def merge_generation(summaries: list[dict[str, Any]]) -> dict[str, Any]:
         "samples_per_second": round(kept / seconds, 3) if seconds else None,
         "tokens_per_second": round(stats["completion_tokens"] / seconds, 2) if seconds else None,
         "cache_hits": sum(s["cache_hits"] for s in summaries),
+        **({"gates": merge_gates([s["gates"] for s in summaries])} if "gates" in first else {}),
         "runs": summaries,
+    }
+
+
+def merge_gates(per_set: list[dict[str, Any]]) -> dict[str, Any]:
+    """The gate counts of every generated set added up (each set's own stay under `runs`)."""
+    names = per_set[0]["names"]
+    per_label: dict[str, dict[str, int]] = {}
+    for gates in per_set:
+        for label, counts in gates["dropped_per_label"].items():
+            slot = per_label.setdefault(label, dict.fromkeys(names, 0))
+            for name, count in counts.items():
+                slot[name] = slot.get(name, 0) + count
+    return {
+        "names": names,
+        "gated": sum(g["gated"] for g in per_set),
+        "dropped": {n: sum(g["dropped"].get(n, 0) for g in per_set) for n in names},
+        "dropped_per_label": per_label,
     }

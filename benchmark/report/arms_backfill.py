@@ -1,0 +1,142 @@
+"""Give finished generated records their `arms` block by rescoring their stored generated sets.
+
+No LLM is asked for generated text: each set is read back from `generated[-seed<g>].jsonl`
+(the `kept` rows, in order), augmented demos are rebuilt as the run built them, and the case's
+classifier is trained again with the record's seeds. Before anything is written, the rebuilt
+`generated` arm must reproduce the record's stored test predictions for every set (first
+classifier seed), so the arms are scored on exactly the data the record was. Only the record's
+`arms` key is added (the rest of the JSON is rewritten unchanged); the arms' predictions go to
+`<case id>/arms_predictions.json`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmark import progress
+from benchmark.augment import augmented_demos
+from benchmark.case.records import (
+    Record,
+    case_dir,
+    load_record,
+    record_path,
+    write_json_atomic,
+)
+from benchmark.case.runner import ClassifierRuns, RunContext, case_arms
+from benchmark.case.spec import CaseSpec
+from benchmark.data.loaders import Example
+from benchmark.errors import BenchError
+from benchmark.report.quality_backfill import generated_files, kept_samples
+from benchmark.report.summary import is_superseded
+from benchmark.settings import setting_of
+
+
+class BackfillError(BenchError):
+    """A record whose stored sets cannot be rescored as they were scored."""
+
+
+def needs_arms(record: Record) -> bool:
+    """A current generated record with a matched gold control and stored predictions."""
+    setting = setting_of(record.setting) if record.setting else None
+    return bool(
+        getattr(setting, "strategy", None) is not None
+        and record.matched_gold
+        and record.predictions
+        and not is_superseded(record)
+    )
+
+
+def stored_sets(spec: CaseSpec, ctx: RunContext, record: Record) -> dict[int, list[Example]]:
+    """Generation seed -> the training data of that set, as the run trained on it."""
+    seeds = list(spec.generation_seeds)
+    files = generated_files(case_dir(ctx.results_dir, record.case_id), len(seeds))
+    if len(files) != len(seeds):
+        raise BackfillError(
+            f"{record.case_id}: {len(files)} generated-set file(s) for {len(seeds)} generation "
+            "seed(s)"
+        )
+    sets = {}
+    for seed, path in zip(seeds, files, strict=True):
+        examples = kept_samples(path)
+        if spec.augmentation:
+            extra, _ = augmented_demos(spec, ctx, seed=seed)
+            examples = [*examples, *extra]
+        sets[seed] = examples
+    return sets
+
+
+def check_reproduces(
+    record: Record, trainer: ClassifierRuns, sets: dict[int, list[Example]], stored: dict
+) -> None:
+    """Refuse when retraining a set does not give the record's stored predictions."""
+    first_seed = record.spec["seeds"][0]
+    for generation_seed, examples in sets.items():
+        wanted = next(
+            (
+                run["predicted"]
+                for run in stored["runs"]
+                if run.get("generation_seed") == generation_seed and run["seed"] == first_seed
+            ),
+            None,
+        )
+        _, predicted, _ = trainer.fit_and_score(examples, first_seed)
+        got = [trainer.index[y] for y in predicted]
+        if wanted is None or got != wanted:
+            raise BackfillError(
+                f"{record.case_id}: generated set {generation_seed} retrained does not reproduce "
+                "the stored test predictions; arms not added"
+            )
+
+
+def backfill_record(path: Path, ctx: RunContext) -> bool:
+    """Add `arms` to one record; False when it is not a generated record that can have them."""
+    payload = load_record(path)
+    record = Record.from_dict(payload)
+    if not needs_arms(record):
+        return False
+    spec = CaseSpec.from_dict(record.spec)
+    if spec.case_id != record.case_id or spec.spec_hash != record.spec_hash:
+        raise BackfillError(f"{path}: its spec does not reproduce its case id / hash")
+    progress.stage(f"{record.case_id}: rescoring its stored generated sets")
+    labels = ctx.data.labels(spec.dataset)
+    test = ctx.data.split(spec.dataset, spec.language, "test")
+    trainer = ClassifierRuns(spec, ctx, labels, test, matched=False)
+    sets = stored_sets(spec, ctx, record)
+    stored = json.loads((ctx.results_dir / record.predictions).read_text(encoding="utf-8"))
+    check_reproduces(record, trainer, sets, stored)
+    strategy = setting_of(record.setting).strategy
+    arms = case_arms(spec, ctx, strategy, sets, trainer, record)
+    write_json_atomic(record_path(ctx.results_dir, record.case_id), {**payload, "arms": arms})
+    return True
+
+
+def backfill_arms(
+    results_dir: Path,
+    *,
+    data_dir: Any = None,
+    overwrite: bool = False,
+    select: Callable[[str], bool] = lambda case_id: True,
+) -> tuple[list[str], list[str]]:
+    """Add `arms` to every current generated record that lacks them (all with `overwrite`).
+
+    Returns:
+        (case ids updated, "<case id>: <why not>" for the records that could not be).
+    """
+    ctx = RunContext(results_dir=Path(results_dir), data_dir=data_dir, figures=False)
+    updated, failed = [], []
+    for path in sorted(Path(results_dir).glob("*.json")):
+        try:
+            payload = load_record(path)
+        except BenchError:
+            continue  # the leaderboard reports bad records
+        if not select(payload["case_id"]) or ("arms" in payload and not overwrite):
+            continue
+        try:
+            if backfill_record(path, ctx):
+                updated.append(payload["case_id"])
+        except (BenchError, OSError, ValueError) as err:
+            failed.append(f"{payload['case_id']}: {err}")
+    return updated, failed
