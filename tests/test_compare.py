@@ -40,10 +40,10 @@ def test_a_large_difference_is_significant_and_a_case_against_its_control(board,
         main(["compare", "de-target_demos_revision-", "de-target_demos-", "--out", str(board)]) == 0
     )
     said = capsys.readouterr().out
-    assert difference(said, "A - B") > 20 and "(significant;" in said
+    assert difference(said, "A - B") > 20 and "(significant," in said
     main(["compare", "sib200-de-target_demos-m-n10", "--out", str(board)])
     said = capsys.readouterr().out
-    assert difference(said, "A - its matched gold control") < -20 and "(significant;" in said
+    assert difference(said, "A - its matched gold control") < -20 and "(significant," in said
     main(["compare", "de-target_demos_revision-", "--out", str(board)])  # the same accuracy
     said = capsys.readouterr().out
     assert abs(difference(said, "A - its matched gold control")) < 5 and "within noise" in said

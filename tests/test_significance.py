@@ -61,7 +61,8 @@ def reference_bootstrap(runs_a, runs_b, gold, k, replicates, seed=0):
     weights = np.zeros((replicates, n))
     np.add.at(weights, (np.arange(replicates)[:, None], draws), 1.0)
     set_a, set_b = (
-        _set_scores(r, lambda p: bootstrap_macro_f1(gold, p, weights, k)) for r in (runs_a, runs_b)
+        _set_scores(r, lambda p: bootstrap_macro_f1(gold, p, weights, k))[1]
+        for r in (runs_a, runs_b)
     )
     pick_a = rng.integers(0, set_a.shape[1], size=(replicates, set_a.shape[1]))
     pick_b = rng.integers(0, set_b.shape[1], size=(replicates, set_b.shape[1]))
@@ -79,3 +80,32 @@ def test_cached_replicates_give_the_interval_drawn_from_scratch():
         ours = paired_bootstrap(a, b, gold, k, replicates=300)
         low, high = reference_bootstrap(a, b, gold, k, 300)
         assert (ours.low, ours.high) == (round(float(low), 3), round(float(high), 3))
+
+
+def test_sets_sharing_a_generated_stream_are_paired_on_the_generation_seed():
+    """Revision that kept every sample: the identical sets give 0 with a zero-width interval
+    (unpaired resampling of the seeds gave [-7.8, +8.3] for this on the leaderboard)."""
+    rng = np.random.default_rng(5)
+    k, gold = 4, rng.integers(0, 4, 200)
+    a = [{"generation_seed": g, "predicted": noisy(gold, 0.3 + 0.2 * g, rng, k)} for g in range(3)]
+    same = paired_bootstrap(a, [dict(r) for r in a], gold, k, replicates=300)
+    assert same.paired_on_generation_seed
+    assert (same.diff, same.low, same.high) == (0.0, 0.0, 0.0) and not same.significant
+    gold_draws = [{"draw": d, "predicted": r["predicted"]} for d, r in enumerate(a)]
+    unpaired = paired_bootstrap(a, gold_draws, gold, k, replicates=300)
+    assert not unpaired.paired_on_generation_seed and unpaired.high - unpaired.low > 1.0
+
+
+def test_holm_keeps_only_what_survives_the_family():
+    from benchmark.report.significance import Comparison, holm
+
+    def c(p):
+        return Comparison(diff=1.0, low=0.1, high=2.0, p_value=p, replicates=2000, se=0.5)
+
+    family = [c(0.001), c(0.03), c(0.04), None]  # 0.03 > 0.05 / 2: the step-down stops
+    marked = holm(family)
+    assert [x.significant if x else None for x in marked] == [True, False, False, None]
+    assert all(x.family_size == 3 for x in marked if x)
+    assert [x.significant for x in holm([c(0.01), c(0.02)])] == [True, True]  # 0.01<=0.025
+    assert c(0.02).significant  # uncorrected: the interval excludes 0
+    assert holm([c(0.001)])[0].detectable < marked[0].detectable  # larger family, larger bar

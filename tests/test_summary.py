@@ -77,7 +77,7 @@ def test_summary_names_the_best_strategy_and_marks_real_differences(tmp_path):
     assert "0 / 0 of 1" in selection  # one point apart: noise
     answer2 = text.split("**2. Does revision help?**")[1].split("**3.")[0]
     assert "significant gains: target_demos_revision vs target_demos (+" in answer2
-    assert "; significant in 1 of 1)" in answer2  # how many cells carry the gain
+    assert "; significant in 1 of 1 cell after correction)" in answer2  # how many cells carry the gain
     answer3 = text.split("**3. Does selection help?**")[1].split("**4.")[0]
     assert "significant gains: none" in answer3 and "within noise: kcenter (" in answer3
 
@@ -187,8 +187,10 @@ def test_strategies_and_selectors_are_compared_with_each_other(tmp_path):
     text = summary_markdown(records, tmp_path).split("against the others")[1]
     rows = [line for line in text.splitlines() if line.startswith("| 1 |")]
     strategies, selectors = rows
-    # best strategy first, clearly above both others; the two weak ones within noise
-    assert "target_demos_revision" in strategies and strategies.count("*") == 3
+    # best strategy first, clearly above both others; the two weak ones within noise; its -4.2
+    # against matched gold (p ~ 0.02) does not survive Holm over the matrix's 6 tests
+    assert "target_demos_revision" in strategies and strategies.count("*") == 2
+    assert "| -4.2 |" in strategies
     second = next(line for line in text.splitlines() if line.startswith("| 2 | target_demos_sl"))
     assert second.split("|")[-2].strip() and "*" not in second.split("|")[-2]
     assert "kcenter" in selectors and "unselected" in text

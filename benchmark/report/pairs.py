@@ -57,11 +57,13 @@ def _why_not(results_dir: Path, *records: Record) -> str:
 
 def _line(what: str, c: Comparison) -> str:
     verdict = "significant" if c.significant else "within noise"
-    p = f"p < {1 / c.replicates:.4f}" if c.p_value == 0 else f"p = {c.p_value:.3f}"
+    p = "p < 0.0001" if c.p_value < 1e-4 else f"p = {c.p_value:.4f}"
+    pairing = ", paired on the generation seed" if c.paired_on_generation_seed else ""
     return (
         f"{what}: {c.diff:+.1f} macro-F1, 95% interval [{c.low:+.1f}, {c.high:+.1f}], "
-        f"{p} ({verdict}; {c.replicates} paired-bootstrap replicates over test "
-        "items and generation / FreeAL seeds)"
+        f"{p} ({verdict}, one comparison, uncorrected; smallest detectable difference "
+        f"{c.detectable:.1f}; {c.replicates} paired-bootstrap replicates over test items and "
+        f"generation / FreeAL seeds{pairing})"
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchmark.case.records import Record, as_record
+from benchmark.data.languages import resolve_language
 from benchmark.settings import SETTINGS
 
 LANGUAGE_ORDER = ("en", "de", "th", "he", "id", "sw", "ro", "az", "sl", "te", "cy")
@@ -55,3 +56,25 @@ def variant(record: Record | dict[str, Any]) -> str:
     if spec.get("gates"):  # gated and ungated runs of a setting are separate rows
         extras.append("gate:" + "+".join(spec["gates"]["names"]))
     return " + ".join([spec["setting"], *extras])
+
+
+# A generated set is "not in the language" when the share of its samples identified as the
+# target language is below half of what the same measure gives on a gold sample of the case
+# (real sentences: 0.96-1.0). Such a row answers nothing about the language: every table marks
+# it and no answer names it closest or best.
+OFF_LANGUAGE_FRACTION_OF_GOLD = 0.5
+
+
+def off_language(record: Record | dict[str, Any]) -> str | None:
+    """`not in Swahili: 1%` for a generated set mostly not in its target language, else None."""
+    quality = as_record(record).quality or {}
+    share, gold = quality.get("language_fidelity"), quality.get("gold_language_fidelity")
+    if not isinstance(share, (int, float)):
+        return None
+    if share >= OFF_LANGUAGE_FRACTION_OF_GOLD * (gold if isinstance(gold, (int, float)) else 1.0):
+        return None
+    try:
+        name = resolve_language(as_record(record).language).name
+    except (KeyError, ValueError):
+        name = as_record(record).language
+    return f"not in {name}: {share:.0%}"

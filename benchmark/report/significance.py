@@ -4,16 +4,28 @@ Both cases are scored on the same gold test split, so the test items are resampl
 replicate and shared by the two cases (paired). Each case may have several generated sets
 (generation seeds), each scored with several classifier seeds: a replicate also resamples each
 case's generation seeds with replacement, so the interval covers generation variance as well as
-test-item sampling. The classifier seeds of one generated set are averaged, never resampled.
+test-item sampling. Runs tagged with a gold `draw` (the gold arm: one gold sample per seed) are
+resampled the same way, so gold's sampling variance counts too. When both sides have the same
+generation seeds (they share a generated stream: revision vs none, a selection vs the unselected
+set, one case's arms) a replicate draws the *same* seeds for both (paired on the generation
+seed). The classifier seeds of one generated set are averaged, never resampled.
+
+The p-value is two-sided from the bootstrap standard error (normal approximation), so it stays
+informative below 1 / replicates; many comparisons are corrected with Holm-Bonferroni (`holm`)
+before a difference is called significant. `detectable` is the smallest difference the design
+would detect with 80% power at the (corrected) level: (z_{1-alpha/2} + z_0.8) x standard error.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -22,6 +34,9 @@ from benchmark.case.records import Record, as_record
 
 DEFAULT_REPLICATES = 2000
 LEVEL = 0.95
+ALPHA = 1 - LEVEL
+POWER = 0.8
+MULTIPLICITY_METHOD = "Holm-Bonferroni"
 
 
 @dataclass(frozen=True)
@@ -33,16 +48,45 @@ class Comparison:
     high: float
     p_value: float
     replicates: int
+    se: float = 0.0
+    paired_on_generation_seed: bool = False
+    corrected: bool | None = None  # significant after correcting its family (None: not corrected)
+    family_size: int = 1
 
     @property
     def significant(self) -> bool:
-        """The 95% interval excludes 0."""
+        """Significant after the family's correction when corrected, else the 95% interval
+        excludes 0."""
+        if self.corrected is not None:
+            return self.corrected
         return self.low > 0 or self.high < 0
 
     @property
     def mark(self) -> str:
-        """`*` when significant at 95%, else empty."""
+        """`*` when significant (after correction, where corrected), else empty."""
         return "*" if self.significant else ""
+
+    @property
+    def detectable(self) -> float:
+        """The smallest difference detected with 80% power at the family's corrected level."""
+        z = NormalDist().inv_cdf(1 - ALPHA / (2 * self.family_size)) + NormalDist().inv_cdf(POWER)
+        return round(z * self.se, 1)
+
+
+def holm(comparisons: list[Comparison | None], *, alpha: float = ALPHA) -> list[Comparison | None]:
+    """The comparisons of one family, each marked significant or not by Holm's step-down
+    procedure (None entries, untested, stay None and do not count)."""
+    tested = [(c.p_value, i) for i, c in enumerate(comparisons) if c is not None]
+    m = len(tested)
+    verdict: dict[int, bool] = {}
+    rejecting = True
+    for rank, (p, i) in enumerate(sorted(tested)):
+        rejecting = rejecting and p <= alpha / (m - rank)
+        verdict[i] = rejecting
+    return [
+        None if c is None else dataclasses.replace(c, corrected=verdict[i], family_size=m)
+        for i, c in enumerate(comparisons)
+    ]
 
 
 def load_predictions(results_dir: Path, record: Record | dict[str, Any]) -> dict[str, Any] | None:
@@ -75,16 +119,26 @@ def bootstrap_macro_f1(
     return 100.0 * f1.mean(axis=1)
 
 
+def resampling_unit(run: dict[str, Any]) -> Any:
+    """What a run's training data was drawn with: its generated set, or its gold draw."""
+    if run.get("generation_seed") is not None:
+        return ("generation_seed", run["generation_seed"])
+    if run.get("draw") is not None:
+        return ("draw", run["draw"])
+    return None
+
+
 def _set_scores(
     runs: Sequence[dict[str, Any]], score: Callable[[np.ndarray], np.ndarray]
-) -> np.ndarray:
-    """Replicates x generated sets: `score(predicted)` of each run (one value per replicate),
-    averaged over the classifier seeds of its generated set."""
+) -> tuple[list[Any], np.ndarray]:
+    """The resampling units in order and, replicates x units, `score(predicted)` of each run
+    (one value per replicate) averaged over the classifier seeds of its unit."""
     groups: dict[Any, list[np.ndarray]] = {}
     for run in runs:
         scores = score(np.asarray(run["predicted"], dtype=np.int64))
-        groups.setdefault(run.get("generation_seed"), []).append(scores)
-    return np.stack([np.mean(g, axis=0) for g in groups.values()], axis=1)
+        groups.setdefault(resampling_unit(run), []).append(scores)
+    keys = sorted(groups, key=repr)
+    return keys, np.stack([np.mean(groups[k], axis=0) for k in keys], axis=1)
 
 
 @functools.lru_cache(maxsize=4)
@@ -146,21 +200,29 @@ def paired_bootstrap(
     def observed(predicted: np.ndarray) -> np.ndarray:
         return bootstrap_macro_f1(gold_arr, predicted, np.ones((1, n)), n_labels)
 
-    set_a, set_b = _set_scores(runs_a, replicated), _set_scores(runs_b, replicated)
+    (keys_a, set_a), (keys_b, set_b) = (
+        _set_scores(runs_a, replicated),
+        _set_scores(runs_b, replicated),
+    )
     pick_a = rng.integers(0, set_a.shape[1], size=(replicates, set_a.shape[1]))
-    pick_b = rng.integers(0, set_b.shape[1], size=(replicates, set_b.shape[1]))
+    paired = keys_a == keys_b and keys_a[0] is not None and keys_a[0][0] == "generation_seed"
+    pick_b = pick_a if paired else rng.integers(0, set_b.shape[1], (replicates, set_b.shape[1]))
     rows = np.arange(replicates)[:, None]
     diffs = set_a[rows, pick_a].mean(axis=1) - set_b[rows, pick_b].mean(axis=1)
-    diff = float(_set_scores(runs_a, observed).mean() - _set_scores(runs_b, observed).mean())
-    alpha = (1 - LEVEL) / 2
-    low, high = np.quantile(diffs, [alpha, 1 - alpha])
-    tail = min((diffs <= 0).mean(), (diffs >= 0).mean())
+    diff = float(_set_scores(runs_a, observed)[1].mean() - _set_scores(runs_b, observed)[1].mean())
+    low, high = np.quantile(diffs, [ALPHA / 2, 1 - ALPHA / 2])
+    se = float(diffs.std(ddof=1))
+    p_value = 1.0 if se == 0 else math.erfc(abs(diff) / se / math.sqrt(2))
+    if se == 0 and diff != 0:
+        p_value = 0.0
     return Comparison(
         diff=round(diff, 3),
         low=round(float(low), 3),
         high=round(float(high), 3),
-        p_value=round(float(min(1.0, 2 * tail)), 4),
+        p_value=float(f"{p_value:.4g}"),
         replicates=replicates,
+        se=round(se, 4),
+        paired_on_generation_seed=paired,
     )
 
 
@@ -189,11 +251,13 @@ def compare_with_matched_gold(
 
 def matched_marks(results_dir: Path, records: Sequence[Record | dict[str, Any]]) -> dict[str, str]:
     """Case id -> `*` (or "") for every record with a matched gold control and stored
-    predictions: whether its gap to that control is significant."""
-    marks = {}
+    predictions: whether its gap to that control is significant, Holm-corrected over every
+    such gap in `records` (one family)."""
+    found = {}
     for record in map(as_record, records):
         if record.has_matched_gold:
             comparison = compare_with_matched_gold(results_dir, record)
             if comparison is not None:
-                marks[record.case_id] = comparison.mark
-    return marks
+                found[record.case_id] = comparison
+    corrected = holm(list(found.values()))
+    return {case_id: c.mark for case_id, c in zip(found, corrected, strict=True) if c}

@@ -16,8 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.case.records import Record, as_record
-from benchmark.report.rows import is_baseline, reported_apart
-from benchmark.report.significance import Comparison, compare_records, compare_with_matched_gold
+from benchmark.report.arms_answer import arms_answer
+from benchmark.report.rows import is_baseline, off_language, reported_apart
+from benchmark.report.significance import (
+    MULTIPLICITY_METHOD,
+    Comparison,
+    compare_records,
+    compare_with_matched_gold,
+    holm,
+)
 
 CURRENT_VERSION = 2
 REVISION_PAIRS = (
@@ -120,46 +127,40 @@ class Answers:
 
     # -- question 1 -----------------------------------------------------------------------
     def closest_to_gold(self) -> list[str]:
-        rows, words = [], []
+        picked, skipped = [], []
         for key in sorted(self.generated):
             plain = {k[0]: r for k, r in self.generated[key].items() if k[1:] == (None,) * 3}
             if not plain or not next(iter(plain.values())).has_matched_gold:
                 continue
-            ranked = sorted(plain.values(), key=f1, reverse=True)
-            best = ranked[0]
-            gold = self.full_gold(best)
-            runner_up = self.compare(best, ranked[1]) if len(ranked) > 1 else None
-            dataset, language, model, n, _ = key
-            versus = self.matched(best)
-            gap = versus.diff if versus else best.matched_gap
-            verdict = (
-                "not measurably different from"
-                if versus and not versus.significant
-                else ("above" if gap > 0 else "below")
+            flagged = [r for r in plain.values() if off_language(r)]
+            ranked = sorted(
+                (r for r in plain.values() if not off_language(r)), key=f1, reverse=True
             )
-            words.append(
-                f"- {dataset} {language} ({model}, n={n}): `{best.setting}` is closest, "
-                f"{f1(best):.1f} macro-F1, {abs(gap):.1f} points {verdict} gold with the same "
-                f"per-label counts"
-                + ("" if gold is None else f" and {f1(best) - f1(gold):+.1f} against full gold")
-                + "."
-            )
-            rows.append(
-                [
-                    dataset,
-                    language,
-                    model,
-                    str(n),
-                    best.setting,
-                    f1_text(best),
-                    f"{best.matched_gold_f1:.1f}",
-                    signed(self.matched(best), best.matched_gap),
-                    "" if gold is None else f"{f1(gold):.1f}",
-                    kept_text(best),
-                    "" if len(ranked) < 2 else f"{ranked[1].setting} {signed(runner_up)}",
-                ]
-            )
-        if not rows:
+            if ranked:
+                picked.append((key, ranked, flagged))
+            else:
+                skipped.append(key)
+        tests = holm(
+            [
+                c
+                for _, ranked, _ in picked
+                for c in (
+                    self.matched(ranked[0]),
+                    self.compare(ranked[0], ranked[1]) if len(ranked) > 1 else None,
+                )
+            ]
+        )
+        rows, words = [], []
+        for i, (key, ranked, flagged) in enumerate(picked):
+            versus, runner_up = tests[2 * i], tests[2 * i + 1]
+            words.append(self._closest_words(key, ranked[0], versus, flagged))
+            rows.append(self._closest_row(key, ranked, versus, runner_up))
+        words += [
+            f"- {d} {lang} ({m}, n={n}): every strategy wrote text not in the language; none is "
+            "ranked."
+            for d, lang, m, n, _ in skipped
+        ]
+        if not rows and not words:
             return ["No current generated records yet."]
         header = [
             "dataset",
@@ -176,16 +177,65 @@ class Answers:
         ]
         return words + [""] + _table(header, rows)
 
+    def _closest_words(
+        self, key: tuple, best: Record, versus: Comparison | None, flagged: list[Record]
+    ) -> str:
+        dataset, language, model, n, _ = key
+        gold = self.full_gold(best)
+        gap = versus.diff if versus else best.matched_gap
+        verdict = (
+            "not measurably different from"
+            if versus and not versus.significant
+            else ("above" if gap > 0 else "below")
+        )
+        line = (
+            f"- {dataset} {language} ({model}, n={n}): `{best.setting}` is closest, "
+            f"{f1(best):.1f} macro-F1, {abs(gap):.1f} points {verdict} gold with the same "
+            f"per-label counts"
+            + ("" if gold is None else f" and {f1(best) - f1(gold):+.1f} against full gold")
+        )
+        if flagged:
+            names = ", ".join(f"`{r.setting}` ({off_language(r)})" for r in flagged)
+            line += f"; not ranked, as their text is not in the language: {names}"
+        return line + "."
+
+    def _closest_row(
+        self,
+        key: tuple,
+        ranked: list[Record],
+        versus: Comparison | None,
+        runner_up: Comparison | None,
+    ) -> list[str]:
+        dataset, language, model, n, _ = key
+        best, gold = ranked[0], self.full_gold(ranked[0])
+        return [
+            dataset,
+            language,
+            model,
+            str(n),
+            best.setting,
+            f1_text(best),
+            f"{best.matched_gold_f1:.1f}",
+            signed(versus, best.matched_gap),
+            "" if gold is None else f"{f1(gold):.1f}",
+            kept_text(best),
+            "" if len(ranked) < 2 else f"{ranked[1].setting} {signed(runner_up)}",
+        ]
+
     # -- questions 2-4: paired effects ----------------------------------------------------
     def effects(
         self, pick: Callable[[tuple, dict[tuple, dict]], Iterable[tuple[str, dict, dict]]]
     ) -> list[str]:
         """One row per effect name: mean difference, cells, significant gains and losses."""
+        pairs = [
+            (name, with_, without)
+            for key in sorted(self.generated)
+            for name, with_, without in pick(key, self.generated[key])
+        ]
+        corrected = holm([self.compare(with_, without) for _, with_, without in pairs])
         found: dict[str, list[Comparison | float]] = defaultdict(list)
-        for key in sorted(self.generated):
-            for name, with_, without in pick(key, self.generated[key]):
-                comparison = self.compare(with_, without)
-                found[name].append(comparison if comparison else f1(with_) - f1(without))
+        for (name, with_, without), comparison in zip(pairs, corrected, strict=True):
+            found[name].append(comparison if comparison else f1(with_) - f1(without))
         rows, gains, losses, neutral = [], [], [], []
         for name, items in sorted(found.items()):
             diffs, tested, ups, downs = tally(items)
@@ -193,9 +243,12 @@ class Answers:
             short = name.split(": ", 1)[-1]
             for bucket, hit in ((gains, ups), (losses, downs)):
                 if hit:
-                    bucket.append(f"{short} ({mean:+.1f}; significant in {hit} of {len(items)})")
+                    bucket.append(
+                        f"{short} ({mean:+.1f}; significant in {hit} of {len(items)} "
+                        f"cell{'s' * (len(items) > 1)} after correction)"
+                    )
             if not ups and not downs:
-                neutral.append(f"{short} ({mean:+.1f})")
+                neutral.append(f"{short} ({mean:+.1f}{detectable_text(tested)})")
             rows.append(
                 [
                     name,
@@ -208,8 +261,11 @@ class Answers:
         if not rows:
             return []
         cells = max(len(items) for items in found.values())
+        tests = sum(1 for c in corrected if c is not None)
         words = [
-            f"- {len(rows)} compared, over {cells} cell{'s' * (cells > 1)} (mean Δ macro-F1): "
+            f"- {len(rows)} compared, over {cells} cell{'s' * (cells > 1)} (mean Δ macro-F1; "
+            f"{MULTIPLICITY_METHOD} over the {tests} paired test{'s' * (tests != 1)} of this "
+            "answer): "
             f"significant gains: {', '.join(gains) or 'none'}; "
             f"significant losses: {', '.join(losses) or 'none'}; "
             f"within noise: {', '.join(neutral) or 'none'}."
@@ -263,16 +319,23 @@ class Answers:
     def matrix(self, key: tuple, column: str, title: str, members: dict[str, Record]) -> list[str]:
         ranked = sorted(members.items(), key=lambda item: f1(item[1]), reverse=True)
         dataset, language, model, n, _ = key
+        pairs = [(i, j) for i in range(len(ranked)) for j in range(i + 1, len(ranked))]
+        tested = holm(
+            [self.matched(r) for _, r in ranked]
+            + [self.compare(ranked[i][1], ranked[j][1]) for i, j in pairs]
+        )
+        versus = dict(zip(pairs, tested[len(ranked) :], strict=True))
         rows = []
         for i, (name, record) in enumerate(ranked):
+            flag = off_language(record)
             row = [
                 str(i + 1),
-                name,
+                name + (f" ({flag})" if flag else ""),
                 f1_text(record),
-                signed(self.matched(record), record.matched_gap),
+                signed(tested[i], record.matched_gap),
             ]
             for j, (_, other) in enumerate(ranked):
-                row.append("" if j <= i else signed(self.compare(record, other)))
+                row.append("" if j <= i else signed(versus[(i, j)], f1(record) - f1(other)))
             rows.append(row)
         numbers = [str(j + 1) for j in range(len(ranked))]
         head = f"{dataset} {language} ({model}, n={n}), by {title}:"
@@ -286,13 +349,14 @@ class Answers:
     # -- question 5 -----------------------------------------------------------------------
     def freeal(self) -> list[str]:
         rows, closest, runs = [], None, []
-        for r in self.records:
-            if not reported_apart(r):
-                continue
+        apart = [r for r in self.records if reported_apart(r)]
+        gap_tests = holm(
+            [self.matched(r) if same_budget_f1(r) is not None else None for r in apart]
+        )
+        for r, tested in zip(apart, gap_tests, strict=True):
             fa = r.freeal_spec or {}
             budget_f1 = same_budget_f1(r)
             gap = None if budget_f1 is None else f1(r) - budget_f1
-            tested = self.matched(r) if gap is not None else None
             row = {
                 "dataset": r.dataset,
                 "lang": r.language,
@@ -325,15 +389,21 @@ class Answers:
 
     def freeal_effects(self, records: list[Record]) -> list[str]:
         """FreeAL runs whose specs differ in one option only: mean difference, significant pairs."""
-        parts = []
+        pairs = []
         for option, with_value, without_value, name in FREEAL_EFFECTS:
             runs = {(freeal_option(r, option), alike_but(r, option)): r for r in records}
-            items: list[Comparison | float] = []
             for (value, rest), record in sorted(runs.items()):
                 other = runs.get((without_value, rest))
                 if value == with_value and other is not None:
-                    comparison = self.compare(record, other)
-                    items.append(comparison if comparison else f1(record) - f1(other))
+                    pairs.append((name, record, other))
+        corrected = holm([self.compare(a, b) for _, a, b in pairs])
+        parts = []
+        for _, _, _, name in FREEAL_EFFECTS:
+            items: list[Comparison | float] = [
+                c if c else f1(a) - f1(b)
+                for (pair_name, a, b), c in zip(pairs, corrected, strict=True)
+                if pair_name == name
+            ]
             if items:
                 diffs, tested, ups, downs = tally(items)
                 parts.append(
@@ -342,10 +412,10 @@ class Answers:
                 )
         if not parts:
             return []
+        tests = sum(1 for c in corrected if c is not None)
         return [
-            "- Paired FreeAL options (runs alike in everything else; mean Δ macro-F1): "
-            + "; ".join(parts)
-            + "."
+            "- Paired FreeAL options (runs alike in everything else; mean Δ macro-F1; significance "
+            f"after {MULTIPLICITY_METHOD} over the {tests} pairs): " + "; ".join(parts) + "."
         ]
 
 
@@ -376,6 +446,14 @@ def alike_but(record: Record, option: str) -> str:
     if freeal_option(record, "calibration") == "none":
         freeal.pop("calibration", None)  # absent and `none` are the same run
     return json.dumps({**rest, "freeal": freeal}, sort_keys=True, default=str)
+
+
+def detectable_text(tested: list[Comparison]) -> str:
+    """`; detectable 3.2`: the median smallest difference its tests could detect (the noise a
+    "within noise" stands for)."""
+    if not tested:
+        return ""
+    return f"; detectable {statistics.median(c.detectable for c in tested):.1f}"
 
 
 def tally(items: list[Comparison | float]) -> tuple[list[float], list[Comparison], int, int]:
@@ -422,6 +500,7 @@ def same_budget_f1(record: Record) -> float | None:
     return statistics.fmean(values) if values and len(values) == len(per_seed) else None
 
 
+NO_ARMS = "- No record has arms yet (`lowres-bench arms` adds them to finished generated records)."
 NOT_MEASURED = (
     "- Not measured with the current semantics yet: no current record pairs the rows this needs "
     '(older records are in the superseded section; README, "Measured", lists what is pending).'
@@ -441,10 +520,21 @@ def summary_markdown(
         "Generated rows: mean ± std over generation seeds (each set scored with every classifier "
         "seed). *matched gold* is the same classifier trained on gold data with exactly the "
         "generated set's per-label counts and the same seeds; *full gold* takes up to n per label. "
-        "`*` marks a difference whose 95% paired-bootstrap interval (test items and generation "
-        "seeds) excludes 0; unmarked differences are within the measured noise. Answers 2-5 list "
-        "an effect as a significant gain (loss) when its difference is significant in at least "
-        "one cell, with the mean over cells and in how many cells it is significant.",
+        "Differences come from a paired bootstrap over test items, generation seeds and gold "
+        "draws (paired on the generation seed where both sides share a generated stream); `*` "
+        f"marks a difference that stays significant (5%) after {MULTIPLICITY_METHOD} correction "
+        "within its family: the comparisons of one answer (answer 1: its table; each strategy "
+        "matrix below: its own). Unmarked differences are within the measured noise; "
+        "*detectable* is the smallest difference those tests would find with 80% power. Answers "
+        "2-5 count in how many cells an effect is significant after correction. A row whose text "
+        "is mostly not in the target language (language fidelity below half of a gold sample's) "
+        "is marked `not in <language>` and never named closest or best.",
+        "",
+        "**0. Does generated data help?** (per generated case, the same classifier and seeds "
+        "on the gold demos the generator saw alone, on the generated set, on both together and "
+        "on gold at up to n per label; A - B in macro-F1)",
+        "",
+        *(arms_answer(answers.records, answers.results_dir) or [NO_ARMS]),
         "",
         "**1. Which strategy comes closest to gold?** (best strategy per dataset, language and "
         "model; gap = strategy minus matched gold)",

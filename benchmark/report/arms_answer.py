@@ -1,0 +1,220 @@
+"""Answer 0: does generated data help? Each generated case's arms (the gold demos the generator
+saw, alone; the generated set; both together; gold at up to n per label) side by side, with
+paired-bootstrap differences corrected with Holm-Bonferroni over the whole answer.
+
+Arms of one case share the test split, the classifier seeds and (generated, demos, both) the
+generation seeds, so their comparisons pair on the generation seed; the gold arm's draws are
+resampled like generated sets.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmark.case.records import Record
+from benchmark.report.rows import off_language
+from benchmark.report.significance import (
+    MULTIPLICITY_METHOD,
+    Comparison,
+    holm,
+    load_predictions,
+    paired_bootstrap,
+)
+
+# (name, arm A, arm B): the differences the answer tests, A minus B.
+ARM_TESTS = (
+    ("generated - demos", "generated", "demos"),
+    ("demos+generated - demos", "demos_plus_generated", "demos"),
+    ("generated - gold", "generated", "gold"),
+    ("demos+generated - gold", "demos_plus_generated", "gold"),
+)
+
+
+@dataclass
+class ArmRow:
+    """One generated case's arms and the tested differences between them."""
+
+    record: Record
+    tests: list[Comparison | None]
+
+    def f1(self, arm: str) -> float | None:
+        value = ((self.record.arms or {}).get(arm) or {}).get("macro_f1_mean")
+        return value if isinstance(value, (int, float)) else None
+
+
+def arm_runs(results_dir: Path, record: Record) -> dict[str, Any] | None:
+    """Test predictions by arm (plus `gold` labels and `labels`), or None when not stored."""
+    stored = load_predictions(results_dir, record)
+    path = (record.arms or {}).get("predictions")
+    if not stored or not path:
+        return None
+    try:
+        arms = json.loads((Path(results_dir) / path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return {
+        "generated": stored["runs"],
+        "matched_gold": stored.get("matched_gold") or [],
+        **arms,
+        "_gold_labels": stored["gold"],
+        "_n_labels": len(stored["labels"]),
+    }
+
+
+def arm_rows(records: list[Record], results_dir: Path | None) -> list[ArmRow]:
+    """Every record with arms, its tests corrected with Holm over all of them (one family)."""
+    with_arms = [r for r in records if r.arms]
+    raw: list[Comparison | None] = []
+    for record in with_arms:
+        runs = arm_runs(results_dir, record) if results_dir else None
+        for _, a, b in ARM_TESTS:
+            if not runs or not runs.get(a) or not runs.get(b):
+                raw.append(None)
+                continue
+            raw.append(paired_bootstrap(runs[a], runs[b], runs["_gold_labels"], runs["_n_labels"]))
+    corrected = holm(raw)
+    k = len(ARM_TESTS)
+    rows = [ArmRow(r, corrected[i * k : (i + 1) * k]) for i, r in enumerate(with_arms)]
+    return sorted(
+        rows,
+        key=lambda row: (
+            -row.record.samples_per_label,
+            row.record.dataset,
+            row.record.language,
+            row.record.setting,
+            row.record.case_id,
+        ),
+    )
+
+
+def _diff(test: Comparison | None, fallback: float | None) -> str:
+    if test is None:
+        return "" if fallback is None else f"{fallback:+.1f}"
+    return f"{test.diff:+.1f}{test.mark}"
+
+
+def _verdict(test: Comparison | None) -> str:
+    if test is None:
+        return "untested"
+    if test.significant:
+        return "significant"
+    return f"within noise, detectable {test.detectable:.1f}"
+
+
+def _sets(record: Record) -> int:
+    return len((record.scores or {}).get("by_generation_seed") or []) or 1
+
+
+def row_words(row: ArmRow) -> str:
+    """One line: the arms' scores and what the two practical comparisons say."""
+    r, f = row.record, row.f1
+    flag = off_language(r)
+    plus_demos, versus_gold = row.tests[1], row.tests[2]
+    text = (
+        f"- {r.dataset} {r.language} `{r.setting}` ({r.model}, n={r.samples_per_label}, "
+        f"{_sets(r)} generated sets): demos alone {f('demos'):.1f}, generated "
+        f"{f('generated'):.1f}, demos + generated {f('demos_plus_generated'):.1f}, gold "
+        f"{f('gold'):.1f}. Adding the generated data to the demos: "
+        f"{_diff(plus_demos, None)} ({_verdict(plus_demos)}); generated vs gold: "
+        f"{_diff(versus_gold, None)} ({_verdict(versus_gold)})."
+    )
+    return text + (
+        f" Caution: {flag}; this row answers nothing about the language." if flag else ""
+    )
+
+
+MAX_WORDS = 8  # rows described in words; more are summarised in one line and the table
+
+
+def plain(record: Record) -> bool:
+    """A strategy as generated: no selection, augmentation or gates."""
+    return not any(record.spec.get(k) for k in ("selection", "augmentation", "gates"))
+
+
+def tally_words(rows: list[ArmRow]) -> str:
+    """How often each practical comparison is a significant gain, loss or within noise."""
+    parts = []
+    for i, (name, _, _) in enumerate(ARM_TESTS):
+        tests = [row.tests[i] for row in rows if row.tests[i] is not None]
+        if not tests:
+            continue
+        ups = sum(t.significant and t.diff > 0 for t in tests)
+        downs = sum(t.significant and t.diff < 0 for t in tests)
+        mean = statistics.fmean(t.diff for t in tests)
+        parts.append(
+            f"{name}: mean {mean:+.1f}, significant gain in {ups}, loss in {downs}, within noise "
+            f"in {len(tests) - ups - downs} of {len(tests)}"
+        )
+    in_language = sum(off_language(row.record) is None for row in rows)
+    return (
+        f"- Over {len(rows)} strategy rows at n={rows[0].record.samples_per_label} "
+        f"({len(rows) - in_language} not in their language): " + "; ".join(parts) + "."
+    )
+
+
+def arms_answer(records: list[Record], results_dir: Path | None) -> list[str]:
+    """The lines of answer 0 (empty when no record has arms)."""
+    rows = arm_rows(records, results_dir)
+    if not rows:
+        return []
+    largest = rows[0].record.samples_per_label
+    tested = [t for row in rows for t in row.tests if t is not None]
+    top = [row for row in rows if row.record.samples_per_label == largest and plain(row.record)]
+    words = [tally_words(top)] + ([row_words(row) for row in top] if len(top) <= MAX_WORDS else [])
+    detect = statistics.median(t.detectable for t in tested) if tested else None
+    header = [
+        "dataset",
+        "lang",
+        "strategy",
+        "model",
+        "n",
+        "sets",
+        "demos",
+        "generated",
+        "demos + gen.",
+        "gold",
+        "matched gold",
+        *(name for name, _, _ in ARM_TESTS),
+        "language",
+    ]
+    table = []
+    for row in rows:
+        r, f = row.record, row.f1
+        table.append(
+            [
+                r.dataset,
+                r.language,
+                r.setting,
+                r.model or "",
+                str(r.samples_per_label),
+                str(_sets(r)),
+                *(
+                    "" if f(arm) is None else f"{f(arm):.1f}"
+                    for arm in ("demos", "generated", "demos_plus_generated", "gold")
+                ),
+                "" if f("matched_gold") is None else f"{f('matched_gold'):.1f}",
+                *(
+                    _diff(t, None if f(a) is None or f(b) is None else f(a) - f(b))
+                    for t, (_, a, b) in zip(row.tests, ARM_TESTS, strict=True)
+                ),
+                off_language(r) or "ok",
+            ]
+        )
+    intro = (
+        f"Largest size measured: n={largest} per label. {len(tested)} paired tests, "
+        f"{MULTIPLICITY_METHOD}-corrected as one family"
+        + (f"; median detectable difference {detect:.1f} macro-F1" if detect is not None else "")
+        + ". *demos*: the gold demos the generator saw (10 per label), alone; *gold*: up to n "
+        "gold per label (the study's comparison)."
+    )
+    lines = table_lines(header, table)
+    return [intro, "", *words, "", *lines]
+
+
+def table_lines(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return out + ["| " + " | ".join(row) + " |" for row in rows]
