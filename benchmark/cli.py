@@ -1,10 +1,10 @@
-"""Command line: `lowres-bench run` (pytest over task files), `leaderboard`, `describe`,
-`quality`, `arms` and `compare`."""
+"""lowres-bench: run LLM-generated-training-data benchmark cases and read their results."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from importlib import resources
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from benchmark.data.source import DataSource
 from benchmark.errors import BenchError
 from benchmark.generation.backends import BackendFactory
 from benchmark.generation.describe import descriptions_path, summarised_descriptions
+from benchmark.llm.models import missing_packages_message
 from benchmark.paths import default_data_dir
 from benchmark.report.arms_backfill import backfill_arms
 from benchmark.report.leaderboard import write_leaderboard
@@ -28,9 +29,20 @@ def smoke_task_path() -> Path:
     return Path(str(resources.files("benchmark") / "resources" / SMOKE_TASK))
 
 
+def smoke_models_missing() -> str | None:
+    """Why the smoke task cannot generate yet (a model package is missing), or None."""
+    import yaml
+
+    task = yaml.safe_load(smoke_task_path().read_text(encoding="utf-8"))
+    return missing_packages_message(task.get("models") or [])
+
+
 def _run(args: argparse.Namespace, extra: list[str]) -> int:
     import pytest
 
+    if not args.tasks and (missing := smoke_models_missing()):
+        print(f"lowres-bench run: the smoke benchmark needs its LLM first: {missing}")
+        return 2
     tasks = args.tasks or [str(smoke_task_path())]
     out = args.out or ("runs/smoke" if not args.tasks else "leaderboard")
     argv = [
@@ -130,18 +142,55 @@ def _compare(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+EXAMPLES = """\
+examples:
+  lowres-bench run                                  # the smoke benchmark -> runs/smoke/LEADERBOARD.md
+  lowres-bench run baselines/gold.yaml -k sib200-de-gold-n10- --out /tmp/scratch  # one gold case
+  lowres-bench leaderboard                          # rebuild leaderboard/LEADERBOARD.md
+  lowres-bench compare sib200-de-translated_demos-gemma3_270m-n10-logreg \\
+                       sib200-de-target_demos-gemma3_270m-n10-logreg
+  lowres-bench COMMAND --help                       # one command's options
+"""
+
+
+def _parser(sub, name: str, what: str, example: str, **kwargs) -> argparse.ArgumentParser:
+    """A subcommand whose help is one line saying what it does, with an example below."""
+    return sub.add_parser(
+        name,
+        help=what,
+        description=what[0].upper() + what[1:] + ".",
+        epilog="example:\n  " + example,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **kwargs,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="lowres-bench", description=__doc__)
-    sub = parser.add_subparsers(dest="command")
-    run = sub.add_parser(
+    parser = argparse.ArgumentParser(
+        prog="lowres-bench",
+        description=__doc__.strip() + " Without a command: `lowres-bench run`.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = _parser(
+        sub,
         "run",
-        help="run task files as pytest cases (default: the embedded smoke task)",
-        description="Run task files as pytest cases. Every option not listed here is passed "
-        "to pytest unchanged: -k/-m select cases, -x stops at the first failure, -n N runs N "
-        "xdist workers, -v shows third-party output; and the bench options (pytest --help, "
-        "group 'bench'): --bench-overwrite reruns finished cases, --bench-seeds N, "
-        "--bench-data-dir, --bench-cache-dir, --bench-no-figures, --bench-no-leaderboard.",
-        epilog="example: lowres-bench run --out /tmp/scratch -k sw --bench-seeds 2",
+        "run task files as pytest cases (default: the embedded smoke benchmark)",
+        "lowres-bench run baselines/gold.yaml -k sib200-de-gold-n10- --out /tmp/scratch",
+    )
+    run.epilog = (
+        textwrap.fill(
+            "Every option not listed here is passed to pytest unchanged: -k/-m select cases, -x "
+            "stops at the first failure, -n N runs N xdist workers, -v shows third-party output; "
+            "and the bench options (pytest --help, group 'bench'): --bench-overwrite reruns "
+            "finished cases, --bench-seeds N, --bench-data-dir, --bench-cache-dir, "
+            "--bench-no-figures, --bench-no-leaderboard.",
+            width=88,
+            break_on_hyphens=False,
+        )
+        + "\n\n"
+        + run.epilog
     )
     run.add_argument(
         "tasks", nargs="*", help="task YAML files or folders (default: embedded smoke task)"
@@ -151,13 +200,21 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="results folder (default runs/smoke for the smoke task, else leaderboard)",
     )
-    board = sub.add_parser(
-        "leaderboard", help="rebuild LEADERBOARD.md from the records, running nothing"
+    board = _parser(
+        sub,
+        "leaderboard",
+        "rebuild LEADERBOARD.md and its linked pages from the records, running nothing",
+        "lowres-bench leaderboard --out runs/smoke",
     )
     board.add_argument(
         "--out", default="leaderboard", help="folder holding results/ (default: leaderboard)"
     )
-    describe = sub.add_parser("describe", help="(re)make the LLM-summarised label descriptions")
+    describe = _parser(
+        sub,
+        "describe",
+        "write (again) the LLM-summarised label descriptions of a dataset with one model",
+        "lowres-bench describe --dataset sib200 --model smollm2-135m",
+    )
     describe.add_argument(
         "--dataset", required=True, choices=["massive10", "massive60", "sib200", "sentiment"]
     )
@@ -166,29 +223,31 @@ def main(argv: list[str] | None = None) -> int:
     describe.add_argument("--backend", default="transformers")
     describe.add_argument("--data-dir", default=None)
     describe.add_argument("--out", default="leaderboard", help="folder holding descriptions/")
-    quality = sub.add_parser(
+    quality = _parser(
+        sub,
         "quality",
-        help="recompute the quality metrics of finished generated cases from their samples",
+        "recompute the quality metrics of finished generated cases from their stored samples",
+        "lowres-bench quality --out runs/smoke",
     )
     quality.add_argument("--out", default="leaderboard", help="folder holding results/")
     quality.add_argument("--data-dir", default=None)
     quality.add_argument("--all", action="store_true", help="also cases with every metric")
-    arms = sub.add_parser(
+    arms = _parser(
+        sub,
         "arms",
-        help="add the arms (demos alone, demos + generated, gold) to finished generated records",
-        description="Rescore the stored generated sets of finished generated cases: the same "
-        "classifier and seeds on the demos alone, demos + generated and gold at up to n per "
-        "label. Only the record's `arms` key is added; no LLM writes text.",
-        epilog="example: lowres-bench arms sib200-de-target_demos",
+        "add the arms (demos alone, demos + generated, gold) to finished generated records by "
+        "rescoring their stored sets",
+        "lowres-bench arms sib200-de-target_demos-gemma3_270m-n10",
     )
     arms.add_argument("cases", nargs="*", help="parts of case ids (default: every record)")
     arms.add_argument("--out", default="leaderboard", help="folder holding results/")
     arms.add_argument("--data-dir", default=None)
     arms.add_argument("--overwrite", action="store_true", help="also records that have arms")
-    compare = sub.add_parser(
+    compare = _parser(
+        sub,
         "compare",
-        help="is case A better than case B (or than its matched gold control)? paired bootstrap",
-        epilog="example: lowres-bench compare sib200-de-translated_demos-gemma3_270m-n10-logreg "
+        "test whether case A beats case B (or its matched gold control) by a paired bootstrap",
+        "lowres-bench compare sib200-de-translated_demos-gemma3_270m-n10-logreg "
         "sib200-de-target_demos-gemma3_270m-n10-logreg",
     )
     compare.add_argument("a", help="case id of A, or a part of it that names one record")

@@ -31,8 +31,8 @@ safetensors for transformers) and the row's tokens/s as a fraction of that singl
 Its tokens/s include prompt processing and revision checks, so the fraction understates the
 decoding rate; batched rows (several streams per weight read) can exceed 1.
 
-The vLLM backend needs `vllm` (CPU build: see README, "vLLM on CPU"); run the script from that
-environment to get both rows in one table.
+The vLLM backend needs `vllm` (CPU build: see docs/backends-and-models.md, "Distributed and
+server runs"); run the script from that environment to get both rows in one table.
 """
 
 from __future__ import annotations

@@ -1,11 +1,20 @@
-"""The leaderboard page: header, opening summary, short labels, folded tables, figures."""
+"""The leaderboard: a short LEADERBOARD.md (in short, answers, one table per dataset, links)
+and its linked pages (per-dataset details, generation, quality, FreeAL, superseded records)."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from benchmark.case.records import record_path, write_json_atomic
-from benchmark.report.leaderboard import display_path, fmt_rate, render, write_leaderboard
+from benchmark.report.leaderboard import (
+    display_path,
+    fmt_rate,
+    render,
+    render_pages,
+    write_leaderboard,
+)
 
 
 def record(language, setting="gold", model=None, f1=50.0, *, n=10, generation=None):
@@ -84,14 +93,73 @@ def test_header_names_the_command_and_a_path_that_exists(results, monkeypatch, t
     assert display_path(results) == "out/results"  # inside one: repository-relative
 
 
-def test_opening_summary_comes_right_after_the_header(results):
+def test_opening_summary_comes_right_after_the_header_and_links(results):
     text = render(results)
     parts = text.split("\n\n")
-    assert parts[0] == "# Leaderboard" and parts[2] == "## Answers"
+    assert parts[0] == "# Leaderboard" and parts[1].startswith("Written by ")
+    assert parts[2].startswith(
+        "More: every table and case per dataset: [sib200](details/sib200.md)"
+    )
+    assert "[generation counts and throughput](generation.md)" in parts[2]
+    assert parts[3] == "## Answers"
+
+
+def test_main_page_has_one_table_per_dataset_and_links_the_rest(results):
+    text = render(results)
+    tables = text.split("## Macro-F1 by dataset", 1)[1]
+    assert tables.count("### ") == 1 and "### sib200" in tables
+    gold = next(line for line in tables.splitlines() if " | gold | " in line)
+    assert gold == "| 10 | logreg_e5_small | gold | - | 70.0 | 71.0 | 72.0 | 71.0 |"
+    assert "[sib200: every table, figure and case](details/sib200.md)" in tables
+    assert "sib200-sw-target_demos-smollm2_135m-n10-logreg_e5_small" not in text  # details only
+    assert "## All cases" not in text and "## Generation" not in text
+
+
+def test_in_short_states_the_gap_to_matched_gold_and_what_it_means(results):
+    case = "sib200-de-target_demos-smollm2_135m-n10-logreg_e5_small"
+    path = record_path(results, case)
+    payload = json.loads(path.read_text())
+    payload["labels"] = [f"l{i}" for i in range(7)]
+    payload["matched_gold"] = {"scores": {"macro_f1_mean": 74.0}, "gap_macro_f1": -64.0}
+    payload["quality"] = {"language_fidelity": 0.98}
+    write_json_atomic(path, payload)
+    text = render(results)
+    assert text.split("\n\n")[1].startswith("**In short.** The closest generated training set")
+    assert "0 would mean the generated data is as good as real data" in text
+    line = next(x for x in text.splitlines() if x.startswith("- **sib200 de**"))
+    assert line == (
+        "- **sib200 de** (10 per label, logreg_e5_small): `target_demos` by smollm2-135m scores "
+        "10.0 macro-F1 against 74.0 for matched gold, a gap of **-64.0** points, not tested "
+        "(no stored predictions); full gold: 70.0; chance is 14.3."
+    )
+
+
+def test_superseded_records_get_one_line_and_their_own_page(results):
+    old = record("en", f1=40.0, generation=generation()) | {"record_version": 1}
+    old["case_id"] = "sib200-en-target_demos-old-n10-logreg_e5_small"
+    old["spec"] = old["spec"] | {"setting": "target_demos", "model": "old"}
+    write_json_atomic(record_path(results, old["case_id"]), old)
+    pages = render_pages(results)
+    line = next(x for x in pages["LEADERBOARD.md"].splitlines() if "superseded records (" in x)
+    assert line.endswith("[listed here](superseded.md).")
+    assert old["case_id"] in pages["superseded.md"]
+    assert old["case_id"] not in pages["details/sib200.md"]
+
+
+def test_stale_pages_are_removed_and_others_left_alone(results):
+    board = results.parent
+    (board / "details").mkdir()
+    (board / "details" / "gone.md").write_text("old dataset\n")
+    (board / "freeal.md").write_text("no FreeAL record any more\n")
+    (board / "notes.md").write_text("not ours\n")
+    write_leaderboard(board)
+    assert sorted(p.name for p in (board / "details").iterdir()) == ["sib200.md"]
+    assert not (board / "freeal.md").exists() and (board / "notes.md").is_file()
+    assert (board / "generation.md").is_file()
 
 
 def test_tables_use_short_labels_and_fold_long_groups(results):
-    text = render(results, fold_rows=4)
+    text = render_pages(results, fold_rows=4)["details/sib200.md"]
     case_id = "sib200-sw-target_demos-smollm2_135m-n10-logreg_e5_small"
     assert f'<span title="{case_id}">sw · target_demos · smollm2-135m</span>' in text
     assert text.count(case_id) == 1  # only as the tooltip of the all-cases row
@@ -106,15 +174,16 @@ def test_tables_use_short_labels_and_fold_long_groups(results):
 
 
 def test_throughput_keeps_three_significant_digits(results):
-    text = render(results)
+    text = render_pages(results)["generation.md"]
     row = next(line for line in text.splitlines() if line.startswith("| de · target_demos · "))
     assert "| 0.187 | 16.9 | 327 |" in row  # 61 / 327 samples/s, 5527 / 327 tokens/s
     assert fmt_rate(0.0612) == "0.0612" and fmt_rate(2545.38) == "2545" and fmt_rate(None) == ""
 
 
 def test_figures_are_written_and_linked(results):
-    text = write_leaderboard(results.parent).read_text()
+    write_leaderboard(results.parent)
+    text = (results.parent / "details" / "sib200.md").read_text()
     figures = results.parent / "figures"
     for name in ("f1_sib200_logreg_e5_small_n10.png", "gap_sib200_logreg_e5_small_n10.png"):
         assert (figures / name).stat().st_size > 10_000
-        assert f"(figures/{name})" in text
+        assert f"(../figures/{name})" in text

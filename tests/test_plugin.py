@@ -53,8 +53,9 @@ def test_run_writes_records_then_skips_finished_cases(project, sib_fixture_dir):
     assert record["train_label_counts"] == {label: 4 for label in record["labels"]}
     assert record["spec"]["dataset"] == "sib200" and record["environment"]["packages"]["torch"]
     assert (results / "sib200-sw-gold-n4-logreg_tiny_random" / "confusion.png").is_file()
-    board = (project.path / "out" / "LEADERBOARD.md").read_text()
-    assert "sib200-sw-gold-n4-logreg_tiny_random" in board
+    assert (project.path / "out" / "LEADERBOARD.md").is_file()
+    details = (project.path / "out" / "details" / "sib200.md").read_text()
+    assert "sib200-sw-gold-n4-logreg_tiny_random" in details
     before = (results / "sib200-sw-gold-n4-logreg_tiny_random.json").read_text()
 
     second = run(project, sib_fixture_dir)
@@ -90,7 +91,7 @@ def test_xdist_workers_write_one_intact_record_per_case(project, sib_fixture_dir
     ]
     assert all(json.loads(p.read_text())["status"] == "ok" for p in records)
     assert not list(results.glob(".*.tmp"))
-    assert "sib200-en-gold-n4" in (project.path / "out" / "LEADERBOARD.md").read_text()
+    assert "sib200-en-gold-n4" in (project.path / "out" / "details" / "sib200.md").read_text()
 
 
 def test_leaderboard_command_rebuilds_without_running(project, sib_fixture_dir):

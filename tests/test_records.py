@@ -82,11 +82,18 @@ def test_leaderboard_rebuild_is_identical_and_shows_gap(tmp_path):
         fake_record("sib200-sw-target_demos-m", setting="target_demos", model="m", f1=62.5),
     ):
         write_json_atomic(record_path(results, record["case_id"]), record)
-    first = write_leaderboard(tmp_path / "leaderboard").read_text()
-    second = write_leaderboard(tmp_path / "leaderboard").read_text()
-    assert first == second
+    board = tmp_path / "leaderboard"
+
+    def pages() -> dict[str, str]:
+        return {p.relative_to(board).as_posix(): p.read_text() for p in board.rglob("*.md")}
+
+    first = write_leaderboard(board).read_text()
+    first_pages = pages()
+    second = write_leaderboard(board).read_text()
+    assert first == second and pages() == first_pages  # linked pages too
+    assert sorted(first_pages) == ["LEADERBOARD.md", "details/sib200.md"]
     assert "62.5 (-7.5)" in first  # gap to gold of the same dataset/language/classifier/n
-    gold_row = next(line for line in first.splitlines() if line.startswith("| gold"))
+    gold_row = next(line for line in first.splitlines() if " | gold | " in line)
     assert "80.0" in gold_row and "70.0" in gold_row and "75.0" in gold_row  # en, sw, mean
     # order of the files on disk does not matter
     for path in results.glob("*.json"):
@@ -94,7 +101,8 @@ def test_leaderboard_rebuild_is_identical_and_shows_gap(tmp_path):
     figures = tmp_path / "leaderboard" / "figures"
     assert render(results, display=display_path(results), figures_dir=figures) == first
     assert (figures / "f1_sib200_logreg_e5_small_n100.png").is_file()
-    assert "![macro-F1 by language](figures/f1_sib200_logreg_e5_small_n100.png)" in first
+    details = (tmp_path / "leaderboard" / "details" / "sib200.md").read_text()
+    assert "![macro-F1 by language](../figures/f1_sib200_logreg_e5_small_n100.png)" in details
 
 
 def test_leaderboard_ignores_temp_and_broken_files(tmp_path):

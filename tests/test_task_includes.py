@@ -218,9 +218,9 @@ def test_plugin_collects_task_files_but_not_their_shared_defaults(pytester, sib_
     result.stdout.fnmatch_lines(["tasks/tiny.yaml::sib200-sw-gold-n4-logreg_e5_small", "*1 test*"])
 
 
-def test_readme_include_example_expands_as_its_comments_say(tmp_path):
-    readme = (ROOT / "README.md").read_text()
-    example = next(b for b in readme.split("```yaml\n")[1:] if b.startswith("# tasks/qwen_cy"))
+def test_docs_include_example_expands_as_its_comments_say(tmp_path):
+    page = (ROOT / "docs" / "task-files.md").read_text()
+    example = next(b for b in page.split("```yaml\n")[1:] if b.startswith("# tasks/qwen_cy"))
     shutil.copytree(ROOT / "tasks" / "_defaults", tmp_path / "_defaults")
     task = write(tmp_path, "qwen_cy.yaml", example.split("```")[0])
     cases = load_cases(task, check_data=False)

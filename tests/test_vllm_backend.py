@@ -1,7 +1,7 @@
 """Real vLLM runs: the offline engine and a `vllm serve` subprocess, with SmolLM2-135M on CPU.
 
 Marked `vllm`; they run only where vLLM imports, i.e. in the separate vLLM virtualenv
-(`tox -e vllm`, or see README "Distributed and server runs"), and are skipped elsewhere. On the
+(`tox -e vllm`, or see docs/backends-and-models.md, "Distributed and server runs"), and are skipped elsewhere. On the
 2-core CPU machine the engine starts in about 35-50 s and `vllm serve` in about 60 s.
 """
 
@@ -29,7 +29,7 @@ pytestmark = [
     pytest.mark.skipif(
         importlib.util.find_spec("vllm") is None,
         reason="vLLM is not installed here; run these in the vLLM virtualenv (tox -e vllm, "
-        "see README 'Distributed and server runs')",
+        "see docs/backends-and-models.md, 'Distributed and server runs')",
     ),
 ]
 

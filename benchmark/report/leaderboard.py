@@ -1,448 +1,299 @@
-"""LEADERBOARD.md, rebuilt from the result records alone (deterministic output).
+"""LEADERBOARD.md and its linked pages, rebuilt from the result records alone (deterministic).
 
-Layout: header (which command wrote it, from which results), the opening summary
-(`benchmark.report.summary`), then the full tables, one group per dataset (and classifier and
-size), each folded in `<details>`. Rows carry short labels (language, setting, model); the
-case id is in the label's tooltip. Tables are compact pipe tables (no padding).
+LEADERBOARD.md stays short whatever the number of records: what the closest generated rows
+mean ("In short"), the answers (`benchmark.report.summary`), one macro-F1 table per dataset
+and links. Everything else goes to pages beside it, rebuilt by the same call:
+
+- `details/<dataset>.md`: macro-F1 pivots per classifier and size with figures, every case;
+- `generation.md`, `quality.md`, `freeal.md`: generation counts and throughput, quality
+  metrics of the generated sets, FreeAL tables;
+- `superseded.md`: records of older semantics (LEADERBOARD.md gives them one line).
+
+The tables themselves are built in `benchmark.report.tables`.
 """
 
 from __future__ import annotations
 
-import html
-import math
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from benchmark.case.records import Record, as_record, read_records, record_flags, write_text_atomic
-from benchmark.quality import QUALITY_METRICS, spearman_table
-from benchmark.report.figures import f1_by_language_figure, freeal_rounds_figure, gap_to_gold_figure
-from benchmark.report.freeal_tables import freeal_records, freeal_tables
-from benchmark.report.rows import (
-    LANGUAGE_ORDER,
-    _gold_index,
-    gap_to_gold,
-    is_baseline,
-    reported_apart,
-    variant,
-)
+from benchmark.case.records import Record, read_records, write_text_atomic
+from benchmark.report.rows import LANGUAGE_ORDER, _gold_index, is_baseline, reported_apart, variant
 from benchmark.report.significance import matched_marks
 from benchmark.report.summary import current, is_superseded, summary_markdown
+from benchmark.report.tables import (
+    FOLD_ROWS,
+    case_frame,
+    cell_text,
+    detail_table,
+    fmt_rate,
+    freeal_section,
+    generation_table,
+    language_order,
+    markdown_table,
+    quality_tables,
+    summary_tables,
+    superseded_section,
+)
 
-MIN_SPEARMAN_CASES = 10  # fewer cases than this: a rank correlation says little, row not shown
-FOLD_ROWS = 10  # tables longer than this are folded
+__all__ = [
+    "cell_text",
+    "detail_table",
+    "display_path",
+    "fmt_rate",
+    "in_short",
+    "markdown_table",
+    "quality_tables",
+    "render",
+    "render_pages",
+    "write_leaderboard",
+]
+
+MAIN = "LEADERBOARD.md"
+DETAILS = "details"
+# Pages beside LEADERBOARD.md: (file, title, what it is for). Only these are ever removed.
+SIDE_PAGES = (
+    (
+        "generation.md",
+        "Generation",
+        "How much each generated case kept, copied, rejected and how fast it was made.",
+    ),
+    (
+        "quality.md",
+        "Quality of the generated data",
+        "Quality metrics of every generated set and how well each predicts downstream macro-F1.",
+    ),
+    ("freeal.md", "FreeAL", "FreeAL runs: per-round scores, pool labels and options."),
+    (
+        "superseded.md",
+        "Superseded records",
+        "Records written with older semantics, kept for reference and never mixed into the "
+        "tables or the answers.",
+    ),
+)
+MAX_SHORT_CELLS = 6  # "In short" names at most this many cells; answer 1 has them all
 HEADER = (
-    "# Leaderboard\n\n"
     "Written by `{command}` from {n} result records in `{results}`; do not edit by hand "
-    "(`lowres-bench leaderboard` rebuilds it from the records). Scores: test macro-F1 "
-    "(x100, mean over seeds); for generated settings `(a / b)`: a = gap to the gold baseline "
-    "of the same dataset, language, classifier and samples per label (gold takes *up to* n per "
-    "label), b = gap to the matched gold control (gold with the generated set's exact "
-    "per-label counts, same seeds), with `*` where its 95% paired-bootstrap interval excludes 0. "
-    "Records written with older semantics are listed apart at "
-    "the end (superseded). Case ids: hover a row label in the all-cases table.\n"
+    "(`lowres-bench leaderboard` rebuilds it and its linked pages from the records). Scores: "
+    "test macro-F1 (x100, mean over seeds); for generated settings `(a / b)`: a = gap to the "
+    "gold baseline of the same dataset, language, classifier and samples per label (gold takes "
+    "*up to* n per label), b = gap to the matched gold control (gold with the generated set's "
+    "exact per-label counts, same seeds), with `*` where its 95% paired-bootstrap interval "
+    "excludes 0."
+)
+SHORT_INTRO = (
+    "**In short.** The closest generated training set of each cell, against gold with the same "
+    "per-label counts (*matched gold*). The gap is what a classifier loses by learning from "
+    "generated text instead of as many real examples: 0 would mean the generated data is as "
+    "good as real data, and a gap as large as the gold score minus chance means it teaches "
+    "nothing."
 )
 
 
-def _fmt(value: float | None, *, signed: bool = False) -> str:
-    if value is None:
+def _significance(record: Record, marks: dict[str, str]) -> str:
+    if record.case_id not in marks:
+        return "not tested (no stored predictions)"
+    if marks[record.case_id]:
+        return "significant (its 95% paired-bootstrap interval excludes 0)"
+    return "within noise (its 95% paired-bootstrap interval includes 0)"
+
+
+def _language_note(record: Record) -> str:
+    """A warning when most of a generated set is not in the target language."""
+    fidelity = (record.quality or {}).get("language_fidelity")
+    if fidelity is None or fidelity >= 0.5:
         return ""
-    return f"{value:+.1f}" if signed else f"{value:.1f}"
+    return (
+        f" (only {100 * fidelity:.0f}% of its samples are in the target language: the "
+        "multilingual classifier learns the topics from other-language text)"
+    )
 
 
-def fmt_rate(value: float | None) -> str:
-    """A throughput with 3 significant digits (0.0612, 1.23, 45.6, 1234), blank if None."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if value >= 100:
-        return f"{value:.0f}"
-    return f"{value:.3g}"
+def in_short(records: list[Record], marks: dict[str, str]) -> str | None:
+    """The closest plain generated row (no selection, augmentation or gates) of each cell
+    (dataset, language, classifier, n) against its matched gold, and what the gap means.
 
+    Args:
+        records: the current records.
+        marks: case id -> `*` or "" (`matched_marks`).
 
-def row_label(
-    record: Record | dict[str, Any], *, fields: tuple[str, ...], tooltip: bool = True
-) -> str:
-    """A short label from the spec `fields` (language, variant, model, n, classifier), with
-    the case id as its tooltip (only in the all-cases table, to keep the page short)."""
-    record = as_record(record)
-    values = {
-        "language": lambda: record.language,
-        "variant": lambda: variant(record),
-        "model": lambda: record.model,
-        "n": lambda: f"n={record.samples_per_label}",
-        "classifier": lambda: record.classifier_slug,
-    }
-    text = html.escape(" · ".join(v for v in (values[f]() for f in fields) if v))
-    if not tooltip:
-        return text
-    return f'<span title="{html.escape(record.case_id)}">{text}</span>'
-
-
-def _language_order(codes) -> list[str]:
-    present = set(codes)
-    return [c for c in LANGUAGE_ORDER if c in present] + sorted(present - set(LANGUAGE_ORDER))
-
-
-def markdown_table(frame: pd.DataFrame, *, index: bool = False) -> str:
-    """A compact GitHub pipe table; numeric-looking columns are right-aligned."""
-    if index:
-        frame = frame.reset_index()
-    cells = frame.astype(object).where(frame.notna(), "").astype(str)
-    cells = cells.apply(lambda col: col.str.replace("|", "\\|", regex=False))
-
-    def numeric(column: pd.Series) -> bool:
-        values = [v for v in column if v]
-        return bool(values) and all(
-            v.replace("±", "").replace(" ", "").lstrip("+-").replace(".", "", 1)[:1].isdigit()
-            for v in values
+    Returns:
+        Markdown, or None when no generated row has a matched gold control.
+    """
+    best: dict[tuple, Record] = {}
+    for r in records:
+        if is_baseline(r) or reported_apart(r) or r.matched_gap is None or variant(r) != r.setting:
+            continue
+        order = LANGUAGE_ORDER.index(r.language) if r.language in LANGUAGE_ORDER else 99
+        key = (r.dataset, order, r.language, r.classifier_slug, r.samples_per_label)
+        held = best.get(key)
+        if held is None or (r.matched_gap, r.macro_f1, r.case_id) > (
+            held.matched_gap,
+            held.macro_f1,
+            held.case_id,
+        ):
+            best[key] = r
+    if not best:
+        return None
+    gold = _gold_index(records)
+    lines = [SHORT_INTRO, ""]
+    for key in sorted(best)[:MAX_SHORT_CELLS]:
+        r = best[key]
+        full = gold.get((r.dataset, r.language, r.classifier_slug, r.samples_per_label))
+        chance = f"; chance is {100 / len(r.labels):.1f}" if r.labels else ""
+        lines.append(
+            f"- **{r.dataset} {r.language}** ({r.samples_per_label} per label, "
+            f"{r.classifier_slug}): `{r.setting}` by {r.model} scores {r.macro_f1:.1f} "
+            f"macro-F1 against {r.matched_gold_f1:.1f} for matched gold, a gap of "
+            f"**{r.matched_gap:+.1f}** points, {_significance(r, marks)}"
+            + (f"; full gold: {full:.1f}" if full is not None else "")
+            + f"{chance}{_language_note(r)}."
         )
-
-    align = ["---:" if numeric(cells[c]) else "---" for c in cells.columns]
-    lines = [
-        "| " + " | ".join(map(str, cells.columns)) + " |",
-        "|" + "|".join(align) + "|",
-    ]
-    lines += ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)]
+    if len(best) > MAX_SHORT_CELLS:
+        lines.append(f"- ... and {len(best) - MAX_SHORT_CELLS} more cells in answer 1 below.")
     return "\n".join(lines)
 
 
-def folded(summary: str, body: str, *, rows: int, fold_rows: int = FOLD_ROWS) -> str:
-    """`body` inside `<details>` when it has more than `fold_rows` rows, else as is."""
-    if rows <= fold_rows:
-        return body
-    return f"<details><summary>{summary}</summary>\n\n{body}\n\n</details>"
-
-
-def _frame(records: list[Record], marks: dict[str, str]) -> pd.DataFrame:
-    gold = _gold_index(records)
-    rows = []
-    for r in records:
-        rows.append(
-            {
-                "record": r,
-                "dataset": r.dataset,
-                "classifier": r.classifier_slug,
-                "n": r.samples_per_label,
-                "language": r.language,
-                "gold": is_baseline(r),
-                "variant": variant(r),
-                "model": r.model or "-",
-                "f1": r.macro_f1,
-                "f1_std": r.macro_f1_std,
-                "gap": gap_to_gold(r, gold),
-                "matched_gap": r.matched_gap,
-                "matched_mark": marks.get(r.case_id, ""),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def cell_text(f1: float, gap: float | None, matched: float | None, mark: str = "") -> str:
-    """`f1`, `f1 (gap)` or `f1 (gap / matched gap)`; empty parts as `-`; `mark` follows the
-    matched gap (`*`: significant)."""
-    gap = None if gap is None or pd.isna(gap) else gap
-    matched = None if matched is None or pd.isna(matched) else matched
-    if gap is None and matched is None:
-        return _fmt(f1)
-    if matched is None:
-        return f"{_fmt(f1)} ({_fmt(gap, signed=True)})"
-    return f"{_fmt(f1)} ({_fmt(gap, signed=True) or '-'} / {_fmt(matched, signed=True)}{mark})"
-
-
-def summary_tables(
-    records: list[Record] | list[dict[str, Any]],
-    *,
-    figures_dir: Path | None = None,
-    fold_rows: int = FOLD_ROWS,
-    marks: dict[str, str] | None = None,
-) -> list[str]:
-    """One pivot per (dataset, classifier, n): rows = (setting, model), columns = languages
-    + mean; with a bar chart (error bars: std over seeds) and a gap-to-gold chart. `marks`:
-    case id -> `*` where the gap to matched gold is significant (`matched_marks`)."""
-
-    scored = [r for r in map(as_record, records) if not reported_apart(r)]  # own section
-    if not scored:
-        return []
-    df = _frame(scored, marks or {})
+def dataset_table(records: list[Record], marks: dict[str, str]) -> str | None:
+    """One macro-F1 table for one dataset: rows = (n, classifier, setting, model) of the gold
+    rows and plain generated rows, columns = languages + mean; None if there are none."""
+    plain = [r for r in records if not reported_apart(r) and variant(r) == r.setting]
+    if not plain:
+        return None
+    df = case_frame(plain, marks)
     df["cell"] = [
         cell_text(f1, gap, matched, mark)
         for f1, gap, matched, mark in zip(
             df.f1, df.gap, df.matched_gap, df.matched_mark, strict=True
         )
     ]
-    out = ["## Macro-F1 by dataset, classifier and size"]
-    for (dataset, clf, n), group in df.groupby(["dataset", "classifier", "n"], sort=True):
-        langs = _language_order(group.language)
-        table = group.pivot_table(
-            index=["gold", "variant", "model"], columns="language", values="cell", aggfunc="first"
-        ).reindex(columns=langs)
-        means = group.groupby(["gold", "variant", "model"]).f1.agg(["mean", "count"])
-        table["mean"] = [
-            f"{m:.1f}" + ("" if c == len(langs) else f" [{c}/{len(langs)}]")
-            for m, c in zip(means["mean"], means["count"], strict=True)
-        ]
-        table = table.sort_index(key=lambda idx: idx if idx.name != "gold" else ~idx)
-        table.index = table.index.droplevel("gold")
-        title = f"{dataset} · {clf} · n={n} per label"
-        part = f"### {title}\n\n"
-        if figures_dir is not None and len(table) > 1:
-            name = f"f1_{dataset}_{clf}_n{n}.png"
-            rows = list(group.record)
-            f1_by_language_figure(rows, title=title, path=figures_dir / name, languages=langs)
-            part += f"![macro-F1 by language]({figures_dir.name}/{name})\n\n"
-            if group.gap.notna().any():
-                gap_name = f"gap_{dataset}_{clf}_n{n}.png"
-                gap_to_gold_figure(
-                    rows, _gold_index(rows), title=title, path=figures_dir / gap_name
-                )
-                part += f"![gap to gold]({figures_dir.name}/{gap_name})\n\n"
-        body = markdown_table(table.rename_axis(columns=None), index=True)
-        out.append(
-            part
-            + folded(
-                f"table: {len(table)} settings x {len(langs)} languages",
-                body,
-                rows=len(table),
-                fold_rows=fold_rows,
-            )
-        )
-    return out
-
-
-def detail_table(
-    records: list[Record] | list[dict[str, Any]],
-    *,
-    fold_rows: int = FOLD_ROWS,
-    marks: dict[str, str] | None = None,
-) -> str:
-    """Every case: F1 and accuracy mean ± std, gap, seeds, sizes and timings, per (dataset,
-    classifier, n); the case id is the row label's tooltip; `marks` as in `summary_tables`."""
-    records = [as_record(r) for r in records]
-    marks = marks or {}
-    gold = _gold_index(records)
-    parts = ["## All cases"]
-    groups: dict[tuple, list[Record]] = {}
-    for r in records:
-        key = (r.dataset, r.classifier_slug, r.samples_per_label)
-        groups.setdefault(key, []).append(r)
-    for (dataset, clf, n), rows in sorted(groups.items()):
-        frame = pd.DataFrame(
-            [
-                {
-                    "case": row_label(r, fields=("language", "variant", "model"))
-                    + (" †" if record_flags(r) else ""),
-                    "macro-F1": f"{r.macro_f1:.1f} ± {r.macro_f1_std:.1f}",
-                    "± gen. seeds": _fmt(r.macro_f1_std_over_generation_seeds),
-                    "accuracy": f"{r.accuracy_mean:.1f} ± {r.accuracy_std:.1f}",
-                    "gap": _fmt(gap_to_gold(r, gold), signed=True),
-                    "matched gold": _fmt(r.matched_gold_f1),
-                    "gap matched": _fmt(r.matched_gap, signed=True) + marks.get(r.case_id, ""),
-                    "seeds": r.n_seeds,
-                    "n train": r.n_train,
-                    "fit s/seed": f"{r.fit_seconds_mean:.1f}",
-                    "total s": f"{r.total_seconds:.0f}",
-                }
-                for r in rows
-            ]
-        )
-        parts.append(
-            f"### {dataset} · {clf} · n={n} per label\n\n"
-            + folded(
-                f"{len(frame)} cases", markdown_table(frame), rows=len(frame), fold_rows=fold_rows
-            )
-        )
-    if any(record_flags(r) for r in records):
-        parts.append("† written from a working tree with uncommitted changes to the code.")
-    return "\n\n".join(parts)
-
-
-def superseded_section(
-    records: list[Record] | list[dict[str, Any]], *, fold_rows: int = FOLD_ROWS
-) -> str | None:
-    """Records of older semantics (no matched control, one unseeded-variance generated set,
-    unweighted classifier), kept for reference and never mixed into the tables above."""
-    if not records:
-        return None
-    frame = pd.DataFrame(
-        [
-            {
-                "case": row_label(r, fields=("language", "variant", "model", "n")),
-                "dataset": r.dataset,
-                "macro-F1": _fmt(r.macro_f1),
-                "written": r.finished_at[:10],
-            }
-            for r in map(as_record, records)
-        ]
-    )
-    return (
-        "## Superseded records\n\nWritten before matched gold controls, generation seeds, "
-        "class-balanced classifiers and the study's defaults (record version 1); rerun their "
-        "task files to replace them.\n\n"
-        + folded(
-            f"{len(frame)} superseded records",
-            markdown_table(frame),
-            rows=len(frame),
-            fold_rows=fold_rows,
-        )
-    )
-
-
-def _throughput(gen: dict[str, Any]) -> list[str]:
-    cold = gen.get("cold", None if gen.get("cache_hits") else gen)
-    if cold is None:  # made (partly) from cache and no cold run on record
-        return [f"cached ({gen['cache_hits']}/{gen['stats']['requests']})", "", ""]
-    return [
-        fmt_rate(cold["samples_per_second"]),
-        fmt_rate(cold["tokens_per_second"]),
-        f"{cold['stats']['seconds']:.0f}",
+    keys = ["n", "classifier", "gold", "variant", "model"]
+    langs = language_order(df.language)
+    table = df.pivot_table(index=keys, columns="language", values="cell", aggfunc="first")
+    table = table.reindex(columns=langs)
+    means = df.groupby(keys).f1.agg(["mean", "count"])
+    table["mean"] = [
+        f"{m:.1f}" + ("" if c == len(langs) else f" [{c}/{len(langs)}]")
+        for m, c in zip(means["mean"], means["count"], strict=True)
     ]
+    table = table.sort_index(key=lambda idx: ~idx if idx.name == "gold" else idx)
+    table.index = table.index.droplevel("gold").rename(["n", "classifier", "setting", "model"])
+    return markdown_table(table.rename_axis(columns=None), index=True)
 
 
-def generation_table(
-    records: list[Record] | list[dict[str, Any]], *, fold_rows: int = FOLD_ROWS
-) -> str | None:
-    """Generated cases: how much was kept, copied, rejected, and how fast it was made."""
-    rows = []
-    for r in map(as_record, records):
-        gen = r.generation
-        if not gen:
-            continue
-        n = r.samples_per_label
-        per_label = gen["per_label"]
-        kept = sum(min(v["kept"], n) for v in per_label.values())
-        short = gen["short_labels"]
-        rows.append(
-            {
-                "dataset": r.dataset,
-                "case": row_label(r, fields=("language", "variant", "model", "n"), tooltip=False),
-                "kept/target": f"{kept}/{n * len(per_label)}",
-                "short labels": (
-                    f'<span title="{html.escape(", ".join(short))}">{len(short)}</span>'
-                    if short
-                    else "0"
-                ),
-                "demo copies": gen["demo_copies"],
-                "rejected": gen["rejected"],
-                "duplicates": sum(v["duplicate"] for v in per_label.values()),
-                "LLM calls": gen["stats"]["requests"],
-                **dict(zip(("samples/s", "tokens/s", "gen s"), _throughput(gen), strict=True)),
-            }
-        )
-    if not rows:
-        return None
-    note = (
-        "Throughput counts accepted samples and completion tokens per second of LLM time; it is "
-        "taken from the run that called the model (a rerun served from the response cache keeps "
-        "the cold figures). Hover a short-label count for the labels; the case ids are in the "
-        "all-cases table."
+def _page(title: str, purpose: str, written_by: str, sections: list[str], *, up: str) -> str:
+    head = (
+        f"# {title}\n\n{purpose} Part of [the leaderboard]({up}{MAIN}); {written_by}; "
+        "do not edit by hand."
     )
-    frame = pd.DataFrame(rows)
-    parts = ["## Generation", note]
-    parts += per_dataset(frame, "{}", "generated cases", fold_rows)
-    return "\n\n".join(parts)
+    return "\n\n".join([head, *sections]).rstrip() + "\n"
 
 
-def per_dataset(frame: pd.DataFrame, heading: str, what: str, fold_rows: int) -> list[str]:
-    """One `### <heading>` section per dataset of `frame`, its table folded when long."""
-    sections = []
-    for dataset, group in frame.groupby("dataset", sort=True):
-        table = group.drop(columns="dataset")
-        sections.append(
-            f"### {heading.format(dataset)}\n\n"
-            + folded(
-                f"{len(table)} {what}", markdown_table(table), rows=len(table), fold_rows=fold_rows
-            )
-        )
-    return sections
+def _links(pages: dict[str, str], datasets: list[str], n_old: int) -> str:
+    links = []
+    if datasets:
+        per = ", ".join(f"[{d}]({DETAILS}/{d}.md)" for d in datasets)
+        links.append(f"every table and case per dataset: {per}")
+    names = {
+        "generation.md": "generation counts and throughput",
+        "quality.md": "quality of the generated data",
+        "freeal.md": "FreeAL",
+        "superseded.md": f"{n_old} superseded records",
+    }
+    links += [f"[{text}]({name})" for name, text in names.items() if name in pages]
+    return "More: " + "; ".join(links) + "."
 
 
-def quality_tables(
-    records: list[Record] | list[dict[str, Any]],
+def render_pages(
+    results_dir: Path,
     *,
+    display: str | None = None,
+    figures_dir: Path | None = None,
+    command: str = "lowres-bench leaderboard",
     fold_rows: int = FOLD_ROWS,
-    min_spearman_cases: int = MIN_SPEARMAN_CASES,
-) -> str | None:
-    """Quality metrics of every generated set, and their Spearman correlation with macro-F1
-    (shown for metrics with at least `min_spearman_cases` cases)."""
+) -> dict[str, str]:
+    """LEADERBOARD.md and its linked pages as Markdown, by path relative to the output folder.
 
-    rated = [r for r in map(as_record, records) if r.quality]
-    if not rated:
-        return None
-    intro = (
-        "## Generated-data quality\n\nRates in [0, 1]. Language fidelity: share of samples that "
-        "py3langid identifies as the target language; label fidelity: agreement of a logistic "
-        "regression trained on gold embeddings with the generated labels; centroid cosine: "
-        "between the generated set and a same-size gold sample; label error rate: share of "
-        "samples that confident learning (cross-validated logistic regression on the set's own "
-        "embeddings) flags as likely mislabelled; Fréchet to gold: Fréchet distance (as in FID, "
-        "ridge 1e-6) between the embeddings of the generated set and the gold sample, not a rate "
-        "(0 = same distribution). Blank: not defined for the case, or not recorded (records "
-        "written before the metric existed)."
-    )
-    corr = spearman_table([{**r.quality, "macro_f1": r.macro_f1} for r in rated], QUALITY_METRICS)
-    shown = [(m, rho, n) for m, rho, n in corr if rho is not None and n >= min_spearman_cases]
-    left_out = [f"{m} ({n} cases)" for m, rho, n in corr if (m, rho, n) not in shown]
-    corr_text = (
-        "### Which quality metric predicts downstream macro-F1?\n\nSpearman correlation across "
-        "all generated cases (any dataset, language and model), strongest first; cases without "
-        f"a value for a metric are left out of its correlation (`cases` counts the rest). "
-        f"Metrics with fewer than {min_spearman_cases} cases, or no variation, are not shown"
-        + (f": {', '.join(left_out)}." if left_out else ".")
-    )
-    if shown:
-        corr_text += "\n\n" + markdown_table(
-            pd.DataFrame(
-                [{"metric": m, "Spearman rho": f"{rho:+.2f}", "cases": n} for m, rho, n in shown]
-            )
+    Args:
+        results_dir: folder of the records.
+        display: the results path shown in the headers (default: `results_dir`).
+        figures_dir: where figures go (None: no figures); a sibling of the pages' folder.
+        command: the command named in the headers as the one that wrote the pages.
+        fold_rows: tables with more rows are folded.
+    """
+    everything = read_records(results_dir)
+    records = current(everything)
+    old = [r for r in everything if is_superseded(r)]
+    results = display or results_dir.as_posix()
+    header = HEADER.format(command=command, n=len(everything), results=results)
+    if not everything:
+        return {MAIN: f"# Leaderboard\n\n{header}\n\nNo records yet.\n"}
+    written_by = f"written by `{command}` from the records in `{results}`"
+    marks = matched_marks(results_dir, records)
+    datasets = sorted({r.dataset for r in records})
+    pages: dict[str, str] = {}
+    for dataset in datasets:
+        rows = [r for r in records if r.dataset == dataset]
+        sections = summary_tables(
+            rows, figures_dir=figures_dir, fold_rows=fold_rows, marks=marks, figure_link="../"
         )
-    parts = [intro, corr_text]
-    frame = pd.DataFrame(
-        [
-            {
-                "dataset": r.dataset,
-                "case": row_label(r, fields=("language", "variant", "model", "n"), tooltip=False),
-                **{m: _fmt_metric(m, r.quality.get(m)) for m in QUALITY_METRICS},
-                "macro-F1": _fmt(r.macro_f1),
-            }
-            for r in rated
-        ]
-    )
-    parts += per_dataset(frame, "Quality: {}", "generated sets", fold_rows)
-    return "\n\n".join(parts)
-
-
-def _fmt_rate(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f}"
-
-
-def _fmt_metric(metric: str, value: float | None) -> str:
-    """A quality metric's cell: rates to 2 decimals, the Fréchet distance to 3, blank if None."""
-    if value is None:
-        return ""
-    return f"{value:.3f}" if metric == "frechet_to_gold" else _fmt_rate(value)
-
-
-def freeal_section(
-    records: list[Record] | list[dict[str, Any]], *, figures_dir: Path | None
-) -> str | None:
-    """The FreeAL tables (`benchmark.report.freeal_tables`), folded, under a per-round chart."""
-
-    tables = freeal_tables(records)
-    if not tables:
-        return None
-    head, sep, rest = tables.partition("\n\n")
-    if not head.startswith("## "):
-        head, rest = "## FreeAL", tables
-    part = head + "\n\n"
-    if figures_dir is not None:
-        path = freeal_rounds_figure(
-            freeal_records(records),
-            path=figures_dir / "freeal_rounds.png",
+        sections.append(detail_table(rows, fold_rows=fold_rows, marks=marks))
+        purpose = (
+            f"Every {dataset} table: macro-F1 by classifier and size with figures, and every "
+            "case with accuracy, seeds, sizes and timings (the case id is a row label's tooltip)."
         )
-        if path is not None:
-            part += f"![FreeAL per round]({figures_dir.name}/{path.name})\n\n"
-    return part + f"<details><summary>FreeAL tables</summary>\n\n{rest}\n\n</details>"
+        pages[f"{DETAILS}/{dataset}.md"] = _page(
+            f"{dataset}: all tables", purpose, written_by, sections, up="../"
+        )
+    side = {
+        "generation.md": generation_table(records, fold_rows=fold_rows),
+        "quality.md": quality_tables(records, fold_rows=fold_rows),
+        "freeal.md": freeal_section(records, figures_dir=figures_dir),
+        "superseded.md": superseded_section(old, fold_rows=fold_rows) if old else None,
+    }
+    for name, title, purpose in SIDE_PAGES:
+        if side[name]:
+            pages[name] = _page(title, purpose, written_by, [side[name]], up="")
+    pages[MAIN] = _main_page(records, header, marks, pages, datasets, len(old), results_dir)
+    return dict(sorted(pages.items()))
+
+
+def _main_page(
+    records: list[Record],
+    header: str,
+    marks: dict[str, str],
+    pages: dict[str, str],
+    datasets: list[str],
+    n_old: int,
+    results_dir: Path,
+) -> str:
+    parts = ["# Leaderboard"]
+    short = in_short(records, marks)
+    if short:
+        parts.append(short)
+    parts += [header, _links(pages, datasets, n_old)]
+    opening = summary_markdown(records, results_dir)
+    if opening.strip():
+        parts.append(opening.strip())
+    tables = []
+    for dataset in datasets:
+        table = dataset_table([r for r in records if r.dataset == dataset], marks)
+        if table:
+            link = f"[{dataset}: every table, figure and case]({DETAILS}/{dataset}.md)"
+            tables.append(f"### {dataset}\n\n{table}\n\n{link}")
+    if tables:
+        intro = (
+            "## Macro-F1 by dataset\n\nGold rows and plain generated rows (no selection, "
+            "augmentation or gates: those are on the dataset pages), by samples per label and "
+            "classifier; languages as columns."
+        )
+        parts += [intro, *tables]
+    if n_old:
+        parts.append(
+            f"{n_old} superseded records (older semantics, never in these tables or the "
+            "answers): [listed here](superseded.md)."
+        )
+    return "\n\n".join(parts).rstrip() + "\n"
 
 
 def render(
@@ -453,44 +304,14 @@ def render(
     command: str = "lowres-bench leaderboard",
     fold_rows: int = FOLD_ROWS,
 ) -> str:
-    """The whole leaderboard as Markdown.
-
-    Args:
-        results_dir: folder of the records.
-        display: the results path shown in the header (default: `results_dir`).
-        figures_dir: where figures go (None: no figures).
-        command: the command named in the header as the one that wrote the file.
-        fold_rows: tables with more rows are folded.
-    """
-
-    everything = read_records(results_dir)
-    records = current(everything)
-    old = [r for r in everything if is_superseded(r)]
-    parts = [
-        HEADER.format(
-            command=command, n=len(everything), results=display or results_dir.as_posix()
-        ).rstrip()
-    ]
-    if not everything:
-        parts.append("No records yet.")
-        return "\n\n".join(parts).rstrip() + "\n"
-    opening = summary_markdown(records, results_dir)
-    if opening.strip():
-        parts.append(opening.strip())
-    marks = matched_marks(results_dir, records)
-    parts.extend(summary_tables(records, figures_dir=figures_dir, fold_rows=fold_rows, marks=marks))
-    for section in (
-        generation_table(records, fold_rows=fold_rows),
-        quality_tables(records, fold_rows=fold_rows),
-        freeal_section(records, figures_dir=figures_dir),
-    ):
-        if section:
-            parts.append(section)
-    if records:
-        parts.append(detail_table(records, fold_rows=fold_rows, marks=marks))
-    if old:
-        parts.append(superseded_section(old, fold_rows=fold_rows))
-    return "\n\n".join(parts).rstrip() + "\n"
+    """LEADERBOARD.md alone as Markdown (arguments as in `render_pages`)."""
+    return render_pages(
+        results_dir,
+        display=display,
+        figures_dir=figures_dir,
+        command=command,
+        fold_rows=fold_rows,
+    )[MAIN]
 
 
 def display_path(results: Path) -> str:
@@ -503,18 +324,30 @@ def display_path(results: Path) -> str:
     return resolved.as_posix()
 
 
+def _stale_pages(out_dir: Path, pages: dict[str, Any]) -> list[Path]:
+    """Pages this module wrote before that the records no longer call for."""
+    managed = [out_dir / name for name, _, _ in SIDE_PAGES]
+    managed += sorted((out_dir / DETAILS).glob("*.md"))
+    return [p for p in managed if p.is_file() and p.relative_to(out_dir).as_posix() not in pages]
+
+
 def write_leaderboard(out_dir: Path, *, command: str = "lowres-bench leaderboard") -> Path:
-    """Rebuild `out_dir/LEADERBOARD.md` from `out_dir/results` (atomic replace).
+    """Rebuild `out_dir/LEADERBOARD.md` and its linked pages from `out_dir/results` (each
+    replaced atomically; pages no longer called for are removed).
 
     Args:
-        out_dir: folder holding `results/`; LEADERBOARD.md and `figures/` are written there.
-        command: the command named in the header.
-    """
+        out_dir: folder holding `results/`; the pages and `figures/` are written there.
+        command: the command named in the headers.
 
-    path = out_dir / "LEADERBOARD.md"
+    Returns:
+        The path of LEADERBOARD.md.
+    """
     results = out_dir / "results"
-    text = render(
+    pages = render_pages(
         results, display=display_path(results), figures_dir=out_dir / "figures", command=command
     )
-    write_text_atomic(path, text)
-    return path
+    for stale in _stale_pages(out_dir, pages):
+        stale.unlink()
+    for name, text in pages.items():
+        write_text_atomic(out_dir / name, text)
+    return out_dir / MAIN
