@@ -217,6 +217,61 @@ def test_corrupt_data_file_is_a_named_error_with_file_and_line(
     assert _load(sib_fixture_dir, split).examples  # the original is untouched
 
 
+def _replace_line(text: str, number: int, change) -> str:
+    lines = text.split("\n")
+    lines[number - 1] = change(lines[number - 1])
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda row: row.replace("\t", '\t"', 2).replace('\t"', "\t", 1), "is not closed"),
+        (lambda row: row.replace("\tsw", '\t"sw\tx"', 1), "quoted field 3 holds a tab"),
+        (lambda row: row.replace("\tsw", '\t"sw" x', 1), "text after the closing quote"),
+    ],
+    ids=["unbalanced-quote", "quoted-tab", "text-after-quote"],
+)
+def test_malformed_quote_is_refused_not_swallowing_rows(sib_fixture_dir, tmp_path, change, message):
+    source = sib_fixture_dir / "sib200" / "swh_Latn_train.tsv"
+    before = source.read_bytes()
+    root = tsv_copy(sib_fixture_dir, tmp_path, "train", lambda t: _replace_line(t, 5, change))
+    with pytest.raises(DataFileError, match=re.escape(message)) as info:
+        _load(root)
+    assert info.value.path.endswith("swh_Latn_train.tsv") and info.value.line == 5
+    assert len(str(info.value)) < 400
+    assert source.read_bytes() == before and len(_load(sib_fixture_dir).examples) == 42
+
+
+def test_quoted_fields_with_doubled_quotes_and_line_separators_load(sib_fixture_dir, tmp_path):
+    def quote(text: str) -> str:
+        text = _replace_line(
+            text, 3, lambda row: row.replace("\tsw", '\t"sw ""quoted"" sw', 1) + '"'
+        )
+        return _replace_line(text, 4, lambda row: row.replace("today", "to\u2028day", 1))
+
+    root = tsv_copy(sib_fixture_dir, tmp_path, "train", quote)
+    examples = _load(root).examples
+    assert len(examples) == 42  # no row swallowed or split
+    assert examples[1].text.startswith('sw "quoted" swh_Latn') and "\u2028" in examples[2].text
+    broken = tsv_copy(
+        sib_fixture_dir,
+        tmp_path / "b",
+        "train",
+        lambda t: _replace_line(quote(t), 9, lambda row: row.replace("\t", " ", 1)),
+    )
+    with pytest.raises(DataFileError) as info:  # U+2028 on line 4 is no line break
+        _load(broken)
+    assert info.value.line == 9
+
+
+def test_real_data_files_load_with_their_fingerprints(shared_data_dir):
+    split = load_split("sib200", "az", "train", data_dir=shared_data_dir)
+    quoted = [e for e in split.examples if '"' in e.text]
+    assert len(split.examples) == 701 and quoted  # real texts hold (doubled) quotes
+    assert not any("\t" in e.text or "\n" in e.text for e in split.examples)
+
+
 def test_data_errors_reach_collection_as_one_line(sib_fixture_dir, tmp_path):
     root = tsv_copy(sib_fixture_dir, tmp_path, "train", lambda t: t.split("\n", 1)[0] + "\n")
     task = tmp_path / "t.yaml"
