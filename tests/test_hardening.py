@@ -101,8 +101,44 @@ def _good_unchanged(results: Path, before: bytes) -> None:
             "missing field(s) scores.per_seed",
         ),
         (b"[1, 2]", "expected a JSON object"),
+        (
+            json.dumps(
+                {
+                    **fake_record("bad"),
+                    "scores": {**fake_record("bad")["scores"], "macro_f1_mean": "71.8"},
+                }
+            ).encode(),
+            "scores.macro_f1_mean is '71.8' (a string), expected a number",
+        ),
+        (
+            json.dumps(fake_record("bad", f1=float("nan"))).encode(),
+            "scores.per_seed[0].macro_f1 is nan, expected a finite number",
+        ),
+        (
+            json.dumps(
+                {
+                    **fake_record("bad"),
+                    "spec": {**fake_record("bad")["spec"], "samples_per_label": "100"},
+                }
+            ).encode(),
+            "spec.samples_per_label is '100' (a string), expected int",
+        ),
+        (
+            json.dumps(fake_record("good")).encode(),
+            "holds case 'good', whose record is good.json (a copy under another name?",
+        ),
     ],
-    ids=["bad-bytes", "truncated", "no-spec", "no-scores", "not-object"],
+    ids=[
+        "bad-bytes",
+        "truncated",
+        "no-spec",
+        "no-scores",
+        "not-object",
+        "string-score",
+        "nan-score",
+        "string-size",
+        "copied-record",
+    ],
 )
 def test_bad_record_is_reported_and_skipped_never_raised(results, content, reason):
     before = (results / "good.json").read_bytes()
@@ -125,6 +161,22 @@ def test_leaderboard_command_survives_a_bad_record(results, caplog):
     (results / "bad.json").write_bytes(b"\xff\xfe\x00 not a record")
     assert main(["leaderboard", "--out", str(results.parent)]) == 0
     assert "bad.json: not UTF-8" in caplog.text  # printed on stderr outside pytest
+
+
+def test_leaderboard_command_skips_a_record_with_a_string_or_nan_score(results, caplog):
+    from benchmark.cli import main
+
+    before = (results / "good.json").read_bytes()
+    text_score = fake_record("text")
+    text_score["scores"]["macro_f1_mean"] = "71.8"
+    (results / "text.json").write_text(json.dumps(text_score))
+    (results / "nan.json").write_text(json.dumps(fake_record("nan", f1=float("nan"))))
+    assert main(["leaderboard", "--out", str(results.parent)]) == 0
+    board = (results.parent / "LEADERBOARD.md").read_text()
+    assert "from 1 result records" in board and not re.search(r"\bnan\b", board, re.I)
+    assert "text.json: scores.macro_f1_mean is '71.8'" in caplog.text
+    assert "nan.json: scores.per_seed[0].macro_f1 is nan" in caplog.text
+    _good_unchanged(results, before)
 
 
 def test_record_flags_mark_a_dirty_tree():
