@@ -18,6 +18,7 @@ import dataclasses
 import io
 import json
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from benchmark import progress
 from benchmark.case.records import read_records, remove_stale_temp_files
 from benchmark.case.runner import CaseFailure, RunContext, finished_record, run_case
 from benchmark.case.spec import CaseSpec, TaskFileError
+from benchmark.case.staging import remove_stale_staging, staged_case
 from benchmark.case.taskfile import load_cases
 from benchmark.classifiers.finetune import EncoderUnavailableError
 from benchmark.data.loaders import DATASETS, LeakageError
@@ -48,6 +50,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     DataDirError,
     LeakageError,
 )
+THIRD_PARTY_LINES = 10  # of a failed case's third-party output, in its report
 _INTERNAL_DIRS = tuple(Path(m.__file__).parent for m in (_pytest, pytest, pluggy))
 
 
@@ -191,8 +194,12 @@ class BenchCase(pytest.Item):
         if done is not None:
             f1 = done["scores"]["macro_f1_mean"]
             pytest.skip(f"finished earlier (macro-F1 {f1:.1f}); --bench-overwrite reruns it")
-        with progress.case(self.spec.case_id), self._quiet_libraries():
-            record = run_case(self.spec, ctx)
+        with (
+            progress.case(self.spec.case_id),
+            self._quiet_libraries(),
+            staged_case(ctx, self.spec.case_id) as staged,  # swapped in on success only
+        ):
+            record = run_case(self.spec, staged)
         summary = {
             k: record["scores"][k] for k in ("macro_f1_mean", "macro_f1_std", "accuracy_mean")
         }
@@ -220,7 +227,7 @@ class BenchCase(pytest.Item):
         finally:
             if buffer.getvalue():
                 self.add_report_section(
-                    "call", "third-party output (shown with -v)", buffer.getvalue()
+                    "call", "third-party output (shown with -v)", last_lines(buffer.getvalue())
                 )
 
     def repr_failure(self, excinfo, style=None):
@@ -277,14 +284,17 @@ class BenchSession:
 
         results_dir = self.config.stash[CTX_KEY].results_dir
         self.removed_temp = remove_stale_temp_files(results_dir)
+        self.removed_temp += remove_stale_staging(results_dir)
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             capture = self.config.pluginmanager.get_plugin("capturemanager")
 
             def sink(line: str) -> None:
+                streams = sys.stdout, sys.stderr  # a case's redirect (see _quiet_libraries)
                 with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
                     reporter.write_line(line)
                     reporter.flush()
+                sys.stdout, sys.stderr = streams  # resuming the capture would undo the redirect
 
             progress.set_sink(sink)
 
@@ -338,7 +348,10 @@ class BenchSession:
     def pytest_terminal_summary(self, terminalreporter) -> None:
         tr = terminalreporter
         if self.removed_temp:
-            tr.write_line(f"removed {len(self.removed_temp)} stale temp file(s) of killed writes")
+            tr.write_line(
+                f"removed {len(self.removed_temp)} stale temp file(s) or staging folder(s) of "
+                "killed runs"
+            )
         for problem in self.bad_records:
             tr.write_line(f"skipped bad record {problem}", yellow=True)
         if self.leaderboard_error:
@@ -373,6 +386,15 @@ def invoked_as(config: pytest.Config) -> str:
     if COMMAND:
         return COMMAND
     return " ".join(["pytest", *config.invocation_params.args])
+
+
+def last_lines(text: str, keep: int = THIRD_PARTY_LINES) -> str:
+    """The last `keep` non-empty lines of `text` (progress bars redraw many), saying how many
+    more there were: a failure report stays short."""
+    lines = [line for line in text.replace("\r", "\n").splitlines() if line.strip()]
+    if len(lines) <= keep:
+        return "\n".join(lines)
+    return "\n".join([f"... {len(lines) - keep} earlier lines (all with -v -s)", *lines[-keep:]])
 
 
 def case_line(case_id: str, outcome: str, result: str | None) -> str:

@@ -97,7 +97,7 @@ def test_bad_record_of_a_case_reruns_and_a_stray_one_is_reported(pytester, sib_f
     assert (results / "stray.json").read_bytes() == stray_before  # reported, left alone
     result.stdout.fnmatch_lines(
         [
-            "*removed 1 stale temp file(s)*",
+            "*removed 1 stale temp file(s) or staging folder(s)*",
             "*skipped bad record */stray.json: missing field(s) spec, scores, n_train, timings*",
             "*passed*sib200-sw-gold-n2-logreg_tiny_random*",
             "leaderboard rebuilt: *",
@@ -175,3 +175,58 @@ def test_a_bug_shows_the_project_frames_only(pytester, sib_fixture_dir):
     result.stdout.fnmatch_lines(
         ["failed   sib200-sw-gold-n2-logreg_tiny_random  KeyError: 'missing'"]
     )
+
+
+class _SamplesServer:
+    """A loopback OpenAI server: numbered samples at temperature 0.4, garbage at any other."""
+
+    def __init__(self):
+        from tests.test_openai_backend import FakeServer
+
+        self.fake = FakeServer()
+        self.fake.answer = self.answer
+        self.url, self.count = self.fake.url, 0
+
+    def answer(self, body: dict) -> dict:
+        self.count += 1
+        good = body.get("temperature") == 0.4
+        lines = [f"{i}. the sample number {self.count}-{i} of this label" for i in range(1, 4)]
+        text = "\n".join(lines) if good else "!!! ??? ..."
+        return {
+            "choices": [{"message": {"content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 20, "completion_tokens": 20},
+        }
+
+
+def _tree(folder) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_a_failed_rerun_leaves_the_previous_record_and_artefacts_byte_identical(
+    pytester, sib_fixture_dir
+):
+    server = _SamplesServer()
+    task = (GENERATED % (server.url, "")).replace(
+        "demos_per_label: 1", "demos_per_label: 1, seeds: 1"
+    )
+    results = pytester.path / "out" / "results"
+    case = "sib200-sw-target_demos-tiny_random-n2-logreg_tiny_random"
+    try:
+        run(pytester, sib_fixture_dir, task).assert_outcomes(passed=1)
+        before = _tree(results)
+        assert f"{case}/generated.jsonl" in before and before[f"{case}/generated.jsonl"]
+        changed = task.replace("seeds: 1,", "seeds: 1, temperature: 0.9,")
+        result = run(pytester, sib_fixture_dir, changed)  # spec changed: reruns, and fails
+    finally:
+        server.fake.close()
+    result.assert_outcomes(failed=1)
+    failed = results / f"{case}.failed"
+    assert_short(
+        result.stdout.str(), "need at least 2 labels", f"what was generated is kept in {failed}"
+    )
+    after = _tree(results)
+    assert {k: v for k, v in after.items() if not k.startswith(f"{case}.failed/")} == before
+    assert (failed / "generated.jsonl").read_text().count('"status": "kept"') == 0
+    assert not list((pytester.path / "out").glob(".*.staging"))  # no staging folder left
