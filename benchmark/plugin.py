@@ -31,7 +31,7 @@ from benchmark.case.records import read_records, remove_stale_temp_files
 from benchmark.case.runner import CaseFailure, RunContext, finished_record, run_case
 from benchmark.case.spec import CaseSpec, TaskFileError
 from benchmark.case.staging import remove_stale_staging, staged_case
-from benchmark.case.taskfile import load_cases
+from benchmark.case.taskfile import clash_problem, load_cases
 from benchmark.classifiers.finetune import EncoderUnavailableError
 from benchmark.data.loaders import DATASETS, LeakageError
 from benchmark.errors import BenchError, RecordError
@@ -182,6 +182,7 @@ class BenchCase(pytest.Item):
     def __init__(self, *, spec: CaseSpec, **kwargs):
         super().__init__(**kwargs)
         self.spec = spec
+        self.clash: str | None = None  # another collected case with this id and another spec
         for name in ("bench", spec.dataset, spec.language, spec.setting, *spec.marks):
             self.add_marker(name)
         if spec.model:
@@ -189,6 +190,8 @@ class BenchCase(pytest.Item):
         self.user_properties.append(("bench_case", spec.case_id))
 
     def runtest(self) -> None:
+        if self.clash:
+            raise CaseFailure(self.clash)
         ctx = self.config.stash[CTX_KEY]
         done = finished_record(self.spec, ctx)
         if done is not None:
@@ -244,6 +247,20 @@ class BenchCase(pytest.Item):
         return self.path, None, f"bench case {self.spec.case_id}"
 
 
+def mark_clashes(cases: list[BenchCase]) -> None:
+    """Cases of different task files that share an id but not a spec fail before they run
+    (each would overwrite the other's record), naming the other file and what differs."""
+    first: dict[str, BenchCase] = {}
+    for case in cases:
+        other = first.setdefault(case.spec.case_id, case)
+        problem = clash_problem(other.spec, case.spec)
+        if problem:
+            for item, peer in ((case, other), (other, case)):
+                item.clash = (
+                    f"the same case id is collected from {peer.path} with another spec: {problem}"
+                )
+
+
 class BenchSession:
     """Per-session state: which cases ran, the summary table, the leaderboard rebuild."""
 
@@ -261,6 +278,7 @@ class BenchSession:
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]):
         """Around pytest's own -k/-m deselection: count the cases before, choose after."""
         self.bench_total = sum(isinstance(item, BenchCase) for item in items)
+        mark_clashes([item for item in items if isinstance(item, BenchCase)])
         result = yield
         if not (_from_testpaths(config) and _has_selection(config) and self.bench_total):
             return result

@@ -395,6 +395,50 @@ def test_task_file_mistakes_are_caught_at_collection(tmp_path, text, key, messag
     assert message in str(info.value)
 
 
+GENERATED_TASK = BASE + "settings: [target_demos]\nmodels: [%s]\n"
+
+
+def _model_dir(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    for name in ("config.json", "model.safetensors", "tokenizer.json"):
+        (folder / name).write_text("{}")
+    return folder
+
+
+def test_empty_or_missing_model_directory_is_named_with_what_it_must_hold(tmp_path):
+    from benchmark.llm.backend import load_backend
+    from benchmark.llm.models import ModelResolutionError
+
+    empty = tmp_path / "my-llm"
+    empty.mkdir()
+    missing = tmp_path / "no-such-llm"
+    for ref, expected in (
+        (empty, f"model directory {empty} is empty"),
+        (missing, "does not exist"),
+    ):
+        with pytest.raises(TaskFileError, match=re.escape(expected)) as info:
+            load_cases(_task(tmp_path, GENERATED_TASK % ref), check_data=False)
+        assert info.value.key == "models[0]" and len(str(info.value).splitlines()) == 1
+        with pytest.raises(ModelResolutionError, match=re.escape(expected)) as info:
+            load_backend("transformers", str(ref))  # at run time too, before transformers
+        assert len(str(info.value)) < 600 and "Traceback" not in str(info.value)
+    (empty / "config.json").write_text("{}")
+    with pytest.raises(ModelResolutionError, match="has no weights, no tokenizer files; a model"):
+        load_backend("transformers", str(empty))
+    assert [p.name for p in empty.iterdir()] == ["config.json"]  # nothing written into it
+
+
+def test_two_model_directories_with_one_name_are_refused_naming_both(tmp_path):
+    first, second = _model_dir(tmp_path / "a" / "llm"), _model_dir(tmp_path / "b" / "llm")
+    with pytest.raises(TaskFileError) as info:
+        load_cases(_task(tmp_path, GENERATED_TASK % f"{first}, {second}"), check_data=False)
+    message = str(info.value)
+    assert "case id 'sib200-sw-target_demos-llm-n4-logreg_e5_small' appears twice" in message
+    assert f"models '{first}' and '{second}'" in message
+    (one,) = load_cases(_task(tmp_path, GENERATED_TASK % first), check_data=False)
+    assert one.case_id == "sib200-sw-target_demos-llm-n4-logreg_e5_small"  # ids unchanged
+
+
 def test_fractional_sample_count_gets_a_number_error_not_a_list_error(tmp_path):
     with pytest.raises(TaskFileError, match="valid integer") as info:
         load_cases(

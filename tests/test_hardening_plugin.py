@@ -230,3 +230,25 @@ def test_a_failed_rerun_leaves_the_previous_record_and_artefacts_byte_identical(
     assert {k: v for k, v in after.items() if not k.startswith(f"{case}.failed/")} == before
     assert (failed / "generated.jsonl").read_text().count('"status": "kept"') == 0
     assert not list((pytester.path / "out").glob(".*.staging"))  # no staging folder left
+
+
+def test_two_task_files_with_one_case_id_for_two_models_fail_before_running(
+    pytester, sib_fixture_dir, tmp_path
+):
+    from tests.test_hardening import _model_dir
+
+    first, second = _model_dir(tmp_path / "a" / "llm"), _model_dir(tmp_path / "b" / "llm")
+    task = GENERATED % ("http://127.0.0.1:1/v1", "")
+    result = run(
+        pytester,
+        sib_fixture_dir,
+        task.replace("[tiny-random]", f"[{first}]"),
+        task.replace("[tiny-random]", f"[{second}]"),
+    )
+    result.assert_outcomes(failed=2)
+    assert_short(
+        result.stdout.str(),
+        f"the same case id is collected from {pytester.path / 'tasks' / 't1.yaml'} with another spec",
+        f"models '{first}' and '{second}' share the name the id keeps",
+    )
+    assert not (pytester.path / "out" / "results").exists()  # nothing ran, nothing written

@@ -403,7 +403,7 @@ class OpenAIBackend(ChatBackend):
 
             ref = self._tokenizer_ref or self.model_ref
             try:
-                resolved = resolve_model(ref)
+                resolved = resolve_model(ref, tokenizer_only=True)
                 source = {"revision": resolved.revision} if resolved.revision else {}
                 self._tokenizer = AutoTokenizer.from_pretrained(resolved.path_or_id, **source)
             except (OSError, ValueError, ImportError) as err:
