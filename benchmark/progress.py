@@ -49,6 +49,7 @@ class _Status:
     tokens: Callable[[], int | None] | None = None
     budget: tuple[int, int] | None = None  # (tokens decoded when the step began, at most more)
     counter: Counter | None = None  # the step being counted (the heartbeat re-renders it)
+    waiting: dict[int, tuple[str, float]] = {}  # requests without a reply: id -> (what, since)
 
 
 _status = _Status()
@@ -134,7 +135,24 @@ def _heartbeat(stop: threading.Event) -> None:
                     extra += f", {done}{f' of at most {most}' if most else ''} tokens{rate}"
                 else:
                     extra += ", no token decoded yet (loading weights or prefill)"
+            if _status.waiting:
+                what, since = min(_status.waiting.values(), key=lambda w: w[1])
+                extra += f", waiting for {what}: no reply for {format_seconds(now - since)}"
             _emit(f"{text} · {extra}", heartbeat=True)
+
+
+@contextmanager
+def waiting_for(what: str) -> Iterator[None]:
+    """A request in flight: while no reply came, the heartbeat names the oldest one
+    (`waiting for <url>: no reply for 9s`), so a silent server never looks like a slow step."""
+    token = object()
+    with _lock:
+        _status.waiting[id(token)] = (what, _settings.clock())
+    try:
+        yield
+    finally:
+        with _lock:
+            _status.waiting.pop(id(token), None)
 
 
 @contextmanager

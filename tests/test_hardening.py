@@ -527,6 +527,59 @@ def test_closed_port_fails_fast_with_the_url():
     assert f"{url}/models" in str(info.value)
 
 
+def test_unresolvable_host_fails_fast_naming_the_host():
+    from benchmark.llm.openai_backend import OpenAIBackend, ServerError
+
+    url = "http://bench-no-such-host.invalid:8000/v1"
+    started = time.perf_counter()
+    with pytest.raises(
+        ServerError, match="cannot resolve the host 'bench-no-such-host.invalid'"
+    ) as info:
+        OpenAIBackend("tiny-random", base_url=url, progress=False)
+    assert time.perf_counter() - started < 5
+    assert f"{url}/models" in str(info.value) and "base_url" in str(info.value)
+
+
+def test_silent_server_is_named_in_the_progress_line_and_fails_by_its_deadline():
+    from benchmark import progress
+    from benchmark.llm.backend import ChatRequest
+    from benchmark.llm.openai_backend import OpenAIBackend, ServerError
+    from tests.test_openai_backend import FakeServer
+
+    lines: list[str] = []
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+        started = time.perf_counter()
+        with (
+            progress.configured(sink=lines.append, heartbeat_s=1.0),
+            progress.case("c"),
+            pytest.raises(ServerError) as info,
+        ):
+            OpenAIBackend("tiny-random", base_url=url, setup_timeout_s=3, progress=False)
+        took = time.perf_counter() - started
+    assert 3 <= took < 5
+    assert str(info.value).startswith(
+        f"no reply from {url}/models for 3 s (backend_options.setup_timeout_s)"
+    )
+    waiting = [line for line in lines if f"waiting for {url}/models: no reply for" in line]
+    assert waiting and re.search(r"no reply for [12]s$", waiting[0])  # within one interval
+
+    hung = FakeServer()  # answers /models, then never answers a completion in time
+    hung.script = [(200, 10.0, None)]
+    try:
+        backend = OpenAIBackend(
+            "org/m", base_url=hung.url, deadline_s=2, progress=False, fingerprint="f"
+        )
+        started = time.perf_counter()
+        with pytest.raises(ServerError, match=f"no reply from {hung.url}/chat/completions for 2 s"):
+            backend.generate([ChatRequest([("user", "hi")])])
+        assert time.perf_counter() - started < 4
+    finally:
+        hung.close()
+
+
 class _EchoAuthHandler(http.server.BaseHTTPRequestHandler):
     """Refuses every request and echoes the Authorization header back (a careless server)."""
 
