@@ -192,6 +192,15 @@ class BenchCase(pytest.Item):
     def runtest(self) -> None:
         if self.clash:
             raise CaseFailure(self.clash)
+        known = len(progress.notices())
+        try:
+            self._run()
+        finally:  # notices (e.g. a damaged cache moved aside) travel with the report
+            new = progress.notices()[known:]
+            if new:
+                self.user_properties.append(("bench_notices", json.dumps(new)))
+
+    def _run(self) -> None:
         ctx = self.config.stash[CTX_KEY]
         done = finished_record(self.spec, ctx)
         if done is not None:
@@ -270,6 +279,7 @@ class BenchSession:
         self.leaderboard: Path | None = None
         self.leaderboard_error: str | None = None
         self.bad_records: list[str] = []
+        self.notices: list[str] = []
         self.removed_temp: list[Path] = []
         self.bench_total = 0
         self.root_selection: str | None = None
@@ -327,6 +337,8 @@ class BenchSession:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
+        if report.when == "call" and "bench_notices" in props:
+            self.notices.extend(json.loads(props["bench_notices"]))
         if "bench_case" in props and (report.when == "call" or report.outcome != "passed"):
             if report.when == "setup" and report.outcome == "passed":
                 return
@@ -372,6 +384,8 @@ class BenchSession:
             )
         for problem in self.bad_records:
             tr.write_line(f"skipped bad record {problem}", yellow=True)
+        for text in self.notices:
+            tr.write_line(f"NOTE: {text}", yellow=True)
         if self.leaderboard_error:
             tr.write_line(
                 f"leaderboard NOT rebuilt: {self.leaderboard_error} "

@@ -101,6 +101,26 @@ def _emit(text: str, *, heartbeat: bool = False) -> None:
         sink(f"  {_status.case_id} [{format_seconds(now - _status.started)}] {text}")
 
 
+_notices: list[str] = []  # this process's notices, in order (see `notice`)
+
+
+def notice(text: str) -> None:
+    """Something a user must hear of even without -v (e.g. a damaged file moved aside):
+    printed at once, and kept for the end-of-session summary (`notices`)."""
+    with _lock:
+        _notices.append(text)
+        sink = _settings.sink
+        if sink is not None:
+            where = f"{_status.case_id} " if _status.case_id else ""
+            sink(f"  {where}NOTE: {text}")
+
+
+def notices() -> list[str]:
+    """Every notice of this process so far."""
+    with _lock:
+        return list(_notices)
+
+
 def stage(text: str) -> None:
     """Announce a step of the running case (printed at once)."""
     _emit(text)

@@ -252,3 +252,30 @@ def test_two_task_files_with_one_case_id_for_two_models_fail_before_running(
         f"models '{first}' and '{second}' share the name the id keeps",
     )
     assert not (pytester.path / "out" / "results").exists()  # nothing ran, nothing written
+
+
+def test_a_corrupt_response_cache_moved_aside_is_said_in_the_run_and_its_summary(
+    pytester, sib_fixture_dir, tmp_path, monkeypatch
+):
+    from tests.test_hardening import _filled_cache
+
+    cache = tmp_path / "llm.sqlite"
+    _filled_cache(cache, n=200)
+    with cache.open("r+b") as handle:
+        handle.write(os.urandom(100))  # the header: not a database any more
+    monkeypatch.setenv("BENCH_RESPONSE_CACHE", str(cache))
+    server = _SamplesServer()
+    task = (GENERATED % (server.url, "")).replace(
+        "demos_per_label: 1", "demos_per_label: 1, seeds: 1"
+    )
+    try:
+        result = run(pytester, sib_fixture_dir, task)
+    finally:
+        server.fake.close()
+    result.assert_outcomes(passed=1)
+    (moved,) = tmp_path.glob("llm.sqlite.corrupt-*")
+    said = f"NOTE: response cache {cache} is damaged (*); moved it to {moved} and going on*"
+    # said when it happens, and again in the end-of-session summary
+    result.stdout.fnmatch_lines(
+        [f"  sib200-sw-target_demos-* {said}", "passed *", said, "*benchmark cases*"]
+    )
