@@ -29,7 +29,7 @@ import pytest
 from benchmark import progress
 from benchmark.case.records import read_records, remove_stale_temp_files
 from benchmark.case.runner import CaseFailure, RunContext, finished_record, run_case
-from benchmark.case.spec import CaseSpec, TaskFileError
+from benchmark.case.spec import MAX_SEEDS, CaseSpec, TaskFileError
 from benchmark.case.staging import remove_stale_staging, staged_case
 from benchmark.case.taskfile import clash_problem, load_cases
 from benchmark.classifiers.finetune import EncoderUnavailableError
@@ -97,6 +97,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name in (*DATASETS, *SETTINGS, *LANGUAGE_CODES, "bench", "generated"):
         config.addinivalue_line("markers", f"{name}: benchmark case selector")
+    seeds = config.getoption("bench_seeds")
+    if seeds is not None and not 1 <= seeds <= MAX_SEEDS:
+        raise pytest.UsageError(
+            f"--bench-seeds {seeds}: give a number of seeds from 1 to {MAX_SEEDS} (every case "
+            "then runs seeds 0 to N-1)"
+        )
     if config.getoption("bench_cache_dir"):
         os.environ[CACHE_DIR_ENV] = str(Path(config.getoption("bench_cache_dir")).resolve())
     data = config.getoption("bench_data_dir")
@@ -161,7 +167,7 @@ class TaskFileCollector(pytest.File):
         ctx = self.config.stash[CTX_KEY]
         seeds = self.config.getoption("bench_seeds")
         for spec in load_cases(self.path, data_dir=ctx.data_dir):
-            if seeds:
+            if seeds is not None:
                 spec = dataclasses.replace(spec, seeds=tuple(range(seeds)))
             for mark in spec.marks:
                 self.config.addinivalue_line("markers", f"{mark}: declared in {self.path.name}")

@@ -179,6 +179,16 @@ def test_leaderboard_command_skips_a_record_with_a_string_or_nan_score(results, 
     _good_unchanged(results, before)
 
 
+def test_quality_with_a_mistyped_out_folder_says_so_and_creates_nothing(tmp_path):
+    from benchmark.cli import main
+
+    with pytest.raises(
+        SystemExit, match=f"no results folder at {tmp_path / 'leaderbaord'}/results"
+    ):
+        main(["quality", "--out", str(tmp_path / "leaderbaord")])
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_record_flags_mark_a_dirty_tree():
     clean = {**fake_record("a"), "environment": {"git": {"dirty": False}}}
     dirty = {**fake_record("a"), "environment": {"git": {"dirty": True}}}
@@ -352,6 +362,28 @@ def _task(tmp_path: Path, text: str) -> Path:
             "line 5",
             "'temperature' appears twice",
         ),
+        (
+            BASE + "settings: [gold]\nseeds\u200b: 3\n",
+            "line 5",
+            "key 'seeds\\u200b' holds an invisible or unusual character, U+200B (ZERO WIDTH SPACE)",
+        ),
+        (
+            "datasets\u00a0: [sib200]\nlanguages: [sw]\nsettings: [gold]\nsamples_per_label: 4\n",
+            "line 1",
+            "U+00A0 (NO-BREAK SPACE), at position 9",
+        ),
+        (
+            "description: 'one\u2028two'\n" + BASE + "settings: [gold]\nseeds: 3\nseeds: 5\n",
+            "line 7",
+            "'seeds' appears twice in one mapping (first on line 6)",
+        ),
+        (BASE + "settings: [gold]\nseeds: 100000\n", "seeds", "100000 seeds is more than the 100"),
+        (BASE + "settings: [gold]\nseeds: " + str(list(range(101))) + "\n", "seeds", "101 seeds"),
+        (
+            BASE + "settings: [gold]\ngeneration: {seeds: 1000}\n",
+            "generation.seeds",
+            "1000 seeds is more than the 100",
+        ),
         (BASE + "settings: [gold]\nseeds: [1, 2, 1]\n", "seeds[2]", "seed 1 is listed twice"),
         (
             "datasets: [sib200]\nlanguages: [sw]\nsettings: [target_demos]\nmodels: [tiny-random]\n"
@@ -381,6 +413,12 @@ def _task(tmp_path: Path, text: str) -> Path:
     ids=[
         "dup-key",
         "dup-nested-key",
+        "zero-width-key",
+        "no-break-space-key",
+        "line-separator-in-text",
+        "seed-count",
+        "seed-list",
+        "generation-seeds",
         "dup-seed",
         "huge-n",
         "unknown-backend",
@@ -437,6 +475,20 @@ def test_two_model_directories_with_one_name_are_refused_naming_both(tmp_path):
     assert f"models '{first}' and '{second}'" in message
     (one,) = load_cases(_task(tmp_path, GENERATED_TASK % first), check_data=False)
     assert one.case_id == "sib200-sw-target_demos-llm-n4-logreg_e5_small"  # ids unchanged
+
+
+def test_alias_bomb_and_huge_values_give_a_short_message(tmp_path):
+    levels = ["x0: &l0 [" + ", ".join(["lol"] * 9) + "]"]
+    levels += [f"x{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    bomb = BASE + "settings: [gold]\n" + "\n".join(levels) + "\nseeds: *l8\n"
+    started = time.perf_counter()
+    with pytest.raises(TaskFileError, match="more than 100,000 values .*alias bomb") as info:
+        load_cases(_task(tmp_path, bomb), check_data=False)
+    assert time.perf_counter() - started < 5 and len(str(info.value)) < 300
+    huge = BASE + "settings: [gold]\nseeds: '" + "9" * 3_000_000 + "'\n"
+    with pytest.raises(TaskFileError, match="valid list") as info:
+        load_cases(_task(tmp_path, huge), check_data=False)
+    assert len(str(info.value)) < 2000 and "3,000,002 characters" in str(info.value)
 
 
 def test_fractional_sample_count_gets_a_number_error_not_a_list_error(tmp_path):

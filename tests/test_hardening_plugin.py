@@ -279,3 +279,37 @@ def test_a_corrupt_response_cache_moved_aside_is_said_in_the_run_and_its_summary
     result.stdout.fnmatch_lines(
         [f"  sib200-sw-target_demos-* {said}", "passed *", said, "*benchmark cases*"]
     )
+
+
+@pytest.mark.parametrize("seeds", ["-2", "0", "101"])
+def test_bench_seeds_out_of_range_is_a_usage_error(pytester, sib_fixture_dir, seeds):
+    result = run(pytester, sib_fixture_dir, GOLD, args=["--bench-seeds", seeds])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert f"--bench-seeds {seeds}: give a number of seeds from 1 to 100" in result.stderr.str()
+    assert "Traceback" not in result.stderr.str() and not (pytester.path / "out").exists()
+
+
+def test_an_unwritable_output_folder_is_found_before_the_case_runs(pytester, sib_fixture_dir):
+    out = pytester.path / "out"
+    out.write_text("a file where the output folder should be\n")  # unwritable even for root
+    result = run(pytester, sib_fixture_dir, GOLD)
+    result.assert_outcomes(failed=1)
+    assert_short(
+        result.stdout.str(),
+        f"{CASE}: cannot write to the output folder {out / 'results'} (",
+        "the case did not run",
+    )
+    assert "training on" not in result.stdout.str()  # no step of the case began
+    assert out.read_text() == "a file where the output folder should be\n"
+    if os.geteuid() != 0:  # a read-only folder (root writes into any folder)
+        out.unlink()
+        (out / "results").mkdir(parents=True)
+        out.chmod(0o555)
+        (out / "results").chmod(0o555)
+        try:
+            result = run(pytester, sib_fixture_dir, GOLD)
+        finally:
+            out.chmod(0o755)
+            (out / "results").chmod(0o755)
+        result.assert_outcomes(failed=1)
+        assert_short(result.stdout.str(), "cannot write to the output folder", "Permission denied")

@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,12 @@ from benchmark.case.records import case_dir, record_path
 from benchmark.errors import BenchError, CaseFailure
 
 SUFFIX = ".staging"
+MIN_FREE_BYTES = 16 * 2**20  # a record and its artefacts need a few MB; less means a full disk
 FAILED_SUFFIX = ".failed"
+
+
+class OutputFolderError(BenchError, OSError):
+    """The folder a case writes into cannot take its record (read-only, missing, full)."""
 
 
 def staging_root(results_dir: Path, case_id: str) -> Path:
@@ -51,6 +57,7 @@ def staged_case(ctx: Any, case_id: str) -> Iterator[Any]:
     results_dir = ctx.results_dir
     root = staging_root(results_dir, case_id)
     shutil.rmtree(root, ignore_errors=True)
+    check_writable(results_dir)
     root.mkdir(parents=True)
     previous = record_path(results_dir, case_id)
     if previous.is_file():  # a rerun reads the record it replaces (e.g. cold throughput)
@@ -63,6 +70,33 @@ def staged_case(ctx: Any, case_id: str) -> Iterator[Any]:
             _name_in_error(err, case_dir(root, case_id), kept)
         raise
     _publish(results_dir, root, case_id)
+
+
+def check_writable(results_dir: Path, *, min_free: int = MIN_FREE_BYTES) -> None:
+    """Refuse to start a case whose record could not be written (a read-only or full folder).
+
+    Raises:
+        OutputFolderError: the folder (or the one holding it) cannot be created or written to,
+            or has less than `min_free` bytes free.
+    """
+    for folder in (results_dir, results_dir.parent):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(prefix=".write-probe.", suffix=".tmp", dir=folder)
+            os.close(fd)
+            os.unlink(probe)
+            free = shutil.disk_usage(folder).free
+        except OSError as err:
+            raise OutputFolderError(
+                f"cannot write to the output folder {folder} ({err.strerror or err}); the case "
+                "did not run: point --bench-out at a writable folder"
+            ) from None
+        if free < min_free:
+            raise OutputFolderError(
+                f"the output folder {folder} has {free / 2**20:.1f} MiB free (less than "
+                f"{min_free / 2**20:.0f} MiB); the case did not run: free some space or point "
+                "--bench-out elsewhere"
+            )
 
 
 def _publish(results_dir: Path, root: Path, case_id: str) -> None:

@@ -149,8 +149,14 @@ def _explain(path: Path, err: ValidationError, raw: dict[str, Any]) -> TaskFileE
         return TaskFileError(
             path, key, f"unknown value {value!r}", value=str(value), choices=choices
         )
-    extra = f" (got {first.get('input')!r})" if kind not in ("missing",) else ""
+    extra = f" (got {_short(first.get('input'))})" if kind not in ("missing",) else ""
     return TaskFileError(path, key, f"{first['msg']}{extra}")
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    """A value's repr for a message, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 40]}... ({len(text):,} characters)"
 
 
 def _check_names(path: Path, task: TaskFile) -> None:
