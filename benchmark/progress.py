@@ -106,13 +106,12 @@ _notices: list[str] = []  # this process's notices, in order (see `notice`)
 
 def notice(text: str) -> None:
     """Something a user must hear of even without -v (e.g. a damaged file moved aside):
-    printed at once, and kept for the end-of-session summary (`notices`)."""
+    printed at once while a case runs, and kept for the end-of-session summary (`notices`)."""
     with _lock:
         _notices.append(text)
         sink = _settings.sink
-        if sink is not None:
-            where = f"{_status.case_id} " if _status.case_id else ""
-            sink(f"  {where}NOTE: {text}")
+        if sink is not None and _status.case_id is not None:
+            sink(f"  {_status.case_id} NOTE: {text}")
 
 
 def notices() -> list[str]:
