@@ -102,6 +102,8 @@ def _quality(args: argparse.Namespace, extra: list[str]) -> int:
     if extra:
         raise SystemExit(f"unexpected arguments: {' '.join(extra)}")
     out = Path(args.out)
+    if not (out / "results").is_dir():  # a typo must not leave a new, empty folder behind
+        raise SystemExit(f"lowres-bench quality: no results folder at {out / 'results'}")
     updated = recompute_quality(out / "results", data_dir=args.data_dir, only_missing=not args.all)
     print(f"quality recomputed for {len(updated)} case(s)")
     print(write_leaderboard(out, command="lowres-bench quality"))

@@ -9,6 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 REDACTED = "***"
+MAX_MESSAGE_CHARS = 2000  # an error message longer than this is cut (a 25 MB value quoted...)
+
+
+def capped(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """`message`, cut to `limit` characters with a note saying how much was left out."""
+    if len(message) <= limit:
+        return message
+    left_out = f" ... ({len(message) - limit + 60:,} characters left out)"
+    return message[: limit - 60] + left_out
 
 
 class BenchError(Exception):
@@ -21,7 +30,7 @@ class DataFileError(BenchError, ValueError):
     def __init__(self, path: object, message: str, *, line: int | None = None) -> None:
         self.path, self.line = str(path), line
         where = f"{self.path}:{line}" if line is not None else self.path
-        super().__init__(f"{where}: {message}")
+        super().__init__(capped(f"{where}: {message}"))
 
 
 class BackendConfigError(BenchError, ValueError):
@@ -36,8 +45,8 @@ class RecordError(BenchError, ValueError):
     """A result record that cannot be read or lacks what the leaderboard needs."""
 
     def __init__(self, path: object, reason: str) -> None:
-        self.path, self.reason = str(path), reason
-        super().__init__(f"{self.path}: {reason}")
+        self.path, self.reason = str(path), capped(reason)
+        super().__init__(capped(f"{self.path}: {reason}"))
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:

@@ -18,6 +18,7 @@ import dataclasses
 import io
 import json
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -28,8 +29,9 @@ import pytest
 from benchmark import progress
 from benchmark.case.records import read_records, remove_stale_temp_files
 from benchmark.case.runner import CaseFailure, RunContext, finished_record, run_case
-from benchmark.case.spec import CaseSpec, TaskFileError
-from benchmark.case.taskfile import load_cases
+from benchmark.case.spec import MAX_SEEDS, CaseSpec, TaskFileError
+from benchmark.case.staging import remove_stale_staging, staged_case
+from benchmark.case.taskfile import clash_problem, load_cases
 from benchmark.classifiers.finetune import EncoderUnavailableError
 from benchmark.data.loaders import DATASETS, LeakageError
 from benchmark.errors import BenchError, RecordError
@@ -48,6 +50,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     DataDirError,
     LeakageError,
 )
+THIRD_PARTY_LINES = 10  # of a failed case's third-party output, in its report
 _INTERNAL_DIRS = tuple(Path(m.__file__).parent for m in (_pytest, pytest, pluggy))
 
 
@@ -94,6 +97,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name in (*DATASETS, *SETTINGS, *LANGUAGE_CODES, "bench", "generated"):
         config.addinivalue_line("markers", f"{name}: benchmark case selector")
+    seeds = config.getoption("bench_seeds")
+    if seeds is not None and not 1 <= seeds <= MAX_SEEDS:
+        raise pytest.UsageError(
+            f"--bench-seeds {seeds}: give a number of seeds from 1 to {MAX_SEEDS} (every case "
+            "then runs seeds 0 to N-1)"
+        )
     if config.getoption("bench_cache_dir"):
         os.environ[CACHE_DIR_ENV] = str(Path(config.getoption("bench_cache_dir")).resolve())
     data = config.getoption("bench_data_dir")
@@ -158,7 +167,7 @@ class TaskFileCollector(pytest.File):
         ctx = self.config.stash[CTX_KEY]
         seeds = self.config.getoption("bench_seeds")
         for spec in load_cases(self.path, data_dir=ctx.data_dir):
-            if seeds:
+            if seeds is not None:
                 spec = dataclasses.replace(spec, seeds=tuple(range(seeds)))
             for mark in spec.marks:
                 self.config.addinivalue_line("markers", f"{mark}: declared in {self.path.name}")
@@ -179,6 +188,7 @@ class BenchCase(pytest.Item):
     def __init__(self, *, spec: CaseSpec, **kwargs):
         super().__init__(**kwargs)
         self.spec = spec
+        self.clash: str | None = None  # another collected case with this id and another spec
         for name in ("bench", spec.dataset, spec.language, spec.setting, *spec.marks):
             self.add_marker(name)
         if spec.model:
@@ -186,13 +196,28 @@ class BenchCase(pytest.Item):
         self.user_properties.append(("bench_case", spec.case_id))
 
     def runtest(self) -> None:
+        if self.clash:
+            raise CaseFailure(self.clash)
+        known = len(progress.notices())
+        try:
+            self._run()
+        finally:  # notices (e.g. a damaged cache moved aside) travel with the report
+            new = progress.notices()[known:]
+            if new:
+                self.user_properties.append(("bench_notices", json.dumps(new)))
+
+    def _run(self) -> None:
         ctx = self.config.stash[CTX_KEY]
         done = finished_record(self.spec, ctx)
         if done is not None:
             f1 = done["scores"]["macro_f1_mean"]
             pytest.skip(f"finished earlier (macro-F1 {f1:.1f}); --bench-overwrite reruns it")
-        with progress.case(self.spec.case_id), self._quiet_libraries():
-            record = run_case(self.spec, ctx)
+        with (
+            progress.case(self.spec.case_id),
+            self._quiet_libraries(),
+            staged_case(ctx, self.spec.case_id) as staged,  # swapped in on success only
+        ):
+            record = run_case(self.spec, staged)
         summary = {
             k: record["scores"][k] for k in ("macro_f1_mean", "macro_f1_std", "accuracy_mean")
         }
@@ -220,7 +245,7 @@ class BenchCase(pytest.Item):
         finally:
             if buffer.getvalue():
                 self.add_report_section(
-                    "call", "third-party output (shown with -v)", buffer.getvalue()
+                    "call", "third-party output (shown with -v)", last_lines(buffer.getvalue())
                 )
 
     def repr_failure(self, excinfo, style=None):
@@ -237,6 +262,20 @@ class BenchCase(pytest.Item):
         return self.path, None, f"bench case {self.spec.case_id}"
 
 
+def mark_clashes(cases: list[BenchCase]) -> None:
+    """Cases of different task files that share an id but not a spec fail before they run
+    (each would overwrite the other's record), naming the other file and what differs."""
+    first: dict[str, BenchCase] = {}
+    for case in cases:
+        other = first.setdefault(case.spec.case_id, case)
+        problem = clash_problem(other.spec, case.spec)
+        if problem:
+            for item, peer in ((case, other), (other, case)):
+                item.clash = (
+                    f"the same case id is collected from {peer.path} with another spec: {problem}"
+                )
+
+
 class BenchSession:
     """Per-session state: which cases ran, the summary table, the leaderboard rebuild."""
 
@@ -246,6 +285,7 @@ class BenchSession:
         self.leaderboard: Path | None = None
         self.leaderboard_error: str | None = None
         self.bad_records: list[str] = []
+        self.notices: list[str] = []
         self.removed_temp: list[Path] = []
         self.bench_total = 0
         self.root_selection: str | None = None
@@ -254,6 +294,7 @@ class BenchSession:
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]):
         """Around pytest's own -k/-m deselection: count the cases before, choose after."""
         self.bench_total = sum(isinstance(item, BenchCase) for item in items)
+        mark_clashes([item for item in items if isinstance(item, BenchCase)])
         result = yield
         if not (_from_testpaths(config) and _has_selection(config) and self.bench_total):
             return result
@@ -277,14 +318,17 @@ class BenchSession:
 
         results_dir = self.config.stash[CTX_KEY].results_dir
         self.removed_temp = remove_stale_temp_files(results_dir)
+        self.removed_temp += remove_stale_staging(results_dir)
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             capture = self.config.pluginmanager.get_plugin("capturemanager")
 
             def sink(line: str) -> None:
+                streams = sys.stdout, sys.stderr  # a case's redirect (see _quiet_libraries)
                 with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
                     reporter.write_line(line)
                     reporter.flush()
+                sys.stdout, sys.stderr = streams  # resuming the capture would undo the redirect
 
             progress.set_sink(sink)
 
@@ -299,6 +343,8 @@ class BenchSession:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
+        if report.when == "call" and "bench_notices" in props:
+            self.notices.extend(json.loads(props["bench_notices"]))
         if "bench_case" in props and (report.when == "call" or report.outcome != "passed"):
             if report.when == "setup" and report.outcome == "passed":
                 return
@@ -338,9 +384,14 @@ class BenchSession:
     def pytest_terminal_summary(self, terminalreporter) -> None:
         tr = terminalreporter
         if self.removed_temp:
-            tr.write_line(f"removed {len(self.removed_temp)} stale temp file(s) of killed writes")
+            tr.write_line(
+                f"removed {len(self.removed_temp)} stale temp file(s) or staging folder(s) of "
+                "killed runs"
+            )
         for problem in self.bad_records:
             tr.write_line(f"skipped bad record {problem}", yellow=True)
+        for text in self.notices:
+            tr.write_line(f"NOTE: {text}", yellow=True)
         if self.leaderboard_error:
             tr.write_line(
                 f"leaderboard NOT rebuilt: {self.leaderboard_error} "
@@ -373,6 +424,15 @@ def invoked_as(config: pytest.Config) -> str:
     if COMMAND:
         return COMMAND
     return " ".join(["pytest", *config.invocation_params.args])
+
+
+def last_lines(text: str, keep: int = THIRD_PARTY_LINES) -> str:
+    """The last `keep` non-empty lines of `text` (progress bars redraw many), saying how many
+    more there were: a failure report stays short."""
+    lines = [line for line in text.replace("\r", "\n").splitlines() if line.strip()]
+    if len(lines) <= keep:
+        return "\n".join(lines)
+    return "\n".join([f"... {len(lines) - keep} earlier lines (all with -v -s)", *lines[-keep:]])
 
 
 def case_line(case_id: str, outcome: str, result: str | None) -> str:

@@ -49,6 +49,7 @@ class _Status:
     tokens: Callable[[], int | None] | None = None
     budget: tuple[int, int] | None = None  # (tokens decoded when the step began, at most more)
     counter: Counter | None = None  # the step being counted (the heartbeat re-renders it)
+    waiting: dict[int, tuple[str, float]] = {}  # requests without a reply: id -> (what, since)
 
 
 _status = _Status()
@@ -100,6 +101,25 @@ def _emit(text: str, *, heartbeat: bool = False) -> None:
         sink(f"  {_status.case_id} [{format_seconds(now - _status.started)}] {text}")
 
 
+_notices: list[str] = []  # this process's notices, in order (see `notice`)
+
+
+def notice(text: str) -> None:
+    """Something a user must hear of even without -v (e.g. a damaged file moved aside):
+    printed at once while a case runs, and kept for the end-of-session summary (`notices`)."""
+    with _lock:
+        _notices.append(text)
+        sink = _settings.sink
+        if sink is not None and _status.case_id is not None:
+            sink(f"  {_status.case_id} NOTE: {text}")
+
+
+def notices() -> list[str]:
+    """Every notice of this process so far."""
+    with _lock:
+        return list(_notices)
+
+
 def stage(text: str) -> None:
     """Announce a step of the running case (printed at once)."""
     _emit(text)
@@ -134,7 +154,24 @@ def _heartbeat(stop: threading.Event) -> None:
                     extra += f", {done}{f' of at most {most}' if most else ''} tokens{rate}"
                 else:
                     extra += ", no token decoded yet (loading weights or prefill)"
+            if _status.waiting:
+                what, since = min(_status.waiting.values(), key=lambda w: w[1])
+                extra += f", waiting for {what}: no reply for {format_seconds(now - since)}"
             _emit(f"{text} · {extra}", heartbeat=True)
+
+
+@contextmanager
+def waiting_for(what: str) -> Iterator[None]:
+    """A request in flight: while no reply came, the heartbeat names the oldest one
+    (`waiting for <url>: no reply for 9s`), so a silent server never looks like a slow step."""
+    token = object()
+    with _lock:
+        _status.waiting[id(token)] = (what, _settings.clock())
+    try:
+        yield
+    finally:
+        with _lock:
+            _status.waiting.pop(id(token), None)
 
 
 @contextmanager

@@ -101,8 +101,44 @@ def _good_unchanged(results: Path, before: bytes) -> None:
             "missing field(s) scores.per_seed",
         ),
         (b"[1, 2]", "expected a JSON object"),
+        (
+            json.dumps(
+                {
+                    **fake_record("bad"),
+                    "scores": {**fake_record("bad")["scores"], "macro_f1_mean": "71.8"},
+                }
+            ).encode(),
+            "scores.macro_f1_mean is '71.8' (a string), expected a number",
+        ),
+        (
+            json.dumps(fake_record("bad", f1=float("nan"))).encode(),
+            "scores.per_seed[0].macro_f1 is nan, expected a finite number",
+        ),
+        (
+            json.dumps(
+                {
+                    **fake_record("bad"),
+                    "spec": {**fake_record("bad")["spec"], "samples_per_label": "100"},
+                }
+            ).encode(),
+            "spec.samples_per_label is '100' (a string), expected int",
+        ),
+        (
+            json.dumps(fake_record("good")).encode(),
+            "holds case 'good', whose record is good.json (a copy under another name?",
+        ),
     ],
-    ids=["bad-bytes", "truncated", "no-spec", "no-scores", "not-object"],
+    ids=[
+        "bad-bytes",
+        "truncated",
+        "no-spec",
+        "no-scores",
+        "not-object",
+        "string-score",
+        "nan-score",
+        "string-size",
+        "copied-record",
+    ],
 )
 def test_bad_record_is_reported_and_skipped_never_raised(results, content, reason):
     before = (results / "good.json").read_bytes()
@@ -125,6 +161,32 @@ def test_leaderboard_command_survives_a_bad_record(results, caplog):
     (results / "bad.json").write_bytes(b"\xff\xfe\x00 not a record")
     assert main(["leaderboard", "--out", str(results.parent)]) == 0
     assert "bad.json: not UTF-8" in caplog.text  # printed on stderr outside pytest
+
+
+def test_leaderboard_command_skips_a_record_with_a_string_or_nan_score(results, caplog):
+    from benchmark.cli import main
+
+    before = (results / "good.json").read_bytes()
+    text_score = fake_record("text")
+    text_score["scores"]["macro_f1_mean"] = "71.8"
+    (results / "text.json").write_text(json.dumps(text_score))
+    (results / "nan.json").write_text(json.dumps(fake_record("nan", f1=float("nan"))))
+    assert main(["leaderboard", "--out", str(results.parent)]) == 0
+    board = (results.parent / "LEADERBOARD.md").read_text()
+    assert "from 1 result records" in board and not re.search(r"\bnan\b", board, re.I)
+    assert "text.json: scores.macro_f1_mean is '71.8'" in caplog.text
+    assert "nan.json: scores.per_seed[0].macro_f1 is nan" in caplog.text
+    _good_unchanged(results, before)
+
+
+def test_quality_with_a_mistyped_out_folder_says_so_and_creates_nothing(tmp_path):
+    from benchmark.cli import main
+
+    with pytest.raises(
+        SystemExit, match=f"no results folder at {tmp_path / 'leaderbaord'}/results"
+    ):
+        main(["quality", "--out", str(tmp_path / "leaderbaord")])
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_record_flags_mark_a_dirty_tree():
@@ -217,6 +279,61 @@ def test_corrupt_data_file_is_a_named_error_with_file_and_line(
     assert _load(sib_fixture_dir, split).examples  # the original is untouched
 
 
+def _replace_line(text: str, number: int, change) -> str:
+    lines = text.split("\n")
+    lines[number - 1] = change(lines[number - 1])
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda row: row.replace("\t", '\t"', 2).replace('\t"', "\t", 1), "is not closed"),
+        (lambda row: row.replace("\tsw", '\t"sw\tx"', 1), "quoted field 3 holds a tab"),
+        (lambda row: row.replace("\tsw", '\t"sw" x', 1), "text after the closing quote"),
+    ],
+    ids=["unbalanced-quote", "quoted-tab", "text-after-quote"],
+)
+def test_malformed_quote_is_refused_not_swallowing_rows(sib_fixture_dir, tmp_path, change, message):
+    source = sib_fixture_dir / "sib200" / "swh_Latn_train.tsv"
+    before = source.read_bytes()
+    root = tsv_copy(sib_fixture_dir, tmp_path, "train", lambda t: _replace_line(t, 5, change))
+    with pytest.raises(DataFileError, match=re.escape(message)) as info:
+        _load(root)
+    assert info.value.path.endswith("swh_Latn_train.tsv") and info.value.line == 5
+    assert len(str(info.value)) < 400
+    assert source.read_bytes() == before and len(_load(sib_fixture_dir).examples) == 42
+
+
+def test_quoted_fields_with_doubled_quotes_and_line_separators_load(sib_fixture_dir, tmp_path):
+    def quote(text: str) -> str:
+        text = _replace_line(
+            text, 3, lambda row: row.replace("\tsw", '\t"sw ""quoted"" sw', 1) + '"'
+        )
+        return _replace_line(text, 4, lambda row: row.replace("today", "to\u2028day", 1))
+
+    root = tsv_copy(sib_fixture_dir, tmp_path, "train", quote)
+    examples = _load(root).examples
+    assert len(examples) == 42  # no row swallowed or split
+    assert examples[1].text.startswith('sw "quoted" swh_Latn') and "\u2028" in examples[2].text
+    broken = tsv_copy(
+        sib_fixture_dir,
+        tmp_path / "b",
+        "train",
+        lambda t: _replace_line(quote(t), 9, lambda row: row.replace("\t", " ", 1)),
+    )
+    with pytest.raises(DataFileError) as info:  # U+2028 on line 4 is no line break
+        _load(broken)
+    assert info.value.line == 9
+
+
+def test_real_data_files_load_with_their_fingerprints(shared_data_dir):
+    split = load_split("sib200", "az", "train", data_dir=shared_data_dir)
+    quoted = [e for e in split.examples if '"' in e.text]
+    assert len(split.examples) == 701 and quoted  # real texts hold (doubled) quotes
+    assert not any("\t" in e.text or "\n" in e.text for e in split.examples)
+
+
 def test_data_errors_reach_collection_as_one_line(sib_fixture_dir, tmp_path):
     root = tsv_copy(sib_fixture_dir, tmp_path, "train", lambda t: t.split("\n", 1)[0] + "\n")
     task = tmp_path / "t.yaml"
@@ -244,6 +361,28 @@ def _task(tmp_path: Path, text: str) -> Path:
             BASE + "settings: [gold]\ngeneration: {temperature: 0.1, temperature: 0.9}\n",
             "line 5",
             "'temperature' appears twice",
+        ),
+        (
+            BASE + "settings: [gold]\nseeds\u200b: 3\n",
+            "line 5",
+            "key 'seeds\\u200b' holds an invisible or unusual character, U+200B (ZERO WIDTH SPACE)",
+        ),
+        (
+            "datasets\u00a0: [sib200]\nlanguages: [sw]\nsettings: [gold]\nsamples_per_label: 4\n",
+            "line 1",
+            "U+00A0 (NO-BREAK SPACE), at position 9",
+        ),
+        (
+            "description: 'one\u2028two'\n" + BASE + "settings: [gold]\nseeds: 3\nseeds: 5\n",
+            "line 7",
+            "'seeds' appears twice in one mapping (first on line 6)",
+        ),
+        (BASE + "settings: [gold]\nseeds: 100000\n", "seeds", "100000 seeds is more than the 100"),
+        (BASE + "settings: [gold]\nseeds: " + str(list(range(101))) + "\n", "seeds", "101 seeds"),
+        (
+            BASE + "settings: [gold]\ngeneration: {seeds: 1000}\n",
+            "generation.seeds",
+            "1000 seeds is more than the 100",
         ),
         (BASE + "settings: [gold]\nseeds: [1, 2, 1]\n", "seeds[2]", "seed 1 is listed twice"),
         (
@@ -274,6 +413,12 @@ def _task(tmp_path: Path, text: str) -> Path:
     ids=[
         "dup-key",
         "dup-nested-key",
+        "zero-width-key",
+        "no-break-space-key",
+        "line-separator-in-text",
+        "seed-count",
+        "seed-list",
+        "generation-seeds",
         "dup-seed",
         "huge-n",
         "unknown-backend",
@@ -286,6 +431,64 @@ def test_task_file_mistakes_are_caught_at_collection(tmp_path, text, key, messag
         load_cases(_task(tmp_path, text), check_data=False)
     assert info.value.key == key
     assert message in str(info.value)
+
+
+GENERATED_TASK = BASE + "settings: [target_demos]\nmodels: [%s]\n"
+
+
+def _model_dir(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    for name in ("config.json", "model.safetensors", "tokenizer.json"):
+        (folder / name).write_text("{}")
+    return folder
+
+
+def test_empty_or_missing_model_directory_is_named_with_what_it_must_hold(tmp_path):
+    from benchmark.llm.backend import load_backend
+    from benchmark.llm.models import ModelResolutionError
+
+    empty = tmp_path / "my-llm"
+    empty.mkdir()
+    missing = tmp_path / "no-such-llm"
+    for ref, expected in (
+        (empty, f"model directory {empty} is empty"),
+        (missing, "does not exist"),
+    ):
+        with pytest.raises(TaskFileError, match=re.escape(expected)) as info:
+            load_cases(_task(tmp_path, GENERATED_TASK % ref), check_data=False)
+        assert info.value.key == "models[0]" and len(str(info.value).splitlines()) == 1
+        with pytest.raises(ModelResolutionError, match=re.escape(expected)) as info:
+            load_backend("transformers", str(ref))  # at run time too, before transformers
+        assert len(str(info.value)) < 600 and "Traceback" not in str(info.value)
+    (empty / "config.json").write_text("{}")
+    with pytest.raises(ModelResolutionError, match="has no weights, no tokenizer files; a model"):
+        load_backend("transformers", str(empty))
+    assert [p.name for p in empty.iterdir()] == ["config.json"]  # nothing written into it
+
+
+def test_two_model_directories_with_one_name_are_refused_naming_both(tmp_path):
+    first, second = _model_dir(tmp_path / "a" / "llm"), _model_dir(tmp_path / "b" / "llm")
+    with pytest.raises(TaskFileError) as info:
+        load_cases(_task(tmp_path, GENERATED_TASK % f"{first}, {second}"), check_data=False)
+    message = str(info.value)
+    assert "case id 'sib200-sw-target_demos-llm-n4-logreg_e5_small' appears twice" in message
+    assert f"models '{first}' and '{second}'" in message
+    (one,) = load_cases(_task(tmp_path, GENERATED_TASK % first), check_data=False)
+    assert one.case_id == "sib200-sw-target_demos-llm-n4-logreg_e5_small"  # ids unchanged
+
+
+def test_alias_bomb_and_huge_values_give_a_short_message(tmp_path):
+    levels = ["x0: &l0 [" + ", ".join(["lol"] * 9) + "]"]
+    levels += [f"x{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    bomb = BASE + "settings: [gold]\n" + "\n".join(levels) + "\nseeds: *l8\n"
+    started = time.perf_counter()
+    with pytest.raises(TaskFileError, match="more than 100,000 values .*alias bomb") as info:
+        load_cases(_task(tmp_path, bomb), check_data=False)
+    assert time.perf_counter() - started < 5 and len(str(info.value)) < 300
+    huge = BASE + "settings: [gold]\nseeds: '" + "9" * 3_000_000 + "'\n"
+    with pytest.raises(TaskFileError, match="valid list") as info:
+        load_cases(_task(tmp_path, huge), check_data=False)
+    assert len(str(info.value)) < 2000 and "3,000,002 characters" in str(info.value)
 
 
 def test_fractional_sample_count_gets_a_number_error_not_a_list_error(tmp_path):
@@ -374,6 +577,59 @@ def test_closed_port_fails_fast_with_the_url():
         OpenAIBackend("tiny-random", base_url=url, progress=False)
     assert time.perf_counter() - started < 5
     assert f"{url}/models" in str(info.value)
+
+
+def test_unresolvable_host_fails_fast_naming_the_host():
+    from benchmark.llm.openai_backend import OpenAIBackend, ServerError
+
+    url = "http://bench-no-such-host.invalid:8000/v1"
+    started = time.perf_counter()
+    with pytest.raises(
+        ServerError, match="cannot resolve the host 'bench-no-such-host.invalid'"
+    ) as info:
+        OpenAIBackend("tiny-random", base_url=url, progress=False)
+    assert time.perf_counter() - started < 5
+    assert f"{url}/models" in str(info.value) and "base_url" in str(info.value)
+
+
+def test_silent_server_is_named_in_the_progress_line_and_fails_by_its_deadline():
+    from benchmark import progress
+    from benchmark.llm.backend import ChatRequest
+    from benchmark.llm.openai_backend import OpenAIBackend, ServerError
+    from tests.test_openai_backend import FakeServer
+
+    lines: list[str] = []
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+        started = time.perf_counter()
+        with (
+            progress.configured(sink=lines.append, heartbeat_s=1.0),
+            progress.case("c"),
+            pytest.raises(ServerError) as info,
+        ):
+            OpenAIBackend("tiny-random", base_url=url, setup_timeout_s=3, progress=False)
+        took = time.perf_counter() - started
+    assert 3 <= took < 5
+    assert str(info.value).startswith(
+        f"no reply from {url}/models for 3 s (backend_options.setup_timeout_s)"
+    )
+    waiting = [line for line in lines if f"waiting for {url}/models: no reply for" in line]
+    assert waiting and re.search(r"no reply for [12]s$", waiting[0])  # within one interval
+
+    hung = FakeServer()  # answers /models, then never answers a completion in time
+    hung.script = [(200, 10.0, None)]
+    try:
+        backend = OpenAIBackend(
+            "org/m", base_url=hung.url, deadline_s=2, progress=False, fingerprint="f"
+        )
+        started = time.perf_counter()
+        with pytest.raises(ServerError, match=f"no reply from {hung.url}/chat/completions for 2 s"):
+            backend.generate([ChatRequest([("user", "hi")])])
+        assert time.perf_counter() - started < 4
+    finally:
+        hung.close()
 
 
 class _EchoAuthHandler(http.server.BaseHTTPRequestHandler):

@@ -97,7 +97,7 @@ def test_bad_record_of_a_case_reruns_and_a_stray_one_is_reported(pytester, sib_f
     assert (results / "stray.json").read_bytes() == stray_before  # reported, left alone
     result.stdout.fnmatch_lines(
         [
-            "*removed 1 stale temp file(s)*",
+            "*removed 1 stale temp file(s) or staging folder(s)*",
             "*skipped bad record */stray.json: missing field(s) spec, scores, n_train, timings*",
             "*passed*sib200-sw-gold-n2-logreg_tiny_random*",
             "leaderboard rebuilt: *",
@@ -175,3 +175,141 @@ def test_a_bug_shows_the_project_frames_only(pytester, sib_fixture_dir):
     result.stdout.fnmatch_lines(
         ["failed   sib200-sw-gold-n2-logreg_tiny_random  KeyError: 'missing'"]
     )
+
+
+class _SamplesServer:
+    """A loopback OpenAI server: numbered samples at temperature 0.4, garbage at any other."""
+
+    def __init__(self):
+        from tests.test_openai_backend import FakeServer
+
+        self.fake = FakeServer()
+        self.fake.answer = self.answer
+        self.url, self.count = self.fake.url, 0
+
+    def answer(self, body: dict) -> dict:
+        self.count += 1
+        good = body.get("temperature") == 0.4
+        lines = [f"{i}. the sample number {self.count}-{i} of this label" for i in range(1, 4)]
+        text = "\n".join(lines) if good else "!!! ??? ..."
+        return {
+            "choices": [{"message": {"content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 20, "completion_tokens": 20},
+        }
+
+
+def _tree(folder) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_a_failed_rerun_leaves_the_previous_record_and_artefacts_byte_identical(
+    pytester, sib_fixture_dir
+):
+    server = _SamplesServer()
+    task = (GENERATED % (server.url, "")).replace(
+        "demos_per_label: 1", "demos_per_label: 1, seeds: 1"
+    )
+    results = pytester.path / "out" / "results"
+    case = "sib200-sw-target_demos-tiny_random-n2-logreg_tiny_random"
+    try:
+        run(pytester, sib_fixture_dir, task).assert_outcomes(passed=1)
+        before = _tree(results)
+        assert f"{case}/generated.jsonl" in before and before[f"{case}/generated.jsonl"]
+        changed = task.replace("seeds: 1,", "seeds: 1, temperature: 0.9,")
+        result = run(pytester, sib_fixture_dir, changed)  # spec changed: reruns, and fails
+    finally:
+        server.fake.close()
+    result.assert_outcomes(failed=1)
+    failed = results / f"{case}.failed"
+    assert_short(
+        result.stdout.str(), "need at least 2 labels", f"what was generated is kept in {failed}"
+    )
+    after = _tree(results)
+    assert {k: v for k, v in after.items() if not k.startswith(f"{case}.failed/")} == before
+    assert (failed / "generated.jsonl").read_text().count('"status": "kept"') == 0
+    assert not list((pytester.path / "out").glob(".*.staging"))  # no staging folder left
+
+
+def test_two_task_files_with_one_case_id_for_two_models_fail_before_running(
+    pytester, sib_fixture_dir, tmp_path
+):
+    from tests.test_hardening import _model_dir
+
+    first, second = _model_dir(tmp_path / "a" / "llm"), _model_dir(tmp_path / "b" / "llm")
+    task = GENERATED % ("http://127.0.0.1:1/v1", "")
+    result = run(
+        pytester,
+        sib_fixture_dir,
+        task.replace("[tiny-random]", f"[{first}]"),
+        task.replace("[tiny-random]", f"[{second}]"),
+    )
+    result.assert_outcomes(failed=2)
+    assert_short(
+        result.stdout.str(),
+        f"the same case id is collected from {pytester.path / 'tasks' / 't1.yaml'} with another spec",
+        f"models '{first}' and '{second}' share the name the id keeps",
+    )
+    assert not (pytester.path / "out" / "results").exists()  # nothing ran, nothing written
+
+
+def test_a_corrupt_response_cache_moved_aside_is_said_in_the_run_and_its_summary(
+    pytester, sib_fixture_dir, tmp_path, monkeypatch
+):
+    from tests.test_hardening import _filled_cache
+
+    cache = tmp_path / "llm.sqlite"
+    _filled_cache(cache, n=200)
+    with cache.open("r+b") as handle:
+        handle.write(os.urandom(100))  # the header: not a database any more
+    monkeypatch.setenv("BENCH_RESPONSE_CACHE", str(cache))
+    server = _SamplesServer()
+    task = (GENERATED % (server.url, "")).replace(
+        "demos_per_label: 1", "demos_per_label: 1, seeds: 1"
+    )
+    try:
+        result = run(pytester, sib_fixture_dir, task)
+    finally:
+        server.fake.close()
+    result.assert_outcomes(passed=1)
+    (moved,) = tmp_path.glob("llm.sqlite.corrupt-*")
+    said = f"NOTE: response cache {cache} is damaged (*); moved it to {moved} and going on*"
+    # said when it happens, and again in the end-of-session summary
+    result.stdout.fnmatch_lines(
+        [f"  sib200-sw-target_demos-* {said}", "passed *", said, "*benchmark cases*"]
+    )
+
+
+@pytest.mark.parametrize("seeds", ["-2", "0", "101"])
+def test_bench_seeds_out_of_range_is_a_usage_error(pytester, sib_fixture_dir, seeds):
+    result = run(pytester, sib_fixture_dir, GOLD, args=["--bench-seeds", seeds])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert f"--bench-seeds {seeds}: give a number of seeds from 1 to 100" in result.stderr.str()
+    assert "Traceback" not in result.stderr.str() and not (pytester.path / "out").exists()
+
+
+def test_an_unwritable_output_folder_is_found_before_the_case_runs(pytester, sib_fixture_dir):
+    out = pytester.path / "out"
+    out.write_text("a file where the output folder should be\n")  # unwritable even for root
+    result = run(pytester, sib_fixture_dir, GOLD)
+    result.assert_outcomes(failed=1)
+    assert_short(
+        result.stdout.str(),
+        f"{CASE}: cannot write to the output folder {out / 'results'} (",
+        "the case did not run",
+    )
+    assert "training on" not in result.stdout.str()  # no step of the case began
+    assert out.read_text() == "a file where the output folder should be\n"
+    if os.geteuid() != 0:  # a read-only folder (root writes into any folder)
+        out.unlink()
+        (out / "results").mkdir(parents=True)
+        out.chmod(0o555)
+        (out / "results").chmod(0o555)
+        try:
+            result = run(pytester, sib_fixture_dir, GOLD)
+        finally:
+            out.chmod(0o755)
+            (out / "results").chmod(0o755)
+        result.assert_outcomes(failed=1)
+        assert_short(result.stdout.str(), "cannot write to the output folder", "Permission denied")

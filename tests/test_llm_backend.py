@@ -87,6 +87,8 @@ def test_unknown_model_suggests_alias():
 
 def test_local_directory_fingerprint_tracks_content(tmp_path):
     (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.safetensors").write_bytes(b"")  # a model directory needs weights
+    (tmp_path / "tokenizer.json").write_text("{}")  # and a tokenizer
     first = resolve_model(str(tmp_path))
     assert first.kind == "local" and first.has_chat_template is False
     (tmp_path / "config.json").write_text('{"a": 1}')

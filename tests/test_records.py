@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
 
 import pytest
 
@@ -76,11 +77,12 @@ def test_parallel_writers_never_leave_a_torn_file(tmp_path):
 
 def test_leaderboard_rebuild_is_identical_and_shows_gap(tmp_path):
     results = tmp_path / "leaderboard" / "results"
-    for record in (
+    stored = (
         fake_record("sib200-sw-gold", f1=70.0),
         fake_record("sib200-en-gold", language="en", f1=80.0),
         fake_record("sib200-sw-target_demos-m", setting="target_demos", model="m", f1=62.5),
-    ):
+    )
+    for record in stored:
         write_json_atomic(record_path(results, record["case_id"]), record)
     board = tmp_path / "leaderboard"
 
@@ -95,9 +97,11 @@ def test_leaderboard_rebuild_is_identical_and_shows_gap(tmp_path):
     assert "62.5 (-7.5)" in first  # gap to gold of the same dataset/language/classifier/n
     gold_row = next(line for line in first.splitlines() if " | gold | " in line)
     assert "80.0" in gold_row and "70.0" in gold_row and "75.0" in gold_row  # en, sw, mean
-    # order of the files on disk does not matter
-    for path in results.glob("*.json"):
-        path.rename(path.with_name("zz-" + path.name))
+    # the order the files were written in does not matter (a file is named by its case id:
+    # a copy under another name is refused, so only the writing order can change)
+    shutil.rmtree(results)
+    for record in sorted(stored, key=lambda r: r["case_id"], reverse=True):
+        write_json_atomic(record_path(results, record["case_id"]), record)
     figures = tmp_path / "leaderboard" / "figures"
     assert render(results, display=display_path(results), figures_dir=figures) == first
     assert (figures / "f1_sib200_logreg_e5_small_n100.png").is_file()

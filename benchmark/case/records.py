@@ -6,6 +6,7 @@ import copy
 import functools
 import json
 import logging
+import math
 import os
 import platform
 import subprocess
@@ -353,7 +354,89 @@ def load_record(path: Path) -> dict[str, Any]:
         if missing:
             where = "" if section is None else f"{section}."
             raise RecordError(path, f"missing field(s) {', '.join(where + k for k in missing)}")
+    problem = type_problem(record)
+    if problem:
+        raise RecordError(path, problem)
+    if record["case_id"] != Path(path).stem:
+        raise RecordError(
+            path,
+            f"holds case {str(record['case_id'])[:200]!r}, whose record is "
+            f"{record['case_id']}.json (a copy under another name? records are named by case id)",
+        )
     return record
+
+
+# Spec fields the leaderboard reads, and the types they must have.
+_SPEC_TYPES: dict[str, tuple[type, ...]] = {
+    "dataset": (str,),
+    "language": (str,),
+    "setting": (str,),
+    "model": (str, type(None)),
+    "samples_per_label": (int,),
+    "classifier_slug": (str,),
+}
+
+
+def type_problem(record: dict[str, Any]) -> str | None:
+    """What is wrong with the types of a record's fields that tables read, or None.
+
+    `case_id` and the spec's names are strings; every value under `scores`, `timings`,
+    `n_train` and the matched gold control's scores is a finite number (no string, no NaN).
+    """
+    if not isinstance(record["case_id"], str) or not record["case_id"]:
+        return f"case_id is {_shown(record['case_id'])}, expected a non-empty string"
+    for key, types in _SPEC_TYPES.items():
+        value = record["spec"][key]
+        if not isinstance(value, types) or isinstance(value, bool):
+            expected = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            return f"spec.{key} is {_shown(value)}, expected {expected}"
+    matched = record.get("matched_gold") or {}
+    numeric = {
+        "scores": record["scores"],
+        "timings": record["timings"],
+        "n_train": record["n_train"],
+        "matched_gold.scores": matched.get("scores") if isinstance(matched, dict) else matched,
+    }
+    for where, value in numeric.items():
+        problem = _not_numeric(where, value)
+        if problem:
+            return problem
+    return None
+
+
+def _not_numeric(where: str, value: Any) -> str | None:
+    """The first leaf under `value` that is not a finite number, described; None if all are."""
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = ((f"[{i}]", v) for i, v in enumerate(value))
+    elif value is None and where.startswith("matched_gold"):
+        return None
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        if math.isfinite(value):
+            return None
+        return f"{where} is {value!r}, expected a finite number (a failed score?)"
+    else:
+        return f"{where} is {_shown(value)}, expected a number"
+    for key, item in items:
+        problem = _not_numeric(f"{where}{key}" if key.startswith("[") else f"{where}.{key}", item)
+        if problem:
+            return problem
+    return None
+
+
+def _shown(value: Any) -> str:
+    """A value as a message shows it: its repr, cut to 60 characters, and its JSON type."""
+    text = repr(value)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    kind = {
+        str: "a string",
+        bool: "a boolean",
+        type(None): "null",
+        list: "a list",
+        dict: "an object",
+    }
+    return f"{text} ({kind.get(type(value), type(value).__name__)})"
 
 
 def read_record(path: Path) -> dict[str, Any] | None:

@@ -12,7 +12,11 @@ from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from benchmark.errors import capped
 from benchmark.registry import Registry
+
+# Seeds per case (and generated sets per case): the study uses 10 (and 3); 10x that is a typo.
+MAX_SEEDS = 100
 
 
 class TaskFileError(ValueError):
@@ -31,7 +35,21 @@ class TaskFileError(ValueError):
         hint = did_you_mean(value, choices) if value is not None and choices else ""
         if choices:
             hint += f"; expected one of: {', '.join(choices)}"
-        super().__init__(f"{self.path}: {key}: {message}{hint}")
+        super().__init__(capped(f"{self.path}: {key}: {message}{hint}"))
+
+
+def seed_list(value: Any, what: str) -> Any:
+    """`seeds:` as written: a count (1 to `MAX_SEEDS`) becomes `range(count)`; a list is
+    capped at `MAX_SEEDS` entries; anything else is left for the schema to refuse."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 1:
+            raise ValueError(f"a {what} count must be at least 1")
+        if value > MAX_SEEDS:
+            raise ValueError(f"{value} seeds is more than the {MAX_SEEDS} a case allows")
+        return list(range(value))
+    if isinstance(value, list) and len(value) > MAX_SEEDS:
+        raise ValueError(f"{len(value)} seeds is more than the {MAX_SEEDS} a case allows")
+    return value
 
 
 def did_you_mean(value: str, choices: Sequence[str]) -> str:
@@ -189,11 +207,7 @@ class GenerationOptions(_Strict):
     @field_validator("seeds", mode="before")
     @classmethod
     def _seed_count(cls, value: Any) -> Any:
-        if isinstance(value, int) and not isinstance(value, bool):
-            if value < 1:
-                raise ValueError("a generation seed count must be at least 1")
-            return list(range(value))
-        return value
+        return seed_list(value, "generated set")
 
     def generation_seeds(self) -> list[int]:
         """The seeds of the generated sets: `[seed]` when the legacy single seed is set."""
@@ -375,11 +389,7 @@ class TaskFile(_Strict):
     @field_validator("seeds", mode="before")
     @classmethod
     def _seed_count(cls, value: Any) -> Any:
-        if isinstance(value, int) and not isinstance(value, bool):
-            if value < 1:
-                raise ValueError("a seed count must be at least 1")
-            return list(range(value))
-        return value
+        return seed_list(value, "seed")
 
     @field_validator("classifiers", mode="before")
     @classmethod

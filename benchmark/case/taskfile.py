@@ -30,7 +30,12 @@ from benchmark.encoders.embedder import ENCODERS
 from benchmark.errors import BackendConfigError
 from benchmark.generation.gates import GATES, parse_gate_set
 from benchmark.llm.backend import check_backend_options
-from benchmark.llm.models import known_model_aliases
+from benchmark.llm.models import (
+    known_model_aliases,
+    looks_like_path,
+    missing_path_message,
+    model_directory_problem,
+)
 from benchmark.selection import POOL_METHODS, SELECTORS
 from benchmark.settings import SETTINGS, CaseBase, setting_of
 
@@ -144,8 +149,14 @@ def _explain(path: Path, err: ValidationError, raw: dict[str, Any]) -> TaskFileE
         return TaskFileError(
             path, key, f"unknown value {value!r}", value=str(value), choices=choices
         )
-    extra = f" (got {first.get('input')!r})" if kind not in ("missing",) else ""
+    extra = f" (got {_short(first.get('input'))})" if kind not in ("missing",) else ""
     return TaskFileError(path, key, f"{first['msg']}{extra}")
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    """A value's repr for a message, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 40]}... ({len(text):,} characters)"
 
 
 def _check_names(path: Path, task: TaskFile) -> None:
@@ -261,7 +272,19 @@ def _check_backend(path: Path, task: TaskFile) -> None:
 
 def _check_model(path: Path, key: str, ref: str) -> None:
     aliases = known_model_aliases()
-    if ref in aliases or "/" in ref or Path(ref).expanduser().is_dir():
+    if ref in aliases:
+        return
+    local = Path(ref).expanduser()
+    if local.is_dir():
+        problem = model_directory_problem(local)
+        if problem:
+            raise TaskFileError(path, key, problem)
+        return
+    if local.is_file() and local.suffix == ".gguf":
+        return
+    if looks_like_path(ref):
+        raise TaskFileError(path, key, missing_path_message(ref))
+    if "/" in ref:
         return
     raise TaskFileError(
         path,
@@ -353,10 +376,25 @@ def case_generation(options: GenerationOptions) -> GenerationOptions:
 
 
 def _check_unique(path: Path, cases: list[CaseSpec]) -> None:
-    seen: set[str] = set()
+    seen: dict[str, CaseSpec] = {}
     for case in cases:
-        if case.case_id in seen:
+        first = seen.setdefault(case.case_id, case)
+        if first is not case:
+            problem = clash_problem(first, case) or "repeated list entries?"
             raise TaskFileError(
-                path, "<matrix>", f"case id {case.case_id!r} appears twice (repeated list entries?)"
+                path, "<matrix>", f"case id {case.case_id!r} appears twice ({problem})"
             )
-        seen.add(case.case_id)
+
+
+def clash_problem(a: CaseSpec, b: CaseSpec) -> str | None:
+    """Why two different specs got one case id (their records would overwrite each other), or
+    None when the specs are the same."""
+    if a.spec_hash == b.spec_hash:
+        return None
+    if a.model != b.model:
+        return (
+            f"models {a.model!r} and {b.model!r} share the name the id keeps (the last part of a "
+            "path or hub id): their records would overwrite each other; give one directory "
+            "another name"
+        )
+    return "two different specs, one id: their records would overwrite each other"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,9 @@ from benchmark.case.spec import TaskFileError
 
 # Top-level key naming shared YAML files merged under this one.
 INCLUDE_KEY = "include"
+# Values a task file may expand to (aliases included): a study has a few hundred; more is an
+# alias bomb ("billion laughs") that would take minutes and gigabytes to validate and print.
+MAX_VALUES = 100_000
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -31,17 +35,61 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             ) in node.value:  # the mapping's own keys (a `<<:` merge may be overridden)
                 if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
                     continue
-                line = key_node.start_mark.line + 1
+                at = key_node.start_mark.index
+                odd = _odd_character(key_node.value)
+                if odd is not None:
+                    raise _OddKey(key_node.value, odd, at)
                 if key_node.value in seen:
-                    raise _DuplicateKey(key_node.value, seen[key_node.value], line)
-                seen[key_node.value] = line
+                    raise _DuplicateKey(key_node.value, seen[key_node.value], at)
+                seen[key_node.value] = at
         return super().construct_mapping(node, deep=deep)
 
 
 class _DuplicateKey(Exception):
     def __init__(self, key: str, first: int, again: int) -> None:
         super().__init__(key)
-        self.key, self.first, self.again = key, first, again
+        self.key, self.first, self.again = key, first, again  # character indices
+
+
+class _OddKey(Exception):
+    def __init__(self, key: str, position: int, at: int) -> None:
+        super().__init__(key)
+        self.key, self.position, self.at = key, position, at
+
+
+def _odd_character(key: str) -> int | None:
+    """Index of the first invisible or unusual character of a key (a zero-width space, a
+    no-break space, a control or format character), or None."""
+    for i, char in enumerate(key):
+        if char != " " and unicodedata.category(char)[0] in "CZ":
+            return i
+    return None
+
+
+def _line(text: str, index: int) -> int:
+    """The line of a character index: counting "\n" only (YAML also breaks lines at U+2028,
+    U+2029 and U+0085, which editors show inside a line)."""
+    return text.count("\n", 0, index) + 1
+
+
+def _expanded_size(value: Any, limit: int) -> int:
+    """How many values `value` holds with every alias expanded (stops counting past `limit`)."""
+    sizes: dict[int, int] = {}
+
+    def size(item: Any) -> int:
+        if id(item) in sizes:
+            return sizes[id(item)]
+        children = item.values() if isinstance(item, dict) else item
+        total = 1
+        if isinstance(item, (dict, list)):
+            for child in children:
+                total += size(child)
+                if total > limit:
+                    break
+        sizes[id(item)] = total
+        return total
+
+    return size(value)
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -57,14 +105,30 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except _DuplicateKey as dup:
         raise TaskFileError(
             path,
-            f"line {dup.again}",
-            f"key {dup.key!r} appears twice in one mapping (first on line {dup.first}); "
-            "YAML would silently keep the last one: keep one",
+            f"line {_line(text, dup.again)}",
+            f"key {dup.key!r} appears twice in one mapping (first on line "
+            f"{_line(text, dup.first)}); YAML would silently keep the last one: keep one",
+        ) from None
+    except _OddKey as odd:
+        char = odd.key[odd.position]
+        name = unicodedata.name(char, "unnamed")
+        raise TaskFileError(
+            path,
+            f"line {_line(text, odd.at)}",
+            f"key {odd.key!r} holds an invisible or unusual character, U+{ord(char):04X} "
+            f"({name}), at position {odd.position + 1}; retype the key",
         ) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "<yaml>"
+        where = f"line {_line(text, mark.index)}" if mark else "<yaml>"
         raise TaskFileError(path, where, f"invalid YAML: {getattr(err, 'problem', err)}") from None
+    if _expanded_size(raw, MAX_VALUES) > MAX_VALUES:
+        raise TaskFileError(
+            path,
+            "<file>",
+            f"expands to more than {MAX_VALUES:,} values (aliases that repeat aliases, an "
+            "'alias bomb'?); a task file holds a few hundred",
+        )
     if not isinstance(raw, dict):
         raise TaskFileError(
             path, "<top level>", f"expected a mapping of keys, got {type(raw).__name__}"

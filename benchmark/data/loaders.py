@@ -11,7 +11,6 @@ samplers refuse test examples, so test data cannot reach training or prompts.
 
 from __future__ import annotations
 
-import csv
 import difflib
 import functools
 import hashlib
@@ -81,7 +80,9 @@ def _read_tsv(
 
     Raises:
         DataFileError: not UTF-8, empty, cut off mid-line, a missing column, an incomplete
-            row or an empty field; the message names the file and the line.
+            row, an empty field, or a quote that does not close on its own line (a field
+            spanning lines would swallow the rows after it); the message names the file and
+            the line.
     """
     raw = path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()[:16]
@@ -102,8 +103,8 @@ def _read_tsv(
             "newline: restore the file from its source",
             line=text.count("\n") + 1,
         )
-    reader = csv.reader(text.splitlines(), delimiter="\t")
-    names = next(reader)
+    lines = text.split("\n")[:-1]  # "\n" only: U+2028 and friends are text, not line breaks
+    names = _tsv_fields(path, lines[0], 1)
     missing = [c for c in columns if c not in names]
     if missing:
         raise DataFileError(
@@ -112,8 +113,8 @@ def _read_tsv(
             line=1,
         )
     rows = []
-    for fields in reader:
-        line = reader.line_num
+    for line, content in enumerate(lines[1:], 2):
+        fields = _tsv_fields(path, content, line)
         if len(fields) != len(names):
             raise DataFileError(
                 path,
@@ -126,6 +127,66 @@ def _read_tsv(
             raise DataFileError(path, f"empty field(s) {', '.join(empty)}", line=line)
         rows.append((line, row))
     return tuple(rows), digest
+
+
+def _tsv_fields(path: Path, content: str, line: int) -> list[str]:
+    """The tab-separated fields of one line of a quoted TSV, as `csv` writes it: a field may be
+    quoted (`"..."`, a quote inside doubled); an empty line has no fields.
+
+    Raises:
+        DataFileError: a quote that opens a field is not closed on the same line (the field
+            would swallow the rows after it), a quoted field holds a tab, or text follows a
+            closing quote.
+    """
+    content = content.removesuffix("\r")
+    if not content:
+        return []
+    fields: list[str] = []
+    start = 0
+    while True:
+        if content.startswith('"', start):
+            value, end = _quoted_field(path, content, start, line, len(fields) + 1)
+        else:
+            end = content.find("\t", start)
+            end = len(content) if end == -1 else end
+            value = content[start:end]
+        fields.append(value)
+        if end >= len(content):
+            return fields
+        start = end + 1
+
+
+def _quoted_field(path: Path, content: str, start: int, line: int, number: int) -> tuple[str, int]:
+    """The value of the quoted field opening at `start`, and the index after its closing quote."""
+    pieces, i = [], start + 1
+    while True:
+        close = content.find('"', i)
+        if close == -1:
+            shown = content[start : start + 40] + ("..." if len(content) - start > 40 else "")
+            raise DataFileError(
+                path,
+                f"the quote that opens field {number} ({shown!r}) is not closed on this line; "
+                'a quoted field must end on the line it starts on, a quote inside it doubled ("")',
+                line=line,
+            )
+        pieces.append(content[i:close])
+        if not content.startswith('"', close + 1):
+            break
+        pieces.append('"')
+        i = close + 2
+    value, end = "".join(pieces), close + 1
+    if "\t" in value:
+        raise DataFileError(
+            path, f"quoted field {number} holds a tab; fields are separated by tabs", line=line
+        )
+    if end < len(content) and content[end] != "\t":
+        raise DataFileError(
+            path,
+            f"text after the closing quote of field {number}; double a quote inside a quoted "
+            'field ("")',
+            line=line,
+        )
+    return value, end
 
 
 def _check_labels(path: Path, dataset: str, rows, label_column: str) -> None:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmark import progress
 from benchmark.errors import ResponseCacheError
 from benchmark.llm.backend import (
     ChatBackend,
@@ -234,6 +235,7 @@ class ResponseCache:
             "with an empty cache (responses are requested again; delete the moved file when done)"
         )
         warnings.warn(message, ResponseCacheWarning, stacklevel=3)
+        progress.notice(message)  # warnings are hidden without -v: the run must say it
 
     def get_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Look up several keys at once.

@@ -33,7 +33,7 @@ _FULL_HASH_LIMIT = 32 * 1024 * 1024
 _SAMPLE_SIZE = 1024 * 1024
 
 
-class ModelResolutionError(ValueError):
+class ModelResolutionError(BenchError, ValueError):
     """A model reference that names no alias, directory, GGUF file or hub id."""
 
 
@@ -226,13 +226,14 @@ def packages_dir() -> Path:
     return cache_dir() / "packages"
 
 
-def resolve_model(ref: str) -> ResolvedModel:
+def resolve_model(ref: str, *, tokenizer_only: bool = False) -> ResolvedModel:
     """Resolve an alias, local directory, local `.gguf` file or `org/name[@revision]` hub id.
 
     Packaged and GGUF models are converted on first use (seconds to minutes, once per machine).
 
     Args:
         ref: the reference as written in a task file or on the command line.
+        tokenizer_only: a local directory needs only the tokenizer files (no weights).
 
     Returns:
         The resolved model.
@@ -245,14 +246,63 @@ def resolve_model(ref: str) -> ResolvedModel:
         return _resolve_alias(MODEL_ALIASES.get(ref))
     path = Path(ref).expanduser()
     if path.is_dir():
+        problem = model_directory_problem(path, tokenizer_only=tokenizer_only)
+        if problem:
+            raise ModelResolutionError(problem)
         return _resolve_directory(path.resolve(), alias=None, kind="local")
     if path.is_file() and path.suffix == ".gguf":
         target = _convert_local_gguf(path.resolve())
         return _resolve_directory(target, alias=None, kind="gguf")
+    if looks_like_path(ref):
+        raise ModelResolutionError(missing_path_message(ref))
     if _HUB_ID.match(ref):
         hub_id, _, revision = ref.partition("@")
         return _resolve_hub(hub_id, revision or None, alias=None)
     raise ModelResolutionError(_unknown_ref_message(ref))
+
+
+MODEL_DIRECTORY_NEEDS = (
+    "a model directory holds what `save_pretrained` writes: config.json, the weights "
+    "(*.safetensors or pytorch_model*.bin) and the tokenizer (tokenizer.json, tokenizer.model or "
+    "vocab files with tokenizer_config.json)"
+)
+_WEIGHTS = ("*.safetensors", "pytorch_model*.bin", "model*.safetensors.index.json")
+_TOKENIZER = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json", "vocab.json", "*.model")
+
+
+def model_directory_problem(path: Path, *, tokenizer_only: bool = False) -> str | None:
+    """What a local model directory lacks (None when it holds a config, weights and a
+    tokenizer; with `tokenizer_only`, a tokenizer): without this check transformers fails with
+    a long, misleading traceback."""
+    missing = []
+    if not tokenizer_only and not (path / "config.json").is_file():
+        missing.append("config.json")
+    if not tokenizer_only and not any(next(path.glob(p), None) for p in _WEIGHTS):
+        missing.append("weights")
+    if not any(next(path.glob(pattern), None) for pattern in _TOKENIZER):
+        missing.append("tokenizer files")
+    if not missing:
+        return None
+    what = "is empty" if not any(path.iterdir()) else f"has no {', no '.join(missing)}"
+    return f"model directory {path} {what}; {MODEL_DIRECTORY_NEEDS}"
+
+
+def looks_like_path(ref: str) -> bool:
+    """A reference written as a path (`/x`, `./x`, `../x`, `~/x`, or under an existing folder),
+    not as an alias or an `org/name` hub id."""
+    if ref.startswith(("/", "./", "../", "~")) or ref in (".", ".."):
+        return True
+    head = ref.split("/", 1)[0]
+    return "/" in ref and Path(head).is_dir()
+
+
+def missing_path_message(ref: str) -> str:
+    """The error for a model path that does not exist."""
+    path = Path(ref).expanduser()
+    return (
+        f"model path {ref} does not exist (looked for {path.absolute()}); name an existing model "
+        "directory, a .gguf file, an alias or an org/name hub id"
+    )
 
 
 def _unknown_ref_message(ref: str) -> str:

@@ -33,6 +33,12 @@ difference between "yes" and "no" unchanged); other choices get -inf.
 
 Several replicas without a load balancer: give `base_url` a list; requests are spread over them
 round-robin and a retry goes to the next one.
+
+A server that does not answer: every request has a deadline, over all its tries: `setup_timeout_s`
+(default 30 s) for `GET /models` and `POST /tokenize`, which a working server answers at once, and
+`deadline_s` (default 900 s) for a completion. While a request waits, the case's progress line
+names it (`waiting for <url>: no reply for 40s`); past its deadline it fails with `no reply from
+<url> for N s`. A host name that does not resolve fails at once, like a refused connection.
 """
 
 from __future__ import annotations
@@ -42,13 +48,16 @@ import json
 import os
 import random
 import re
+import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
+from benchmark import progress
 from benchmark.errors import BackendConfigError, BenchError, redact
 from benchmark.llm.backend import (
     ChatBackend,
@@ -95,11 +104,13 @@ class _Retryable(Exception):
         retry_after: float | None = None,
         *,
         refused: bool = False,
+        timed_out: bool = False,
     ):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
-        self.refused = refused
+        self.refused = refused  # nothing listens there, or the host does not resolve
+        self.timed_out = timed_out
 
 
 class OpenAIBackend(ChatBackend):
@@ -115,7 +126,11 @@ class OpenAIBackend(ChatBackend):
         max_concurrency: requests in flight at once; default `batch_size`.
         batch_size: default for `max_concurrency` (the generation options' batch size).
         max_model_len: prompt plus completion limit; lowered to the server's when it says.
-        timeout_s: one HTTP request's timeout.
+        timeout_s: one try's timeout (a try without a reply by then is retried).
+        deadline_s: a completion request with no reply after this long, over all its tries,
+            fails (`no reply from <url> for N s`).
+        setup_timeout_s: the same deadline for `GET /models` and `POST /tokenize`, which a
+            working server answers at once.
         max_retries: further tries after a retryable failure.
         backoff_s: first retry delay; doubles per try, capped at `max_backoff_s`.
         max_backoff_s: longest delay between tries.
@@ -146,6 +161,8 @@ class OpenAIBackend(ChatBackend):
         batch_size: int = 16,
         max_model_len: int = 4096,
         timeout_s: float = 600.0,
+        deadline_s: float = 900.0,
+        setup_timeout_s: float = 30.0,
         max_retries: int = 6,
         backoff_s: float = 1.0,
         max_backoff_s: float = 60.0,
@@ -179,12 +196,21 @@ class OpenAIBackend(ChatBackend):
             raise BackendConfigError(f"max_concurrency must be >= 1, got {concurrency}")
         if max_retries < 0:
             raise BackendConfigError(f"max_retries must be >= 0, got {max_retries}")
+        for name, value in (
+            ("timeout_s", timeout_s),
+            ("deadline_s", deadline_s),
+            ("setup_timeout_s", setup_timeout_s),
+        ):
+            if not value > 0:
+                raise BackendConfigError(f"{name} must be > 0 seconds, got {value!r}")
         self.model_ref = model_ref
         self.base_urls = _normalise_urls(base_url)
         self.api_key_env = api_key_env or DEFAULT_KEY_ENV
         _check_key_env(api_key_env)  # the key itself is read per request, never stored
         self.max_concurrency = concurrency
         self.timeout_s = timeout_s
+        self.deadline_s = deadline_s
+        self.setup_timeout_s = setup_timeout_s
         self.max_retries = max_retries
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
@@ -229,19 +255,20 @@ class OpenAIBackend(ChatBackend):
             headers["Authorization"] = f"Bearer {key}"
         return headers
 
-    def _send(self, url: str, body: dict[str, Any] | None) -> dict[str, Any]:
+    def _send(self, url: str, body: dict[str, Any] | None, timeout: float) -> dict[str, Any]:
         """One HTTP call: the JSON answer, `_Retryable` or `ServerError` (key redacted)."""
         try:
-            return self._send_once(url, body)
+            with progress.waiting_for(url):
+                return self._send_once(url, body, timeout)
         except (_Retryable, ServerError) as err:
             err.args = (redact(str(err), [os.environ.get(self.api_key_env)]),)
             raise
 
-    def _send_once(self, url: str, body: dict[str, Any] | None) -> dict[str, Any]:
+    def _send_once(self, url: str, body: dict[str, Any] | None, timeout: float) -> dict[str, Any]:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(url, data=data, headers=self._headers())
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as reply:
+            with urllib.request.urlopen(request, timeout=timeout) as reply:
                 return json.loads(reply.read() or b"{}")
         except urllib.error.HTTPError as err:
             detail = _error_detail(err)
@@ -260,6 +287,17 @@ class OpenAIBackend(ChatBackend):
             raise ServerError(f"{where}: HTTP {err.code}: {detail}", err.code) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
             reason = getattr(err, "reason", err)
+            if isinstance(reason, socket.gaierror):
+                host = urllib.parse.urlsplit(url).hostname
+                raise _Retryable(
+                    f"cannot resolve the host {host!r} of {url} ({reason.strerror or reason}); "
+                    "fix backend_options.base_url",
+                    refused=True,
+                ) from None
+            if isinstance(reason, TimeoutError):
+                raise _Retryable(
+                    f"no reply from {url} within {timeout:.0f} s", timed_out=True
+                ) from None
             if isinstance(reason, ConnectionRefusedError):
                 raise _Retryable(
                     f"cannot connect to {url}: connection refused (nothing listens there); "
@@ -291,23 +329,50 @@ class OpenAIBackend(ChatBackend):
         """Index of the last try: fewer for a refused connection (nothing listens there)."""
         return min(self.max_retries, REFUSED_RETRIES) if err.refused else self.max_retries
 
-    def _call(self, path: str, body: dict[str, Any] | None, index: int = 0) -> dict[str, Any]:
+    def _try_timeout(self, url: str, started: float, setup: bool, err: Exception | None) -> float:
+        """The timeout of the next try: what is left of the request's deadline (at most
+        `timeout_s`); a request past its deadline fails, naming the URL and the option."""
+        name, deadline = (
+            ("setup_timeout_s", self.setup_timeout_s) if setup else ("deadline_s", self.deadline_s)
+        )
+        left = deadline - (time.monotonic() - started)
+        if left <= 0.05:
+            last = f"; last try: {err}" if err and "no reply" not in str(err) else ""
+            raise ServerError(
+                f"no reply from {url} for {deadline:.0f} s (backend_options.{name}){last}; is "
+                f"the server up and answering? A slow server needs a larger {name}"
+            )
+        return min(self.timeout_s, left)
+
+    def _call(
+        self, path: str, body: dict[str, Any] | None, index: int = 0, *, setup: bool = True
+    ) -> dict[str, Any]:
         """One request with retries, blocking (setup calls and `count_tokens`)."""
+        started, err = time.monotonic(), None
         for attempt in range(self.max_retries + 1):
+            url = self._url(path, index, attempt)
             try:
-                return self._send(self._url(path, index, attempt), body)
-            except _Retryable as err:
+                return self._send(url, body, self._try_timeout(url, started, setup, err))
+            except _Retryable as failure:
+                err = failure
+                if err.timed_out:  # the deadline may be up: fail now, not after a backoff
+                    self._try_timeout(url, started, setup, err)
                 if attempt >= self._last_attempt(err):
                     raise _gave_up(err, attempt) from None
                 time.sleep(self._delay(attempt, err.retry_after, err.refused))
         raise AssertionError("unreachable")
 
     async def _call_async(self, loop, pool, path, body, index, stop: list) -> dict[str, Any]:
+        started, err = time.monotonic(), None
         for attempt in range(self.max_retries + 1):
             try:
                 url = self._url(path, index, attempt)
-                return await loop.run_in_executor(pool, self._send, url, body)
-            except _Retryable as err:
+                timeout = self._try_timeout(url, started, False, err)
+                return await loop.run_in_executor(pool, self._send, url, body, timeout)
+            except _Retryable as failure:
+                err = failure
+                if err.timed_out:
+                    self._try_timeout(url, started, False, err)
                 if attempt >= self._last_attempt(err):
                     raise _gave_up(err, attempt) from None
                 if stop:
@@ -403,7 +468,7 @@ class OpenAIBackend(ChatBackend):
 
             ref = self._tokenizer_ref or self.model_ref
             try:
-                resolved = resolve_model(ref)
+                resolved = resolve_model(ref, tokenizer_only=True)
                 source = {"revision": resolved.revision} if resolved.revision else {}
                 self._tokenizer = AutoTokenizer.from_pretrained(resolved.path_or_id, **source)
             except (OSError, ValueError, ImportError) as err:
