@@ -122,7 +122,11 @@ def _arms(args: argparse.Namespace, extra: list[str]) -> int:
         return not wanted or any(part in case_id for part in wanted)
 
     updated, failed = backfill_arms(
-        out / "results", data_dir=args.data_dir, overwrite=args.overwrite, select=select
+        out / "results",
+        data_dir=args.data_dir,
+        overwrite=args.overwrite,
+        allow_llm=args.llm,
+        select=select,
     )
     print(f"arms added to {len(updated)} record(s)")
     for line in failed:
@@ -245,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     arms.add_argument("--out", default="leaderboard", help="folder holding results/")
     arms.add_argument("--data-dir", default=None)
     arms.add_argument("--overwrite", action="store_true", help="also records that have arms")
+    arms.add_argument(
+        "--llm", action="store_true", help="also records whose augmented demos an LLM wrote"
+    )
     compare = _parser(
         sub,
         "compare",

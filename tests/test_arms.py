@@ -129,3 +129,19 @@ def use_backend(tmp_path):
     from test_generation import scripted
 
     return lambda backend: scripted(backend, tmp_path / "llm.sqlite")
+
+
+def test_english_demo_strategies_get_the_target_language_examples_with_their_ids(
+    tmp_path, sib_fixture_dir
+):
+    from benchmark.case.arms import demo_arm
+    from benchmark.data.loaders import sample_per_label
+    from benchmark.strategies import STRATEGIES
+
+    data = DataSource(sib_fixture_dir)
+    spec = make_spec("english_demos_sl")
+    arm = demo_arm(spec, STRATEGIES["english_demos_sl"], data, generation_seed=3)
+    english = sample_per_label(data.split("sib200", "en", "train"), 2, seed=3)
+    assert [e.uid for e in arm.examples] == [e.uid for e in english]
+    assert {e.split for e in arm.examples} == {"train"} and not arm.shown
+    assert all(e.text.startswith("swh_Latn") for e in arm.examples)  # the Swahili rows

@@ -133,6 +133,7 @@ def committed_text_files() -> list[Path]:
     files = [README, *DOCS, *LEADERBOARD_PAGES]
     for folder in ("tasks", "baselines", "benchmark/resources"):
         files += sorted((ROOT / folder).rglob("*.yaml"))
+    files += sorted((ROOT / "leaderboard" / "results").glob("*.json"))  # committed records
     return files
 
 

@@ -77,7 +77,9 @@ def test_summary_names_the_best_strategy_and_marks_real_differences(tmp_path):
     assert "0 / 0 of 1" in selection  # one point apart: noise
     answer2 = text.split("**2. Does revision help?**")[1].split("**3.")[0]
     assert "significant gains: target_demos_revision vs target_demos (+" in answer2
-    assert "; significant in 1 of 1 cell after correction)" in answer2  # how many cells carry the gain
+    assert (
+        "; significant in 1 of 1 cell after correction)" in answer2
+    )  # how many cells carry the gain
     answer3 = text.split("**3. Does selection help?**")[1].split("**4.")[0]
     assert "significant gains: none" in answer3 and "within noise: kcenter (" in answer3
 
@@ -270,3 +272,51 @@ def test_freeal_demo_sources_are_paired_with_each_other_and_with_none(tmp_path):
     assert "gold demos vs none +4.7 (significant gain in 0, loss in 0 of 1 pair)" in effects
     assert "generated demos vs none -1.9" in effects
     assert "gold vs generated demos +6.6 (significant gain in 0, loss in 0 of 1 pair)" in effects
+
+
+def test_an_off_language_row_is_marked_and_never_named_closest(tmp_path):
+    """SIB-200 sw `summarised_label` wrote English (language fidelity 0.01) and scored highest:
+    it is marked and the best in-language strategy is named instead."""
+    rng = np.random.default_rng(6)
+    gold = rng.integers(0, 4, 300)
+    english = write_case(tmp_path, "summarised_label", 0.9, 0.9, rng, gold)
+    english["quality"] = {"language_fidelity": 0.01, "gold_language_fidelity": 1.0}
+    swahili = write_case(tmp_path, "target_demos", 0.5, 0.9, rng, gold)
+    swahili["quality"] = {"language_fidelity": 0.98, "gold_language_fidelity": 1.0}
+    text = summary_markdown([english, swahili], tmp_path)
+    answer1 = text.split("**1.")[1].split("**2.")[0]
+    assert "`target_demos` is closest" in answer1
+    assert "`summarised_label` (not in German: 1%)" in answer1  # named as not ranked
+    matrix = text.split("against the others")[1]
+    assert "summarised_label (not in German: 1%)" in matrix
+
+
+def test_arms_answer_compares_each_arm_with_holm(tmp_path):
+    rng = np.random.default_rng(7)
+    gold = rng.integers(0, 4, 300)
+    record = write_case(tmp_path, "target_demos", 0.6, 0.9, rng, gold)
+    arms_runs = {
+        "demos": predictions(gold, 0.8, rng),
+        "demos_plus_generated": predictions(gold, 0.81, rng),
+        "gold": [{**r, "draw": r.pop("generation_seed")} for r in predictions(gold, 0.95, rng)],
+    }
+    path = f"{record['case_id']}/arms_predictions.json"
+    (tmp_path / path).write_text(json.dumps(arms_runs))
+    record["spec"]["samples_per_label"] = 100
+    record["arms"] = {
+        "predictions": path,
+        "demos": {"macro_f1_mean": 80.0},
+        "generated": {"macro_f1_mean": 60.0},
+        "demos_plus_generated": {"macro_f1_mean": 81.0},
+        "gold": {"macro_f1_mean": 95.0},
+        "matched_gold": {"macro_f1_mean": 90.0},
+    }
+    answer0 = summary_markdown([record], tmp_path).split("**0.")[1].split("**1.")[0]
+    assert "n=100 per label. 4 paired tests, Holm-Bonferroni-corrected as one family" in answer0
+    assert "demos alone 80.0, generated 60.0, demos + generated 81.0, gold 95.0" in answer0
+    row = next(line for line in answer0.splitlines() if line.startswith("| sib200 |"))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    generated_minus_demos, plus_minus_demos = cells[11], cells[12]
+    assert generated_minus_demos.endswith("*") and generated_minus_demos.startswith("-")
+    assert not plus_minus_demos.endswith("*")  # 0.81 vs 0.80 accuracy: within noise
+    assert "within noise, detectable" in answer0

@@ -54,7 +54,7 @@ def demo_arm(
         return DemoArm(drawn, True, "the target-language gold demos the prompts showed")
     if strategy.demos in ("english", "translated") and k:
         english = data.split(spec.dataset, "en", "train")
-        by_uid = {e.uid: e for e in train}
+        by_uid = {e.uid: e for e in train.examples}
         ids = [e.uid for e in sample_per_label(english, k, seed=generation_seed)]
         drawn = [by_uid[uid] for uid in ids if uid in by_uid]
         return DemoArm(

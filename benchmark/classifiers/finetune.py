@@ -197,7 +197,8 @@ class FinetuneClassifier:
 
     @property
     def fingerprint(self) -> str:
-        return self.source
+        """The encoder's hub id, or a local directory's name (never a machine's path)."""
+        return Path(self.source).name if Path(self.source).is_absolute() else self.source
 
 
 def class_weights(targets: Sequence[int], n_labels: int, mode: str) -> list[float] | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.case.records import Record
-from benchmark.report.rows import off_language
+from benchmark.report.rows import off_language, variant
 from benchmark.report.significance import (
     MULTIPLICITY_METHOD,
     Comparison,
@@ -151,7 +151,8 @@ def tally_words(rows: list[ArmRow]) -> str:
         )
     in_language = sum(off_language(row.record) is None for row in rows)
     return (
-        f"- Over {len(rows)} strategy rows at n={rows[0].record.samples_per_label} "
+        f"- Over {len(rows)} strategy row{'s' * (len(rows) != 1)} at "
+        f"n={rows[0].record.samples_per_label} "
         f"({len(rows) - in_language} not in their language): " + "; ".join(parts) + "."
     )
 
@@ -188,7 +189,7 @@ def arms_answer(records: list[Record], results_dir: Path | None) -> list[str]:
             [
                 r.dataset,
                 r.language,
-                r.setting,
+                variant(r),
                 r.model or "",
                 str(r.samples_per_label),
                 str(_sets(r)),

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark import progress
-from benchmark.augment import augmented_demos
+from benchmark.augment import AUGMENTERS, augmented_demos
 from benchmark.case.records import (
     Record,
     case_dir,
@@ -49,8 +49,16 @@ def needs_arms(record: Record) -> bool:
     )
 
 
-def stored_sets(spec: CaseSpec, ctx: RunContext, record: Record) -> dict[int, list[Example]]:
+def stored_sets(
+    spec: CaseSpec, ctx: RunContext, record: Record, *, allow_llm: bool = False
+) -> dict[int, list[Example]]:
     """Generation seed -> the training data of that set, as the run trained on it."""
+    if spec.augmentation and AUGMENTERS.get(spec.augmentation.method).uses_llm and not allow_llm:
+        raise BackfillError(
+            f"{record.case_id}: its augmented demos are LLM-written ({spec.augmentation.method}): "
+            "rebuilding them asks the LLM again (slow unless the response cache has them); pass "
+            "--llm to allow it"
+        )
     seeds = list(spec.generation_seeds)
     files = generated_files(case_dir(ctx.results_dir, record.case_id), len(seeds))
     if len(files) != len(seeds):
@@ -91,7 +99,7 @@ def check_reproduces(
             )
 
 
-def backfill_record(path: Path, ctx: RunContext) -> bool:
+def backfill_record(path: Path, ctx: RunContext, *, allow_llm: bool = False) -> bool:
     """Add `arms` to one record; False when it is not a generated record that can have them."""
     payload = load_record(path)
     record = Record.from_dict(payload)
@@ -104,7 +112,7 @@ def backfill_record(path: Path, ctx: RunContext) -> bool:
     labels = ctx.data.labels(spec.dataset)
     test = ctx.data.split(spec.dataset, spec.language, "test")
     trainer = ClassifierRuns(spec, ctx, labels, test, matched=False)
-    sets = stored_sets(spec, ctx, record)
+    sets = stored_sets(spec, ctx, record, allow_llm=allow_llm)
     stored = json.loads((ctx.results_dir / record.predictions).read_text(encoding="utf-8"))
     check_reproduces(record, trainer, sets, stored)
     strategy = setting_of(record.setting).strategy
@@ -118,6 +126,7 @@ def backfill_arms(
     *,
     data_dir: Any = None,
     overwrite: bool = False,
+    allow_llm: bool = False,
     select: Callable[[str], bool] = lambda case_id: True,
 ) -> tuple[list[str], list[str]]:
     """Add `arms` to every current generated record that lacks them (all with `overwrite`).
@@ -135,7 +144,7 @@ def backfill_arms(
         if not select(payload["case_id"]) or ("arms" in payload and not overwrite):
             continue
         try:
-            if backfill_record(path, ctx):
+            if backfill_record(path, ctx, allow_llm=allow_llm):
                 updated.append(payload["case_id"])
         except (BenchError, OSError, ValueError) as err:
             failed.append(f"{payload['case_id']}: {err}")
