@@ -22,3 +22,16 @@ def test_a_case_id_shared_by_two_task_files_has_one_spec():
     assert not clashes, (
         f"same case id, different specs (each run would replace the other): {clashes}"
     )
+
+
+def test_the_study_matrix_runs_the_study_models_on_vllm():
+    """tasks/sib200.yaml and tasks/massive10.yaml: every strategy x the four study models on the
+    vLLM backend (the backend the study timed), n=100, XLM-R fine-tuned; collected offline."""
+    root = Path(__file__).resolve().parents[1]
+    for name in ("sib200.yaml", "massive10.yaml"):
+        cases = load_cases(root / "tasks" / name)
+        generated = [c for c in cases if c.generation is not None]
+        assert generated and {c.generation.backend for c in generated} == {"vllm"}
+        assert {c.model for c in generated} == {"gemma3-4b", "gemma3-27b", "llama3-8b", "llama3-70b"}
+        assert {c.samples_per_label for c in generated} == {100}
+        assert {c.classifier.name for c in generated} == {"finetune"}
