@@ -219,3 +219,25 @@ def arms_answer(records: list[Record], results_dir: Path | None) -> list[str]:
 def table_lines(header: list[str], rows: list[list[str]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return out + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def arms_short(records: list[Record], results_dir: Path | None) -> str | None:
+    """The leaderboard's opening lines: at the largest size with arms, does generated data beat
+    the demos it came from, and how far is it from gold (None without arms)."""
+    rows = arm_rows(records, results_dir)
+    if not rows:
+        return None
+    largest = rows[0].record.samples_per_label
+    top = [row for row in rows if row.record.samples_per_label == largest and plain(row.record)]
+    if not top:
+        return None
+    intro = (
+        f"**Does generated data help?** At n={largest} per label (the largest size measured), "
+        "each generated set against the 10 gold demos per label it was written from (*demos*), "
+        f"both together, and gold at up to n per label; `*`: significant after "
+        f"{MULTIPLICITY_METHOD} over every arm test (answer 0)."
+    )
+    lines = [tally_words(top)] + [row_words(row) for row in top[:MAX_WORDS]]
+    if len(top) > MAX_WORDS:
+        lines.append(f"- ... and {len(top) - MAX_WORDS} more rows in answer 0 below.")
+    return "\n".join([intro, "", *lines])

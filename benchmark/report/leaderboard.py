@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.case.records import Record, read_records, write_text_atomic
-from benchmark.report.rows import LANGUAGE_ORDER, _gold_index, is_baseline, reported_apart, variant
+from benchmark.report.arms_answer import arms_short
+from benchmark.report.rows import (
+    LANGUAGE_ORDER,
+    _gold_index,
+    is_baseline,
+    off_language,
+    reported_apart,
+    variant,
+)
 from benchmark.report.significance import matched_marks
 from benchmark.report.summary import current, is_superseded, summary_markdown
 from benchmark.report.tables import (
@@ -78,15 +86,16 @@ HEADER = (
     "test macro-F1 (x100, mean over seeds); for generated settings `(a / b)`: a = gap to the "
     "gold baseline of the same dataset, language, classifier and samples per label (gold takes "
     "*up to* n per label), b = gap to the matched gold control (gold with the generated set's "
-    "exact per-label counts, same seeds), with `*` where its 95% paired-bootstrap interval "
-    "excludes 0."
+    "exact per-label counts, same seeds), with `*` where a paired bootstrap finds it "
+    "significant after Holm-Bonferroni correction over every matched-gold gap of the page."
 )
 SHORT_INTRO = (
     "**In short.** The closest generated training set of each cell, against gold with the same "
     "per-label counts (*matched gold*). The gap is what a classifier loses by learning from "
     "generated text instead of as many real examples: 0 would mean the generated data is as "
     "good as real data, and a gap as large as the gold score minus chance means it teaches "
-    "nothing."
+    "nothing. Sets mostly not in their target language are never named here (they answer "
+    "nothing about the language)."
 )
 
 
@@ -94,8 +103,8 @@ def _significance(record: Record, marks: dict[str, str]) -> str:
     if record.case_id not in marks:
         return "not tested (no stored predictions)"
     if marks[record.case_id]:
-        return "significant (its 95% paired-bootstrap interval excludes 0)"
-    return "within noise (its 95% paired-bootstrap interval includes 0)"
+        return "significant (paired bootstrap, Holm-corrected over every matched-gold gap)"
+    return "within noise (paired bootstrap, Holm-corrected over every matched-gold gap)"
 
 
 def _language_note(record: Record) -> str:
@@ -123,6 +132,8 @@ def in_short(records: list[Record], marks: dict[str, str]) -> str | None:
     best: dict[tuple, Record] = {}
     for r in records:
         if is_baseline(r) or reported_apart(r) or r.matched_gap is None or variant(r) != r.setting:
+            continue
+        if off_language(r):  # answers nothing about the language: never named closest
             continue
         order = LANGUAGE_ORDER.index(r.language) if r.language in LANGUAGE_ORDER else 99
         key = (r.dataset, order, r.language, r.classifier_slug, r.samples_per_label)
@@ -268,6 +279,9 @@ def _main_page(
     results_dir: Path,
 ) -> str:
     parts = ["# Leaderboard"]
+    study = arms_short(records, results_dir)
+    if study:
+        parts.append(study)
     short = in_short(records, marks)
     if short:
         parts.append(short)
