@@ -16,10 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmark.case.runner import RunContext
-from benchmark.case.taskfile import load_cases
+from benchmark.context import RunContext
 from benchmark.freeal import rounds
 from benchmark.paths import default_data_dir
+from benchmark.runner.taskfile import load_cases
 
 
 def main(task: Path) -> None:

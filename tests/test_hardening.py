@@ -24,11 +24,11 @@ from benchmark.case.records import (
     write_text_atomic,
 )
 from benchmark.case.spec import TaskFileError
-from benchmark.case.taskfile import load_cases, source_path
 from benchmark.data.loaders import load_split
 from benchmark.errors import BackendConfigError, DataFileError, RecordError
 from benchmark.llm.cache import ResponseCache, ResponseCacheWarning
 from benchmark.report.leaderboard import write_leaderboard
+from benchmark.runner.taskfile import load_cases, source_path
 
 
 def fake_record(case_id: str, f1: float = 50.0) -> dict:
@@ -717,8 +717,8 @@ class _DiesInRoundTwo:
 def test_interrupted_generation_is_marked_partial(tmp_path, sib_fixture_dir):
     from test_generation import scripted
 
-    from benchmark.case.runner import RunContext
     from benchmark.case.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
+    from benchmark.context import RunContext
     from benchmark.generation import pipeline
 
     backends = scripted(_DiesInRoundTwo(), tmp_path / "llm.sqlite")

@@ -15,6 +15,7 @@ from benchmark.augment import llm_backtranslations, llm_paraphrases
 from benchmark.case.records import case_dir
 from benchmark.case.spec import CaseSpec, FreeALSpec
 from benchmark.classifiers.finetune import encoder_dir
+from benchmark.context import RunContext
 from benchmark.data.languages import resolve_language
 from benchmark.data.loaders import Example, Split, sample_per_label
 from benchmark.errors import CaseFailure
@@ -42,7 +43,7 @@ def draw_pool(train: Split, size: int, *, seed: int) -> list[Example]:
 
 
 def demo_source(
-    spec: CaseSpec, ctx, train: Split, pool: Sequence[Example], *, seed: int
+    spec: CaseSpec, ctx: RunContext, train: Split, pool: Sequence[Example], *, seed: int
 ) -> tuple[list[tuple[str, str]], dict[str, Any]]:
     """The round-0 demonstrations: gold (never pool texts), generated, or none."""
     source = spec.freeal.demo_source
@@ -106,7 +107,7 @@ def feedback_demos(
     return out
 
 
-def _features(spec: CaseSpec, ctx):
+def _features(spec: CaseSpec, ctx: RunContext):
     clf = spec.classifier
     if clf.name == "embed-logreg":
         return FrozenFeatures(ctx.embedder(clf.encoder)), spec.freeal.lr
@@ -132,7 +133,7 @@ def _robust_config(spec: CaseSpec, lr: float) -> RobustConfig:
     )
 
 
-def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
+def run_freeal(spec: CaseSpec, ctx: RunContext, *, seed: int) -> dict[str, Any]:
     """All rounds of one seed.
 
     Returns:

@@ -31,10 +31,11 @@ import numpy as np
 from benchmark import progress
 from benchmark.case.records import case_dir, write_text_atomic
 from benchmark.case.spec import CaseSpec, GenerationOptions
+from benchmark.context import RunContext
 from benchmark.data.languages import resolve_language
 from benchmark.data.loaders import Example, sample_per_label
 from benchmark.data.source import DataSource
-from benchmark.generation.backends import chat_model
+from benchmark.generation.chat_model import chat_model
 from benchmark.generation.describe import summarised_descriptions
 from benchmark.generation.gates import build_gates, failed_gates
 from benchmark.generation.labels import human_description
@@ -198,7 +199,7 @@ def descriptions_author(spec: CaseSpec, strategy: GenerationStrategy) -> str | N
 class CaseGenerator:
     """Runs the generation rounds of one case and keeps every candidate."""
 
-    def __init__(self, spec: CaseSpec, ctx, *, seed: int):
+    def __init__(self, spec: CaseSpec, ctx: RunContext, *, seed: int):
         self.spec, self.ctx, self.seed = spec, ctx, seed
         self.gen = spec.generation
         self.strategy = STRATEGIES[spec.setting]
@@ -637,7 +638,7 @@ PARTIAL_FILE = partial_name("generated.jsonl")
 
 
 def generated_set(
-    spec: CaseSpec, ctx, *, generation_seed: int
+    spec: CaseSpec, ctx: RunContext, *, generation_seed: int
 ) -> tuple[list[Example], dict[str, Any]]:
     """One generated training set of the case (the runner asks once per generation seed).
 
@@ -658,7 +659,7 @@ def generated_set(
 
 
 def generated_training_set(
-    spec: CaseSpec, ctx, *, seed: int
+    spec: CaseSpec, ctx: RunContext, *, seed: int
 ) -> tuple[list[Example], dict[str, Any]]:
     """The generated set of the case's first generation seed (FreeAL's generated demos).
 
