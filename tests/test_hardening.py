@@ -719,7 +719,7 @@ def test_interrupted_generation_is_marked_partial(tmp_path, sib_fixture_dir):
 
     from benchmark.case.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
     from benchmark.context import RunContext
-    from benchmark.generation import pipeline
+    from benchmark.generation import pipeline, writer
 
     backends = scripted(_DiesInRoundTwo(), tmp_path / "llm.sqlite")
     spec = CaseSpec(
@@ -741,7 +741,7 @@ def test_interrupted_generation_is_marked_partial(tmp_path, sib_fixture_dir):
     with pytest.raises(ConnectionError):
         pipeline.generated_training_set(spec, ctx, seed=0)
     folder = tmp_path / "results" / spec.case_id
-    partial = folder / pipeline.PARTIAL_FILE
+    partial = folder / writer.PARTIAL_FILE
     assert partial.exists() and not (folder / "generated.jsonl").exists()
     rows = [json.loads(line) for line in partial.read_text().splitlines()]
     assert rows and {r["status"] for r in rows} == {"kept"}  # kept so far, in a partial file
