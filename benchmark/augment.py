@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmark import progress
+from benchmark.case.spec import CaseSpec
+from benchmark.context import RunContext
 from benchmark.data.languages import resolve_language
 from benchmark.data.loaders import Example, sample_per_label
-from benchmark.generation.backends import chat_model
+from benchmark.generation.chat_model import chat_model
 from benchmark.generation.parse import parse_samples
 from benchmark.generation.prompts import paraphrase_messages, translation_messages
 from benchmark.llm.backend import ChatRequest, SamplingParams
@@ -113,7 +115,9 @@ AUGMENTERS.add("paraphrase", Augmenter(llm_paraphrases, uses_llm=True))
 AUGMENTERS.add("backtranslation", Augmenter(llm_backtranslations, uses_llm=True))
 
 
-def augmented_demos(spec, ctx, *, seed: int) -> tuple[list[Example], dict[str, Any]]:
+def augmented_demos(
+    spec: CaseSpec, ctx: RunContext, *, seed: int
+) -> tuple[list[Example], dict[str, Any]]:
     """The case's augmented gold demos, as training examples (split "augmented")."""
 
     method = spec.augmentation.method

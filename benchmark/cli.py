@@ -12,14 +12,14 @@ from benchmark import plugin
 from benchmark.case.spec import GenerationOptions
 from benchmark.data.source import DataSource
 from benchmark.errors import BenchError
-from benchmark.generation.backends import BackendFactory
 from benchmark.generation.describe import descriptions_path, summarised_descriptions
+from benchmark.llm.factory import BackendFactory
 from benchmark.llm.models import missing_packages_message
 from benchmark.paths import default_data_dir
-from benchmark.report.arms_backfill import backfill_arms
 from benchmark.report.leaderboard import write_leaderboard
 from benchmark.report.pairs import compare_text
-from benchmark.report.quality_backfill import recompute_quality
+from benchmark.runner.arms_backfill import backfill_arms
+from benchmark.runner.quality_backfill import recompute_quality
 
 SMOKE_TASK = "smoke.yaml"
 

@@ -28,14 +28,15 @@ import pytest
 
 from benchmark import progress
 from benchmark.case.records import read_records, remove_stale_temp_files
-from benchmark.case.runner import CaseFailure, RunContext, finished_record, run_case
 from benchmark.case.spec import MAX_SEEDS, CaseSpec, TaskFileError
-from benchmark.case.staging import remove_stale_staging, staged_case
-from benchmark.case.taskfile import clash_problem, load_cases
 from benchmark.classifiers.finetune import EncoderUnavailableError
+from benchmark.context import RunContext
 from benchmark.data.loaders import DATASETS, LeakageError
-from benchmark.errors import BenchError, RecordError
+from benchmark.errors import BenchError, CaseFailure, RecordError
 from benchmark.paths import CACHE_DIR_ENV, DataDirError, default_data_dir
+from benchmark.runner.run import finished_record, run_case
+from benchmark.runner.staging import remove_stale_staging, staged_case
+from benchmark.runner.taskfile import clash_problem, load_cases
 from benchmark.settings import SETTINGS
 
 TASK_DIRS = ("tasks", "baselines")

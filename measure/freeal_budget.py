@@ -16,10 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmark.case.runner import RunContext
-from benchmark.case.taskfile import load_cases
+from benchmark.context import RunContext
 from benchmark.freeal import rounds
 from benchmark.paths import default_data_dir
+from benchmark.runner.taskfile import load_cases
 
 
 def main(task: Path) -> None:
@@ -35,13 +35,13 @@ def main(task: Path) -> None:
         index = {c: i for i, c in enumerate(ctx.data.labels(spec.dataset))}
         train = ctx.data.split(spec.dataset, spec.language, "train")
         test = ctx.data.split(spec.dataset, spec.language, "test")
-        features, lr = rounds._features(spec, ctx)
-        config = rounds._robust_config(spec, lr)
+        features, lr = rounds.classifier_features(spec, ctx)
+        config = rounds.robust_config(spec, lr)
         for seed in spec.seeds:
             t0 = time.perf_counter()
             pool = rounds.draw_pool(train, fa.pool_size, seed=seed)
             demos, _ = rounds.demo_source(spec, ctx, train, pool, seed=seed)
-            gold = rounds._supervised_reference(
+            gold = rounds.supervised_reference(
                 features,
                 [t for t, _ in demos],
                 [y for _, y in demos],
@@ -50,7 +50,7 @@ def main(task: Path) -> None:
                 config,
                 seed=seed,
             )
-            sup = rounds._supervised_reference(
+            sup = rounds.supervised_reference(
                 features,
                 [e.text for e in pool],
                 [e.label for e in pool],

@@ -156,11 +156,11 @@ def _spec(args, backend: str):
 
 def _generator(args, backend_name: str):
     """A CaseGenerator whose backend starts on an empty response cache of its own."""
-    from benchmark.case.runner import RunContext
-    from benchmark.generation.backends import BackendFactory
+    from benchmark.context import RunContext
     from benchmark.generation.pipeline import CaseGenerator
     from benchmark.llm.backend import load_backend
     from benchmark.llm.cache import ResponseCache
+    from benchmark.llm.factory import BackendFactory
 
     spec = _spec(args, backend_name)
     options = {"max_model_len": spec.generation.max_model_len}

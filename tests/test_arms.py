@@ -11,10 +11,10 @@ import shutil
 import pytest
 from test_generation import ScriptedBackend, ctx_for, label_of, make_spec
 
-from benchmark.case.arms import ARMS
-from benchmark.case.runner import run_case
 from benchmark.data.source import DataSource
-from benchmark.report.arms_backfill import backfill_arms
+from benchmark.runner.arms import ARMS
+from benchmark.runner.arms_backfill import backfill_arms
+from benchmark.runner.run import run_case
 
 
 def reply(prompt, seed):
@@ -134,8 +134,8 @@ def use_backend(tmp_path):
 def test_english_demo_strategies_get_the_target_language_examples_with_their_ids(
     tmp_path, sib_fixture_dir
 ):
-    from benchmark.case.arms import demo_arm
     from benchmark.data.loaders import sample_per_label
+    from benchmark.runner.arms import demo_arm
     from benchmark.strategies import STRATEGIES
 
     data = DataSource(sib_fixture_dir)

@@ -3,8 +3,9 @@ from __future__ import annotations
 import random
 
 from benchmark.augment import eda, eda_variants, llm_backtranslations, llm_paraphrases
-from benchmark.case.runner import RunContext, run_case
 from benchmark.case.spec import CaseSpec, EmbedLogregSpec
+from benchmark.context import RunContext
+from benchmark.runner.run import run_case
 
 
 def test_eda_is_seeded_and_keeps_words():

@@ -8,11 +8,12 @@ import re
 
 import pytest
 
-from benchmark.case.runner import RunContext, run_case
 from benchmark.case.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
-from benchmark.generation.backends import BackendFactory
+from benchmark.context import RunContext
 from benchmark.llm.backend import COMPLETION_ROLE, ChatBackend, ChatResponse, ChoiceResponse
 from benchmark.llm.cache import ResponseCache
+from benchmark.llm.factory import BackendFactory
+from benchmark.runner.run import run_case
 
 LABEL = re.compile(r"(science/technology|entertainment|geography|health|politics|sports|travel)")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.case.records import Record, load_record
-from benchmark.report.quality_backfill import spec_from_record
+from benchmark.runner.quality_backfill import spec_from_record
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = sorted((ROOT / "leaderboard" / "results").glob("*.json"))

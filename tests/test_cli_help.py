@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from benchmark import cli
-from benchmark.case.taskfile import load_cases
 from benchmark.llm.models import MODEL_ALIASES
+from benchmark.runner.taskfile import load_cases
 
 COMMANDS = ("run", "leaderboard", "describe", "quality", "compare")
 

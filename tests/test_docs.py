@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.case.taskfile import load_cases
+from benchmark.runner.taskfile import load_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

@@ -8,9 +8,10 @@ import sys
 
 import pytest
 
-from benchmark.case.runner import RunContext, run_case
 from benchmark.case.spec import TaskFileError
-from benchmark.case.taskfile import load_cases
+from benchmark.context import RunContext
+from benchmark.runner.run import run_case
+from benchmark.runner.taskfile import load_cases
 
 TASK = """\
 plugins: [bench_extension_demo]

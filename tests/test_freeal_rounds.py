@@ -7,15 +7,15 @@ import importlib.util
 import numpy as np
 import pytest
 
-from benchmark.case.runner import RunContext
 from benchmark.case.spec import CaseSpec, FreeALOptions, GenerationOptions
+from benchmark.context import RunContext
 from benchmark.data.loaders import Example, Split
 from benchmark.data.source import DataSource
 from benchmark.freeal.rounds import feedback_demos, run_freeal
 from benchmark.freeal.train import FrozenFeatures, RobustConfig, train_robust
-from benchmark.generation.backends import BackendFactory
 from benchmark.llm.backend import ChatResponse, ChoiceResponse
 from benchmark.llm.cache import ResponseCache
+from benchmark.llm.factory import BackendFactory
 
 
 class TableEmbedder:
@@ -213,8 +213,9 @@ def test_freeal_case_end_to_end_on_tiny_models(monkeypatch, tmp_path, sib_fixtur
     import json
 
     from benchmark import progress
-    from benchmark.case.runner import RunContext, run_case
-    from benchmark.case.taskfile import load_cases
+    from benchmark.context import RunContext
+    from benchmark.runner.run import run_case
+    from benchmark.runner.taskfile import load_cases
 
     monkeypatch.setenv("BENCH_RESPONSE_CACHE", str(tmp_path / "llm.sqlite"))
     task = tmp_path / "freeal.yaml"

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.case.runner import RunContext, run_case
 from benchmark.case.spec import CaseSpec, EmbedLogregSpec, GenerationOptions, TaskFileError
-from benchmark.case.taskfile import load_cases
+from benchmark.context import RunContext
 from benchmark.data.languages import resolve_language
 from benchmark.data.loaders import load_split
 from benchmark.generation.gates import (
@@ -23,7 +22,9 @@ from benchmark.generation.gates import (
     parse_gate_set,
     train_vocabulary,
 )
-from benchmark.report.quality_backfill import spec_from_record
+from benchmark.runner.quality_backfill import spec_from_record
+from benchmark.runner.run import run_case
+from benchmark.runner.taskfile import load_cases
 
 # Off-language and junk samples kept by small models in the committed generated sets.
 ENGLISH = "They're saying that there's an evil spirit living somewhere else."

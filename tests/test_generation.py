@@ -10,12 +10,14 @@ import re
 import pytest
 
 from benchmark import progress
-from benchmark.case.runner import CaseFailure, RunContext, run_case
 from benchmark.case.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
+from benchmark.context import RunContext
+from benchmark.errors import CaseFailure
 from benchmark.generation import pipeline
-from benchmark.generation.backends import BackendFactory
 from benchmark.llm.backend import ChatBackend, ChatResponse, ChoiceResponse
 from benchmark.llm.cache import ResponseCache
+from benchmark.llm.factory import BackendFactory
+from benchmark.runner.run import run_case
 
 
 class ScriptedBackend(ChatBackend):
@@ -375,7 +377,7 @@ def test_quality_recomputed_from_stored_samples_matches_the_run(
     use_backend, tmp_path, sib_fixture_dir
 ):
     from benchmark.case.records import read_record, record_path
-    from benchmark.report.quality_backfill import recompute_quality
+    from benchmark.runner.quality_backfill import recompute_quality
 
     backend = ScriptedBackend(
         lambda prompt, seed: "\n".join(f"{label_of(prompt)} text {seed} {i}" for i in range(3))

@@ -24,11 +24,11 @@ from benchmark.case.records import (
     write_text_atomic,
 )
 from benchmark.case.spec import TaskFileError
-from benchmark.case.taskfile import load_cases, source_path
 from benchmark.data.loaders import load_split
 from benchmark.errors import BackendConfigError, DataFileError, RecordError
 from benchmark.llm.cache import ResponseCache, ResponseCacheWarning
 from benchmark.report.leaderboard import write_leaderboard
+from benchmark.runner.taskfile import load_cases, source_path
 
 
 def fake_record(case_id: str, f1: float = 50.0) -> dict:
@@ -717,9 +717,9 @@ class _DiesInRoundTwo:
 def test_interrupted_generation_is_marked_partial(tmp_path, sib_fixture_dir):
     from test_generation import scripted
 
-    from benchmark.case.runner import RunContext
     from benchmark.case.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
-    from benchmark.generation import pipeline
+    from benchmark.context import RunContext
+    from benchmark.generation import pipeline, writer
 
     backends = scripted(_DiesInRoundTwo(), tmp_path / "llm.sqlite")
     spec = CaseSpec(
@@ -741,7 +741,7 @@ def test_interrupted_generation_is_marked_partial(tmp_path, sib_fixture_dir):
     with pytest.raises(ConnectionError):
         pipeline.generated_training_set(spec, ctx, seed=0)
     folder = tmp_path / "results" / spec.case_id
-    partial = folder / pipeline.PARTIAL_FILE
+    partial = folder / writer.PARTIAL_FILE
     assert partial.exists() and not (folder / "generated.jsonl").exists()
     rows = [json.loads(line) for line in partial.read_text().splitlines()]
     assert rows and {r["status"] for r in rows} == {"kept"}  # kept so far, in a partial file

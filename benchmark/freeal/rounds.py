@@ -6,6 +6,7 @@ import dataclasses
 import random
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from benchmark.augment import llm_backtranslations, llm_paraphrases
 from benchmark.case.records import case_dir
 from benchmark.case.spec import CaseSpec, FreeALSpec
 from benchmark.classifiers.finetune import encoder_dir
+from benchmark.context import RunContext
 from benchmark.data.languages import resolve_language
 from benchmark.data.loaders import Example, Split, sample_per_label
 from benchmark.errors import CaseFailure
@@ -42,7 +44,7 @@ def draw_pool(train: Split, size: int, *, seed: int) -> list[Example]:
 
 
 def demo_source(
-    spec: CaseSpec, ctx, train: Split, pool: Sequence[Example], *, seed: int
+    spec: CaseSpec, ctx: RunContext, train: Split, pool: Sequence[Example], *, seed: int
 ) -> tuple[list[tuple[str, str]], dict[str, Any]]:
     """The round-0 demonstrations: gold (never pool texts), generated, or none."""
     source = spec.freeal.demo_source
@@ -106,14 +108,16 @@ def feedback_demos(
     return out
 
 
-def _features(spec: CaseSpec, ctx):
+def classifier_features(spec: CaseSpec, ctx: RunContext):
+    """(the small model's features, its learning rate) for the case's classifier."""
     clf = spec.classifier
     if clf.name == "embed-logreg":
         return FrozenFeatures(ctx.embedder(clf.encoder)), spec.freeal.lr
     return TrainableEncoder(encoder_dir(clf.encoder), max_length=clf.max_length), clf.lr
 
 
-def _robust_config(spec: CaseSpec, lr: float) -> RobustConfig:
+def robust_config(spec: CaseSpec, lr: float) -> RobustConfig:
+    """The small model's training recipe of a FreeAL case."""
     fa = spec.freeal
     balanced = fa.clean_selection == "class_balanced"
     return RobustConfig(
@@ -132,23 +136,39 @@ def _robust_config(spec: CaseSpec, lr: float) -> RobustConfig:
     )
 
 
-def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
-    """All rounds of one seed.
+@dataclass
+class FreeALInputs:
+    """What every round of one seed uses: the pool (texts, hidden true labels, retrieval
+    vectors, consistency views), the round-0 demos, the test split, the LLM and the small
+    model's features and recipe."""
 
-    Returns:
-        `{"seed", "pool", "demos", "rounds": [...], "final": scores on test, the two
-        supervised references, "test_predictions"}`; each round has the LLM's transductive
-        accuracy on the pool, abstentions, the small model's test scores, per-class counts,
-        clean counts and collapsing classes.
-    """
+    seed: int
+    classes: list[str]
+    texts: list[str]
+    hidden: list[str]
+    test: Split
+    backend: Any
+    language_name: str
+    demos: list[tuple[str, str]]
+    demo_info: dict[str, Any]
+    retriever: Any
+    vectors: np.ndarray
+    views: Any
+    augment_seconds: float
+    features: Any
+    config: RobustConfig
 
+    @property
+    def index(self) -> dict[str, int]:
+        return {c: i for i, c in enumerate(self.classes)}
+
+
+def freeal_inputs(spec: CaseSpec, ctx: RunContext, *, seed: int) -> FreeALInputs:
+    """Draws the pool and the demos, embeds the pool and asks for its consistency views."""
     fa = spec.freeal
-    classes = list(ctx.data.labels(spec.dataset))
-    index = {c: i for i, c in enumerate(classes)}
     train = ctx.data.split(spec.dataset, spec.language, "train")
-    test = ctx.data.split(spec.dataset, spec.language, "test")
     pool = draw_pool(train, fa.pool_size, seed=seed)
-    texts, hidden = [e.text for e in pool], [e.label for e in pool]
+    texts = [e.text for e in pool]
     language_name = resolve_language(spec.language).name
     backend = ctx.backends(spec.generation, spec.model)
     demos, demo_info = demo_source(spec, ctx, train, pool, seed=seed)
@@ -160,52 +180,130 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
         texts, fa.consistency, backend=backend, language_name=language_name, seed=seed
     )
     augment_seconds = time.perf_counter() - t0
-    features, lr = _features(spec, ctx)
-    config = _robust_config(spec, lr)
+    features, lr = classifier_features(spec, ctx)
+    return FreeALInputs(
+        seed=seed,
+        classes=list(ctx.data.labels(spec.dataset)),
+        texts=texts,
+        hidden=[e.label for e in pool],
+        test=ctx.data.split(spec.dataset, spec.language, "test"),
+        backend=backend,
+        language_name=language_name,
+        demos=demos,
+        demo_info=demo_info,
+        retriever=retriever,
+        vectors=vectors,
+        views=views,
+        augment_seconds=augment_seconds,
+        features=features,
+        config=robust_config(spec, lr),
+    )
+
+
+def llm_round(
+    fa: FreeALSpec, run: FreeALInputs, r: int, labels: list[str | None], rows: list[int], result
+) -> tuple[list[int], list]:
+    """The LLM's part of round `r`: every text in round 0; later, the texts the small model did
+    not keep, with its demos. Sets `labels` (kept and fresh); returns (annotated rows, answers).
+
+    `rows` and `result` are the texts the small model trained on last round and its result.
+    """
+    texts, classes = run.texts, run.classes
+    if r == 0:
+        todo = list(range(len(texts)))
+        fresh = annotate(
+            texts,
+            labels=classes,
+            demos=run.demos,
+            embed=run.retriever.encode,
+            backend=run.backend,
+            language_name=run.language_name,
+            m=fa.demos_per_text,
+            abstain_margin=fa.abstain_margin,
+            calibration=fa.calibration,
+        )
+    else:
+        predicted = [classes[k] for k in result.predicted]
+        kept, pool_rows = refinement_split(
+            fa, run.vectors[rows], predicted, [labels[i] for i in rows], result, classes, run.seed
+        )
+        for k in kept:  # kept samples take the small model's label
+            labels[rows[k]] = predicted[k]
+        kept_rows = {rows[k] for k in kept}
+        todo = [i for i in range(len(texts)) if i not in kept_rows]
+        pool_rows = {c: [rows[k] for k in found] for c, found in pool_rows.items() if found}
+        fresh = annotate_with_demos(
+            [texts[i] for i in todo],
+            feedback_demos(run.vectors, pool_rows, texts, todo, m=fa.demos_per_text),
+            labels=classes,
+            backend=run.backend,
+            language_name=run.language_name,
+            abstain_margin=fa.abstain_margin,
+            calibration=fa.calibration,
+        )
+    for i, ann in zip(todo, fresh, strict=True):
+        labels[i] = ann.label
+    return todo, fresh
+
+
+def round_row(
+    run: FreeALInputs,
+    r: int,
+    labels: list[str | None],
+    todo: list[int],
+    fresh: list,
+    rows: list[int],
+    result,
+    test_scores: dict[str, float],
+    previous_counts: dict[str, int] | None,
+    seconds: dict[str, float],
+) -> dict[str, Any]:
+    """What the record keeps of round `r`."""
+    classes, hidden = run.classes, run.hidden
+    counts = class_counts(labels, classes)
+    clean_labels = [labels[rows[k]] for k in np.flatnonzero(result.clean)]
+    abstained = sum(a.label is None for a in fresh)
+    return {
+        "round": r,
+        "kept": len(run.texts) - len(todo) if r else 0,
+        "annotated": len(todo),
+        "abstained": abstained,
+        "abstention_share": round(abstained / len(todo), 4) if todo else 0.0,
+        "llm_accuracy_fresh": _accuracy([a.label for a in fresh], [hidden[i] for i in todo]),
+        "label_accuracy": _accuracy(labels, hidden),
+        "small_model_pool_accuracy": _accuracy(
+            [classes[k] for k in result.predicted], [hidden[i] for i in rows]
+        ),
+        "test_macro_f1": round(test_scores["macro_f1"], 4),
+        "test_accuracy": round(test_scores["accuracy"], 4),
+        "label_counts": counts,
+        "clean_counts": class_counts(clean_labels, classes),
+        "clean": int(result.clean.sum()),
+        "classes_present": len({labels[i] for i in rows}),
+        "collapsing": collapsing_classes(previous_counts, counts) if previous_counts else [],
+        "seconds": {k: round(v, 2) for k, v in seconds.items()},
+    }
+
+
+def run_freeal(spec: CaseSpec, ctx: RunContext, *, seed: int) -> dict[str, Any]:
+    """All rounds of one seed.
+
+    Returns:
+        `{"seed", "pool", "demos", "rounds": [...], "final": scores on test, the two
+        supervised references, "test_predictions"}`; each round has the LLM's transductive
+        accuracy on the pool, abstentions, the small model's test scores, per-class counts,
+        clean counts and collapsing classes.
+    """
+    fa = spec.freeal
+    run = freeal_inputs(spec, ctx, seed=seed)
+    classes, index, texts, test = run.classes, run.index, run.texts, run.test
     labels: list[str | None] = [None] * len(texts)
     rounds: list[dict[str, Any]] = []
-    previous_counts: dict[str, int] | None = None
-    result = None
-    rows: list[int] = []
+    result, rows = None, []
     for r in range(fa.rounds):
         t0 = time.perf_counter()
         progress.stage(f"seed {seed}, round {r}: the LLM annotates")
-        if r == 0:
-            todo = list(range(len(texts)))
-            fresh = annotate(
-                texts,
-                labels=classes,
-                demos=demos,
-                embed=retriever.encode,
-                backend=backend,
-                language_name=language_name,
-                m=fa.demos_per_text,
-                abstain_margin=fa.abstain_margin,
-                calibration=fa.calibration,
-            )
-        else:
-            assert result is not None
-            # `rows`: the pool texts the small model trained on last round (abstentions left out)
-            predicted = [classes[k] for k in result.predicted]
-            kept, pool_rows = refinement_split(
-                fa, vectors[rows], predicted, [labels[i] for i in rows], result, classes, seed
-            )
-            for k in kept:  # kept samples take the small model's label
-                labels[rows[k]] = predicted[k]
-            kept_rows = {rows[k] for k in kept}
-            todo = [i for i in range(len(texts)) if i not in kept_rows]
-            pool_rows = {c: [rows[k] for k in found] for c, found in pool_rows.items() if found}
-            fresh = annotate_with_demos(
-                [texts[i] for i in todo],
-                feedback_demos(vectors, pool_rows, texts, todo, m=fa.demos_per_text),
-                labels=classes,
-                backend=backend,
-                language_name=language_name,
-                abstain_margin=fa.abstain_margin,
-                calibration=fa.calibration,
-            )
-        for i, ann in zip(todo, fresh, strict=True):
-            labels[i] = ann.label
+        todo, fresh = llm_round(fa, run, r, labels, rows, result)
         annotate_seconds = time.perf_counter() - t0
         rows = [i for i, lab in enumerate(labels) if lab is not None]
         if not rows:
@@ -213,80 +311,52 @@ def run_freeal(spec: CaseSpec, ctx, *, seed: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         progress.stage(f"seed {seed}, round {r}: training the small model on {len(rows)} texts")
         result = train_robust(
-            features,
+            run.features,
             [texts[i] for i in rows],
             [index[labels[i]] for i in rows],
             n_classes=len(classes),
-            augmented=[views[i] for i in rows] if views is not None else None,
-            config=config,
+            augmented=[run.views[i] for i in rows] if run.views is not None else None,
+            config=run.config,
             seed=seed,
         )
-        train_seconds = time.perf_counter() - t0
+        seconds = {"annotate": annotate_seconds, "train": time.perf_counter() - t0}
         test_predicted = result.model.predict_proba([e.text for e in test.examples]).argmax(1)
         test_scores = score(
             [e.label for e in test.examples], [classes[k] for k in test_predicted], labels=classes
         )
-        counts = class_counts(labels, classes)
-        clean_labels = [labels[rows[k]] for k in np.flatnonzero(result.clean)]
-        fresh_labels = [a.label for a in fresh]
+        previous = rounds[-1]["label_counts"] if rounds else None
         rounds.append(
-            {
-                "round": r,
-                "kept": len(texts) - len(todo) if r else 0,
-                "annotated": len(todo),
-                "abstained": sum(a.label is None for a in fresh),
-                "abstention_share": round(sum(a.label is None for a in fresh) / len(todo), 4)
-                if todo
-                else 0.0,
-                "llm_accuracy_fresh": _accuracy(fresh_labels, [hidden[i] for i in todo]),
-                "label_accuracy": _accuracy(labels, hidden),
-                "small_model_pool_accuracy": _accuracy(
-                    [classes[k] for k in result.predicted], [hidden[i] for i in rows]
-                ),
-                "test_macro_f1": round(test_scores["macro_f1"], 4),
-                "test_accuracy": round(test_scores["accuracy"], 4),
-                "label_counts": counts,
-                "clean_counts": class_counts(clean_labels, classes),
-                "clean": int(result.clean.sum()),
-                "classes_present": len({labels[i] for i in rows}),
-                "collapsing": collapsing_classes(previous_counts, counts)
-                if previous_counts
-                else [],
-                "seconds": {
-                    "annotate": round(annotate_seconds, 2),
-                    "train": round(train_seconds, 2),
-                },
-            }
+            round_row(run, r, labels, todo, fresh, rows, result, test_scores, previous, seconds)
         )
-        previous_counts = counts
+    return run_block(run, rounds, test_predicted.tolist())
+
+
+def run_block(
+    run: FreeALInputs, rounds: list[dict[str, Any]], test_predicted: list[int]
+) -> dict[str, Any]:
+    """One seed's FreeAL block: pool, demos, rounds, final scores and the supervised
+    references (trained here)."""
     final = rounds[-1]
-    supervised, _ = _supervised_reference(features, texts, hidden, index, test, config, seed=seed)
+    args = (run.index, run.test, run.config)
+    supervised, _ = supervised_reference(run.features, run.texts, run.hidden, *args, seed=run.seed)
     same_budget, same_budget_predicted = None, None
-    if demo_info["source"] == "gold":  # the labelled examples this run used (as demos)
-        same_budget, same_budget_predicted = _supervised_reference(
-            features,
-            [t for t, _ in demos],
-            [label for _, label in demos],
-            index,
-            test,
-            config,
-            seed=seed,
+    if run.demo_info["source"] == "gold":  # the labelled examples this run used (as demos)
+        texts, hidden = [t for t, _ in run.demos], [label for _, label in run.demos]
+        same_budget, same_budget_predicted = supervised_reference(
+            run.features, texts, hidden, *args, seed=run.seed
         )
-        same_budget["n"] = len(demos)
+        same_budget["n"] = len(run.demos)
     return {
-        "seed": seed,
-        "pool": {"size": len(pool), "label_counts": class_counts(hidden, classes)},
-        "demos": demo_info,
-        "augment_seconds": round(augment_seconds, 2),
+        "seed": run.seed,
+        "pool": {"size": len(run.texts), "label_counts": class_counts(run.hidden, run.classes)},
+        "demos": run.demo_info,
+        "augment_seconds": round(run.augment_seconds, 2),
         "rounds": rounds,
         "final": {"macro_f1": final["test_macro_f1"], "accuracy": final["test_accuracy"]},
         "supervised_reference": supervised,
         "same_budget_reference": same_budget,
         # label indices per test item, for the paired bootstrap (moved to predictions.json)
-        "test_predictions": {
-            "final": test_predicted.tolist(),
-            "same_budget": same_budget_predicted,
-        },
+        "test_predictions": {"final": test_predicted, "same_budget": same_budget_predicted},
     }
 
 
@@ -325,7 +395,7 @@ def refinement_split(
     return np.flatnonzero(result.clean).tolist(), reps
 
 
-def _supervised_reference(features, texts, hidden, index, test, config, *, seed):
+def supervised_reference(features, texts, hidden, index, test, config, *, seed):
     """Test scores (and label index per test item) of the same small model trained with plain
     cross-entropy on true labels.
 

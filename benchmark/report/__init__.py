@@ -1,1 +1,1 @@
-"""Reporting: the leaderboard, its figures and answers, FreeAL tables and the quality backfill."""
+"""Reporting: the leaderboard, its figures and answers, FreeAL tables; it only reads records."""

@@ -14,6 +14,7 @@ from benchmark.case.spec import (
     SelectionSpec,
     TaskFile,
 )
+from benchmark.context import RunContext
 from benchmark.data.loaders import Example
 from benchmark.generation.gates import gate_spec
 
@@ -92,7 +93,7 @@ class Setting(Protocol):
         ...
 
     def training_data(
-        self, spec: CaseSpec, ctx: Any, *, seed: int, generation_seed: int | None
+        self, spec: CaseSpec, ctx: RunContext, *, seed: int, generation_seed: int | None
     ) -> TrainingData:
         """The training data of one (generation seed, seed) run."""
         ...
@@ -101,7 +102,9 @@ class Setting(Protocol):
         """Whether the case also trains on gold data with the same label counts."""
         ...
 
-    def record_block(self, spec: CaseSpec, ctx: Any, runs: list[TrainingData]) -> dict[str, Any]:
+    def record_block(
+        self, spec: CaseSpec, ctx: RunContext, runs: list[TrainingData]
+    ) -> dict[str, Any]:
         """The setting's own record fields (e.g. `generation` and `quality`, or `freeal`)."""
         ...
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from benchmark.case.records import empty_predictions, save_predictions
 from benchmark.case.spec import CaseSpec, FreeALSpec, TaskFile
+from benchmark.context import RunContext
 from benchmark.freeal.rounds import run_freeal
 from benchmark.settings.base import CaseBase, TrainingData
 
@@ -81,7 +82,7 @@ class FreeALSetting:
         return [None]
 
     def training_data(
-        self, spec: CaseSpec, ctx: Any, *, seed: int, generation_seed: int | None
+        self, spec: CaseSpec, ctx: RunContext, *, seed: int, generation_seed: int | None
     ) -> TrainingData:
         run = run_freeal(spec, ctx, seed=seed)
         train = ctx.data.split(spec.dataset, spec.language, "train")
@@ -96,7 +97,9 @@ class FreeALSetting:
     def matched_gold(self, spec: CaseSpec) -> bool:
         return False
 
-    def record_block(self, spec: CaseSpec, ctx: Any, runs: list[TrainingData]) -> dict[str, Any]:
+    def record_block(
+        self, spec: CaseSpec, ctx: RunContext, runs: list[TrainingData]
+    ) -> dict[str, Any]:
         per_seed = [
             {k: v for k, v in run.details.items() if k != "test_predictions"} for run in runs
         ]
@@ -108,7 +111,7 @@ class FreeALSetting:
         return {**block, "predictions": write_predictions(spec, ctx, runs)}
 
 
-def write_predictions(spec: CaseSpec, ctx: Any, runs: list[TrainingData]) -> str:
+def write_predictions(spec: CaseSpec, ctx: RunContext, runs: list[TrainingData]) -> str:
     """Writes the final small model's test predictions of every seed, and those of the same
     model trained on the run's gold demos as the matched control (`matched_gold`, when the
     demos are gold), in the runner's `predictions.json` format; returns its relative path.

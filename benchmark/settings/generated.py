@@ -8,6 +8,7 @@ from typing import Any
 
 from benchmark.case.records import read_record, record_path
 from benchmark.case.spec import CaseSpec, TaskFile
+from benchmark.context import RunContext
 from benchmark.data.loaders import Example, sample_per_label
 from benchmark.generation.gates import vocabulary_or_none
 from benchmark.generation.pipeline import generated_set
@@ -58,7 +59,7 @@ class GeneratedSetting:
         return list(spec.generation_seeds) or [None]
 
     def training_data(
-        self, spec: CaseSpec, ctx: Any, *, seed: int, generation_seed: int | None
+        self, spec: CaseSpec, ctx: RunContext, *, seed: int, generation_seed: int | None
     ) -> TrainingData:
         if generation_seed is None:
             generation_seed = self.generation_seeds(spec)[0]
@@ -69,7 +70,9 @@ class GeneratedSetting:
     def matched_gold(self, spec: CaseSpec) -> bool:
         return True
 
-    def record_block(self, spec: CaseSpec, ctx: Any, runs: list[TrainingData]) -> dict[str, Any]:
+    def record_block(
+        self, spec: CaseSpec, ctx: RunContext, runs: list[TrainingData]
+    ) -> dict[str, Any]:
         last_of_set = {run.generation_seed: run for run in runs}  # runs of a set share its data
         if None in last_of_set:
             return {}
@@ -95,7 +98,7 @@ class GeneratedSetting:
 
 
 def cold_generation_stats(
-    spec: CaseSpec, ctx: Any, generation: dict[str, Any]
+    spec: CaseSpec, ctx: RunContext, generation: dict[str, Any]
 ) -> dict[str, Any] | None:
     """Throughput of the run that really called the model.
 
@@ -114,7 +117,7 @@ def cold_generation_stats(
 
 
 def generation_quality(
-    spec: CaseSpec, ctx: Any, generated: list[Example], generation: dict[str, Any]
+    spec: CaseSpec, ctx: RunContext, generated: list[Example], generation: dict[str, Any]
 ) -> dict[str, Any]:
     """Quality metrics of one generated set, against a gold sample of the same size."""
     train = ctx.data.split(spec.dataset, spec.language, "train")

@@ -6,6 +6,7 @@ from typing import Any
 
 from benchmark.augment import AUGMENTERS
 from benchmark.case.spec import CaseSpec, TaskFile
+from benchmark.context import RunContext
 from benchmark.data.loaders import sample_per_label
 from benchmark.settings.base import CaseBase, TrainingData, classifier_grid
 
@@ -49,7 +50,7 @@ class GoldSetting:
         return [None]
 
     def training_data(
-        self, spec: CaseSpec, ctx: Any, *, seed: int, generation_seed: int | None
+        self, spec: CaseSpec, ctx: RunContext, *, seed: int, generation_seed: int | None
     ) -> TrainingData:
         train = ctx.data.split(spec.dataset, spec.language, "train")
         chosen = sample_per_label(
@@ -60,5 +61,7 @@ class GoldSetting:
     def matched_gold(self, spec: CaseSpec) -> bool:
         return spec.augmentation is not None  # augmented gold is compared with plain gold
 
-    def record_block(self, spec: CaseSpec, ctx: Any, runs: list[TrainingData]) -> dict[str, Any]:
+    def record_block(
+        self, spec: CaseSpec, ctx: RunContext, runs: list[TrainingData]
+    ) -> dict[str, Any]:
         return {}

@@ -20,8 +20,8 @@ from benchmark.case.records import (
     record_path,
     write_json_atomic,
 )
-from benchmark.case.runner import RunContext
 from benchmark.case.spec import CaseSpec
+from benchmark.context import RunContext
 from benchmark.data.loaders import Example
 from benchmark.quality import QUALITY_METRICS
 from benchmark.settings.generated import generation_quality, mean_quality

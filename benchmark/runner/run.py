@@ -6,15 +6,12 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from benchmark import progress
 from benchmark.augment import augmented_demos
-from benchmark.case.arms import ARMS_PREDICTIONS, score_arms
 from benchmark.case.records import (
     Record,
     case_dir,
@@ -27,6 +24,7 @@ from benchmark.case.records import (
 )
 from benchmark.case.spec import CaseSpec
 from benchmark.classifiers import build_classifier
+from benchmark.context import RunContext
 from benchmark.data.loaders import (
     Example,
     Split,
@@ -34,33 +32,10 @@ from benchmark.data.loaders import (
     refuse_test_examples,
     sample_with_counts,
 )
-from benchmark.data.source import DataSource
-from benchmark.encoders.embedder import Embedder, load_embedder
 from benchmark.errors import CaseFailure
-from benchmark.generation.backends import BackendFactory
+from benchmark.runner.arms import ARMS_PREDICTIONS, score_arms
 from benchmark.scoring import confusion_counts, save_confusion_figure, score, score_block
 from benchmark.settings import Setting, TrainingData, setting_of
-
-
-@dataclass(frozen=True)
-class RunContext:
-    """Where a run reads data and writes results, and the services its cases use.
-
-    `data` (default: a `DataSource` of `data_dir`) loads each split once, `backends` makes the
-    LLM backends (every call through the response cache), `embedder` loads an embedder by name.
-    """
-
-    results_dir: Path
-    data_dir: Path | str | None = None
-    overwrite: bool = False
-    figures: bool = True
-    data: DataSource = None  # type: ignore[assignment]  # set from data_dir when not given
-    backends: BackendFactory = field(default_factory=BackendFactory)
-    embedder: Callable[[str], Embedder] = load_embedder
-
-    def __post_init__(self) -> None:
-        if self.data is None:
-            object.__setattr__(self, "data", DataSource(self.data_dir))
 
 
 def finished_record(spec: CaseSpec, ctx: RunContext) -> dict[str, Any] | None:

@@ -25,12 +25,13 @@ from benchmark.case.records import (
     record_path,
     write_json_atomic,
 )
-from benchmark.case.runner import ClassifierRuns, RunContext, case_arms
 from benchmark.case.spec import CaseSpec
+from benchmark.context import RunContext
 from benchmark.data.loaders import Example
 from benchmark.errors import BenchError
-from benchmark.report.quality_backfill import generated_files, kept_samples
 from benchmark.report.summary import is_superseded
+from benchmark.runner.quality_backfill import generated_files, kept_samples
+from benchmark.runner.run import ClassifierRuns, case_arms
 from benchmark.settings import setting_of
 
 

@@ -18,10 +18,10 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from benchmark import progress
 from benchmark.case.records import case_dir, record_path
+from benchmark.context import RunContext
 from benchmark.errors import BenchError, CaseFailure
 
 SUFFIX = ".staging"
@@ -44,11 +44,11 @@ def failed_dir(results_dir: Path, case_id: str) -> Path:
 
 
 @contextlib.contextmanager
-def staged_case(ctx: Any, case_id: str) -> Iterator[Any]:
+def staged_case(ctx: RunContext, case_id: str) -> Iterator[RunContext]:
     """The run context `ctx` with its results folder swapped for the case's staging folder.
 
     Args:
-        ctx: the run's `RunContext` (any dataclass with a `results_dir`).
+        ctx: the run's `RunContext`.
         case_id: the case about to run.
 
     Yields:
