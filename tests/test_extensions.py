@@ -85,3 +85,30 @@ def test_a_bad_plugin_entry_is_a_short_task_file_error(tmp_path, plugins, key, w
     with pytest.raises(TaskFileError) as err:
         load_cases(write(tmp_path, text), check_data=False)
     assert f"task.yaml: {key}: " in str(err.value) and words in str(err.value)
+
+
+STRATEGY_TASK = """\
+plugins: [bench_extension_demo, bench_strategy_demo]
+datasets: [sib200]
+languages: [sw]
+settings: [demos_human, demos_human_revision]
+models: [tiny-random]
+samples_per_label: 2
+seeds: 1
+classifiers: [{name: word-overlap, min_count: 1}]
+generation: {backend: topic-echo, seeds: 1, demos_per_label: 2, per_request: 3, max_attempts: 3}
+"""
+
+
+def test_a_plugin_strategy_runs_and_its_revision_pair_is_answered(tmp_path, sib_fixture_dir):
+    from benchmark.report.summary import revision_pairs, summary_markdown
+
+    cases = load_cases(write(tmp_path, STRATEGY_TASK), data_dir=sib_fixture_dir)
+    assert [c.setting for c in cases] == ["demos_human", "demos_human_revision"]
+    ctx = RunContext(results_dir=tmp_path / "results", data_dir=sib_fixture_dir, figures=False)
+    plain, revised = (run_case(case, ctx) for case in cases)
+    assert plain["status"] == revised["status"] == "ok"
+    assert revised["generation"]["strategy"]["revision"] is True
+    assert ("demos_human_revision", "demos_human") in revision_pairs()
+    answer2 = summary_markdown([plain, revised], ctx.results_dir).split("**2.")[1].split("**3.")[0]
+    assert "demos_human_revision vs demos_human" in answer2

@@ -37,7 +37,7 @@ from benchmark.generation.prompts import resolve_prompt_style
 from benchmark.generation.reviser import Reviser
 from benchmark.generation.steps import GateStep, ReplyParser, fill_quotas, select_from_pool
 from benchmark.generation.writer import write_candidates
-from benchmark.strategies import STRATEGIES
+from benchmark.strategies import STRATEGIES, GenerationStrategy
 
 TOP_UP_HEADROOM = 1.25  # top-ups ask for 25% more than the observed yield predicts is missing
 
@@ -47,10 +47,17 @@ class CaseGenerator:
     inputs (demos, descriptions), the prompt builder, the reply parser, the gates, the reviser
     and the selection."""
 
-    def __init__(self, spec: CaseSpec, ctx: RunContext, *, seed: int):
+    def __init__(
+        self,
+        spec: CaseSpec,
+        ctx: RunContext,
+        *,
+        seed: int,
+        strategy: GenerationStrategy | None = None,
+    ):
         self.spec, self.ctx, self.seed = spec, ctx, seed
         self.gen = spec.generation
-        self.strategy = STRATEGIES[spec.setting]
+        self.strategy = strategy or built_in_strategy(spec.setting)
         self.language = resolve_language(spec.language)
         self.labels = ctx.data.labels(spec.dataset)
         progress.stage(f"loading {spec.model} ({self.gen.backend} backend)")
@@ -279,8 +286,21 @@ def generation_summary(gen: CaseGenerator) -> dict[str, Any]:
     }
 
 
+def built_in_strategy(name: str) -> GenerationStrategy:
+    """A built-in strategy by name (a plugin's setting passes its own strategy instead)."""
+    if name not in STRATEGIES:
+        raise ValueError(
+            f"{name!r} is not a built-in generation strategy; pass the setting's strategy"
+        )
+    return STRATEGIES[name]
+
+
 def generated_set(
-    spec: CaseSpec, ctx: RunContext, *, generation_seed: int
+    spec: CaseSpec,
+    ctx: RunContext,
+    *,
+    generation_seed: int,
+    strategy: GenerationStrategy | None = None,
 ) -> tuple[list[Example], dict[str, Any]]:
     """One generated training set of the case (the runner asks once per generation seed).
 
@@ -294,7 +314,7 @@ def generated_set(
     name = "generated.jsonl" if len(seeds) <= 1 else f"generated-seed{generation_seed}.jsonl"
     if name != "generated.jsonl":  # a single set's file from an earlier spec would mislead
         (folder / "generated.jsonl").unlink(missing_ok=True)
-    generator = CaseGenerator(spec, ctx, seed=generation_seed)
+    generator = CaseGenerator(spec, ctx, seed=generation_seed, strategy=strategy)
     generator.run(on_round=lambda g: g.write(folder, name, partial=True))
     generator.write(folder, name)
     return generator.training_examples(), {"generation": generator.summary()}

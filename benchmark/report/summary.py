@@ -25,12 +25,27 @@ from benchmark.report.significance import (
     compare_with_matched_gold,
     holm,
 )
+from benchmark.settings import SETTINGS
 
 CURRENT_VERSION = 2
-REVISION_PAIRS = (
-    ("target_demos_revision", "target_demos"),
-    ("target_demos_sl_revision", "target_demos_sl"),
-)
+
+
+def revision_pairs() -> list[tuple[str, str]]:
+    """(revised, base) setting names: every registered generation strategy with revision and
+    the strategy that prompts the same way without it (built-in and plugin strategies alike)."""
+    strategies = [
+        strategy
+        for name in SETTINGS.names()
+        if (strategy := getattr(SETTINGS.get(name), "strategy", None)) is not None
+    ]
+    return [
+        (revised.name, base.name)
+        for revised in strategies
+        if revised.revision
+        for base in strategies
+        if not base.revision
+        and (base.demos, base.description) == (revised.demos, revised.description)
+    ]
 
 
 def is_superseded(record: Record | dict[str, Any]) -> bool:
@@ -276,7 +291,7 @@ class Answers:
     @staticmethod
     def revision_pairs(key, rows):
         plain = {k[0]: r for k, r in rows.items() if k[1:] == (None,) * 3}
-        for revised, base in REVISION_PAIRS:
+        for revised, base in revision_pairs():
             if revised in plain and base in plain:
                 yield f"revision: {revised} vs {base}", plain[revised], plain[base]
 

@@ -63,7 +63,9 @@ class GeneratedSetting:
     ) -> TrainingData:
         if generation_seed is None:
             generation_seed = self.generation_seeds(spec)[0]
-        examples, made = generated_set(spec, ctx, generation_seed=generation_seed)
+        examples, made = generated_set(
+            spec, ctx, generation_seed=generation_seed, strategy=self.strategy
+        )
         provenance = {k: v for k, v in made.items() if k != "generation"}
         return TrainingData(examples, provenance, generation_seed, details=made["generation"])
 
