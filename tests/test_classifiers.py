@@ -116,3 +116,32 @@ def test_balanced_logreg_does_not_drown_a_small_label(sib_fixture_dir):
         predicted[mode] = clf.predict(["s0", "s1"])
     assert predicted["none"] == ["big", "big"]
     assert predicted["balanced"] == ["small", "small"]
+
+
+def test_classifiers_declare_what_freeal_and_quality_need():
+    """FreeAL and the quality metrics read a classifier's declared capabilities, not its name."""
+    from benchmark.case.spec import CLASSIFIERS
+
+    logreg = CLASSIFIERS.get("embed-logreg").of({"name": "embed-logreg", "encoder": "tiny-random"})
+    finetune = CLASSIFIERS.get("finetune").of({"name": "finetune"})
+    assert (logreg.features, finetune.features) == ("frozen", "trainable")
+    assert logreg.quality_encoder() == "tiny-random"  # embeds with its own frozen encoder
+    assert finetune.quality_encoder() == "e5-small"
+
+
+def test_freeal_refuses_a_classifier_without_features(tmp_path, sib_fixture_dir):
+    import pytest
+
+    from benchmark.case.spec import ClassifierOptions
+    from benchmark.context import RunContext
+    from benchmark.freeal.rounds import classifier_features
+
+    class NoFeatures(ClassifierOptions):
+        slug_prefix = "nf"
+        implementation = object
+        name: str = "no-features"
+
+    spec = type("Spec", (), {"classifier": NoFeatures(), "case_id": "case-x"})()
+    ctx = RunContext(results_dir=tmp_path, data_dir=sib_fixture_dir, figures=False)
+    with pytest.raises(ValueError, match="declares no features"):
+        classifier_features(spec, ctx)

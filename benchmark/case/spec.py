@@ -95,6 +95,14 @@ class ClassifierOptions(_Strict):
 
     slug_prefix: ClassVar[str]
     implementation: ClassVar[object]
+    # What FreeAL's small model can build on: "frozen" (`encoder` embeds, a head trains),
+    # "trainable" (`encoder` is fine-tuned with `lr` and `max_length`), or None (FreeAL refuses).
+    features: ClassVar[Literal["frozen", "trainable"] | None] = None
+
+    def quality_encoder(self) -> str:
+        """The sentence encoder the generated setting's quality metrics embed with: the
+        classifier's own when it embeds with a frozen encoder, else e5-small."""
+        return getattr(self, "encoder", "e5-small") if self.features == "frozen" else "e5-small"
 
     @classmethod
     def slug_of(cls, options: Mapping[str, Any]) -> str:
@@ -115,6 +123,7 @@ class EmbedLogregSpec(ClassifierOptions):
     """Frozen sentence embeddings + logistic regression (fast CPU recipe)."""
 
     slug_prefix = "logreg"
+    features = "frozen"
     legacy_defaults = {"class_weight": "none"}  # unweighted before the option
     implementation = "benchmark.classifiers.embed_logreg:EmbedLogregClassifier"
     name: Literal["embed-logreg"] = "embed-logreg"
@@ -132,6 +141,7 @@ class FinetuneSpec(ClassifierOptions):
     """Sequence-classification fine-tuning (the study's recipe by default)."""
 
     slug_prefix = "ft"
+    features = "trainable"
     legacy_defaults = {"class_weight": "none"}  # unweighted before the option
     implementation = "benchmark.classifiers.finetune:FinetuneClassifier"
     name: Literal["finetune"] = "finetune"

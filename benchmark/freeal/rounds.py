@@ -111,9 +111,14 @@ def feedback_demos(
 def classifier_features(spec: CaseSpec, ctx: RunContext):
     """(the small model's features, its learning rate) for the case's classifier."""
     clf = spec.classifier
-    if clf.name == "embed-logreg":
+    if clf.features == "frozen":
         return FrozenFeatures(ctx.embedder(clf.encoder)), spec.freeal.lr
-    return TrainableEncoder(encoder_dir(clf.encoder), max_length=clf.max_length), clf.lr
+    if clf.features == "trainable":
+        return TrainableEncoder(encoder_dir(clf.encoder), max_length=clf.max_length), clf.lr
+    raise ValueError(
+        f"{spec.case_id}: classifier {clf.name!r} declares no features FreeAL's small model can "
+        'train on (its options class sets `features = "frozen"` or `"trainable"`)'
+    )
 
 
 def robust_config(spec: CaseSpec, lr: float) -> RobustConfig:

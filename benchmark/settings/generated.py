@@ -129,7 +129,7 @@ def generation_quality(
         for status, count in counts.items():
             if status not in ("prompts", "tokens"):
                 candidates[status] = candidates.get(status, 0) + count
-    encoder = spec.classifier.encoder if spec.classifier.name == "embed-logreg" else "e5-small"
+    encoder = spec.classifier.quality_encoder()
     return generated_set_quality(
         [(e.text, e.label) for e in generated],
         language=spec.language,
