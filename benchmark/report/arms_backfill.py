@@ -99,7 +99,26 @@ def check_reproduces(
             )
 
 
-def backfill_record(path: Path, ctx: RunContext, *, allow_llm: bool = False) -> bool:
+def trainer_for(
+    spec: CaseSpec, ctx: RunContext, cache: dict[str, ClassifierRuns]
+) -> ClassifierRuns:
+    """The case's classifier on its test split, built once per (dataset, language, classifier)
+    for a whole backfill (loading the encoder is most of a small record's time)."""
+    key = json.dumps([spec.dataset, spec.language, spec.classifier.model_dump()], sort_keys=True)
+    if key not in cache:
+        labels = ctx.data.labels(spec.dataset)
+        test = ctx.data.split(spec.dataset, spec.language, "test")
+        cache[key] = ClassifierRuns(spec, ctx, labels, test, matched=False)
+    return cache[key]
+
+
+def backfill_record(
+    path: Path,
+    ctx: RunContext,
+    *,
+    allow_llm: bool = False,
+    trainers: dict[str, ClassifierRuns] | None = None,
+) -> bool:
     """Add `arms` to one record; False when it is not a generated record that can have them."""
     payload = load_record(path)
     record = Record.from_dict(payload)
@@ -109,9 +128,7 @@ def backfill_record(path: Path, ctx: RunContext, *, allow_llm: bool = False) -> 
     if spec.case_id != record.case_id or spec.spec_hash != record.spec_hash:
         raise BackfillError(f"{path}: its spec does not reproduce its case id / hash")
     progress.stage(f"{record.case_id}: rescoring its stored generated sets")
-    labels = ctx.data.labels(spec.dataset)
-    test = ctx.data.split(spec.dataset, spec.language, "test")
-    trainer = ClassifierRuns(spec, ctx, labels, test, matched=False)
+    trainer = trainer_for(spec, ctx, {} if trainers is None else trainers)
     sets = stored_sets(spec, ctx, record, allow_llm=allow_llm)
     stored = json.loads((ctx.results_dir / record.predictions).read_text(encoding="utf-8"))
     check_reproduces(record, trainer, sets, stored)
@@ -136,6 +153,7 @@ def backfill_arms(
     """
     ctx = RunContext(results_dir=Path(results_dir), data_dir=data_dir, figures=False)
     updated, failed = [], []
+    trainers: dict[str, ClassifierRuns] = {}
     for path in sorted(Path(results_dir).glob("*.json")):
         try:
             payload = load_record(path)
@@ -144,7 +162,7 @@ def backfill_arms(
         if not select(payload["case_id"]) or ("arms" in payload and not overwrite):
             continue
         try:
-            if backfill_record(path, ctx, allow_llm=allow_llm):
+            if backfill_record(path, ctx, allow_llm=allow_llm, trainers=trainers):
                 updated.append(payload["case_id"])
         except (BenchError, OSError, ValueError) as err:
             failed.append(f"{payload['case_id']}: {err}")
