@@ -32,6 +32,11 @@ def test_the_study_matrix_runs_the_study_models_on_vllm():
         cases = load_cases(root / "tasks" / name)
         generated = [c for c in cases if c.generation is not None]
         assert generated and {c.generation.backend for c in generated} == {"vllm"}
-        assert {c.model for c in generated} == {"gemma3-4b", "gemma3-27b", "llama3-8b", "llama3-70b"}
+        assert {c.model for c in generated} == {
+            "gemma3-4b",
+            "gemma3-27b",
+            "llama3-8b",
+            "llama3-70b",
+        }
         assert {c.samples_per_label for c in generated} == {100}
         assert {c.classifier.name for c in generated} == {"finetune"}

@@ -76,11 +76,21 @@ def stored_sets(
     return sets
 
 
+MAX_DIFFERING_SHARE = 0.01  # of test items: float noise of re-embedding on another machine
+
+
 def check_reproduces(
     record: Record, trainer: ClassifierRuns, sets: dict[int, list[Example]], stored: dict
-) -> None:
-    """Refuse when retraining a set does not give the record's stored predictions."""
+) -> int:
+    """Refuse when retraining a set does not give the record's stored predictions; a few
+    borderline items (at most 1% of the test split) may flip, as re-embedding on another machine
+    or thread count changes the vectors in their last bits.
+
+    Returns:
+        The most test predictions that differed in one set.
+    """
     first_seed = record.spec["seeds"][0]
+    worst = 0
     for generation_seed, examples in sets.items():
         wanted = next(
             (
@@ -92,11 +102,16 @@ def check_reproduces(
         )
         _, predicted, _ = trainer.fit_and_score(examples, first_seed)
         got = [trainer.index[y] for y in predicted]
-        if wanted is None or got != wanted:
+        differing = (
+            len(got) if wanted is None else sum(a != b for a, b in zip(got, wanted, strict=True))
+        )
+        if wanted is None or differing > MAX_DIFFERING_SHARE * len(got):
             raise BackfillError(
                 f"{record.case_id}: generated set {generation_seed} retrained does not reproduce "
-                "the stored test predictions; arms not added"
+                f"the stored test predictions ({differing} of {len(got)} differ); arms not added"
             )
+        worst = max(worst, differing)
+    return worst
 
 
 def trainer_for(
@@ -131,9 +146,14 @@ def backfill_record(
     trainer = trainer_for(spec, ctx, {} if trainers is None else trainers)
     sets = stored_sets(spec, ctx, record, allow_llm=allow_llm)
     stored = json.loads((ctx.results_dir / record.predictions).read_text(encoding="utf-8"))
-    check_reproduces(record, trainer, sets, stored)
+    differing = check_reproduces(record, trainer, sets, stored)
     strategy = setting_of(record.setting).strategy
     arms = case_arms(spec, ctx, strategy, sets, trainer, record)
+    arms["backfilled"] = {
+        "from": "stored generated sets",
+        "max_test_predictions_differing_per_set": differing,
+        "test_items": len(stored["gold"]),
+    }
     write_json_atomic(record_path(ctx.results_dir, record.case_id), {**payload, "arms": arms})
     return True
 
