@@ -18,6 +18,11 @@ ALLOWED = {
     ("significance.py", "labels"): "a stored predictions.json file, not a record",
     ("significance.py", "matched_gold"): "a stored predictions.json file, not a record",
     ("quality_backfill.py", "status"): "a row of generated.jsonl, not a record",
+    ("arms_answer.py", "predictions"): "a key of the record's arms block, not a record field",
+    ("arms_answer.py", "matched_gold"): "a stored predictions.json file, not a record",
+    ("arms_answer.py", "labels"): "a stored predictions.json file, not a record",
+    ("arms_answer.py", "generation"): "the spec's generation options (demos per label)",
+    ("arms_backfill.py", "case_id"): "the raw JSON it rewrites (only `arms` is added)",
 }
 
 
