@@ -20,6 +20,7 @@ ALLOWED = {
     ("arms_answer.py", "predictions"): "a key of the record's arms block, not a record field",
     ("arms_answer.py", "matched_gold"): "a stored predictions.json file, not a record",
     ("arms_answer.py", "labels"): "a stored predictions.json file, not a record",
+    ("arms_answer.py", "generation"): "the spec's generation options (demos per label)",
 }
 
 

@@ -130,6 +130,11 @@ def row_words(row: ArmRow) -> str:
 MAX_WORDS = 8  # rows described in words; more are summarised in one line and the table
 
 
+def demos_per_label(record: Record) -> int:
+    """The gold demos per label the generator saw (what the `demos` arm holds)."""
+    return int((record.spec.get("generation") or {}).get("demos_per_label", 10))
+
+
 def plain(record: Record) -> bool:
     """A strategy as generated: no selection, augmentation or gates."""
     return not any(record.spec.get(k) for k in ("selection", "augmentation", "gates"))
@@ -165,6 +170,7 @@ def arms_answer(records: list[Record], results_dir: Path | None) -> list[str]:
     largest = rows[0].record.samples_per_label
     tested = [t for row in rows for t in row.tests if t is not None]
     top = [row for row in rows if row.record.samples_per_label == largest and plain(row.record)]
+    top.sort(key=lambda row: off_language(row.record) is not None)  # in-language rows first
     words = [tally_words(top)] + ([row_words(row) for row in top] if len(top) <= MAX_WORDS else [])
     detect = statistics.median(t.detectable for t in tested) if tested else None
     header = [
@@ -231,11 +237,18 @@ def arms_short(records: list[Record], results_dir: Path | None) -> str | None:
     top = [row for row in rows if row.record.samples_per_label == largest and plain(row.record)]
     if not top:
         return None
+    top.sort(key=lambda row: off_language(row.record) is not None)  # in-language rows first
     intro = (
         f"**Does generated data help?** At n={largest} per label (the largest size measured), "
         "each generated set against the 10 gold demos per label it was written from (*demos*), "
         f"both together, and gold at up to n per label; `*`: significant after "
         f"{MULTIPLICITY_METHOD} over every arm test (answer 0)."
+        + (
+            f" At n={largest} the gold arm *is* the demos (a gold draw of that size), so only "
+            "the study-size runs (n=100 from 10 demos) separate the two questions."
+            if largest <= demos_per_label(top[0].record)
+            else ""
+        )
     )
     lines = [tally_words(top)] + [row_words(row) for row in top[:MAX_WORDS]]
     if len(top) > MAX_WORDS:

@@ -77,11 +77,21 @@ def stored_sets(
     return sets
 
 
+MAX_DIFFERING_SHARE = 0.01  # of test items: float noise of re-embedding on another machine
+
+
 def check_reproduces(
     record: Record, trainer: ClassifierRuns, sets: dict[int, list[Example]], stored: dict
-) -> None:
-    """Refuse when retraining a set does not give the record's stored predictions."""
+) -> int:
+    """Refuse when retraining a set does not give the record's stored predictions; a few
+    borderline items (at most 1% of the test split) may flip, as re-embedding on another machine
+    or thread count changes the vectors in their last bits.
+
+    Returns:
+        The most test predictions that differed in one set.
+    """
     first_seed = record.spec["seeds"][0]
+    worst = 0
     for generation_seed, examples in sets.items():
         wanted = next(
             (
@@ -93,14 +103,38 @@ def check_reproduces(
         )
         _, predicted, _ = trainer.fit_and_score(examples, first_seed)
         got = [trainer.index[y] for y in predicted]
-        if wanted is None or got != wanted:
+        differing = (
+            len(got) if wanted is None else sum(a != b for a, b in zip(got, wanted, strict=True))
+        )
+        if wanted is None or differing > MAX_DIFFERING_SHARE * len(got):
             raise BackfillError(
                 f"{record.case_id}: generated set {generation_seed} retrained does not reproduce "
-                "the stored test predictions; arms not added"
+                f"the stored test predictions ({differing} of {len(got)} differ); arms not added"
             )
+        worst = max(worst, differing)
+    return worst
 
 
-def backfill_record(path: Path, ctx: RunContext, *, allow_llm: bool = False) -> bool:
+def trainer_for(
+    spec: CaseSpec, ctx: RunContext, cache: dict[str, ClassifierRuns]
+) -> ClassifierRuns:
+    """The case's classifier on its test split, built once per (dataset, language, classifier)
+    for a whole backfill (loading the encoder is most of a small record's time)."""
+    key = json.dumps([spec.dataset, spec.language, spec.classifier.model_dump()], sort_keys=True)
+    if key not in cache:
+        labels = ctx.data.labels(spec.dataset)
+        test = ctx.data.split(spec.dataset, spec.language, "test")
+        cache[key] = ClassifierRuns(spec, ctx, labels, test, matched=False)
+    return cache[key]
+
+
+def backfill_record(
+    path: Path,
+    ctx: RunContext,
+    *,
+    allow_llm: bool = False,
+    trainers: dict[str, ClassifierRuns] | None = None,
+) -> bool:
     """Add `arms` to one record; False when it is not a generated record that can have them."""
     payload = load_record(path)
     record = Record.from_dict(payload)
@@ -110,14 +144,17 @@ def backfill_record(path: Path, ctx: RunContext, *, allow_llm: bool = False) -> 
     if spec.case_id != record.case_id or spec.spec_hash != record.spec_hash:
         raise BackfillError(f"{path}: its spec does not reproduce its case id / hash")
     progress.stage(f"{record.case_id}: rescoring its stored generated sets")
-    labels = ctx.data.labels(spec.dataset)
-    test = ctx.data.split(spec.dataset, spec.language, "test")
-    trainer = ClassifierRuns(spec, ctx, labels, test, matched=False)
+    trainer = trainer_for(spec, ctx, {} if trainers is None else trainers)
     sets = stored_sets(spec, ctx, record, allow_llm=allow_llm)
     stored = json.loads((ctx.results_dir / record.predictions).read_text(encoding="utf-8"))
-    check_reproduces(record, trainer, sets, stored)
+    differing = check_reproduces(record, trainer, sets, stored)
     strategy = setting_of(record.setting).strategy
     arms = case_arms(spec, ctx, strategy, sets, trainer, record)
+    arms["backfilled"] = {
+        "from": "stored generated sets",
+        "max_test_predictions_differing_per_set": differing,
+        "test_items": len(stored["gold"]),
+    }
     write_json_atomic(record_path(ctx.results_dir, record.case_id), {**payload, "arms": arms})
     return True
 
@@ -137,6 +174,7 @@ def backfill_arms(
     """
     ctx = RunContext(results_dir=Path(results_dir), data_dir=data_dir, figures=False)
     updated, failed = [], []
+    trainers: dict[str, ClassifierRuns] = {}
     for path in sorted(Path(results_dir).glob("*.json")):
         try:
             payload = load_record(path)
@@ -145,7 +183,7 @@ def backfill_arms(
         if not select(payload["case_id"]) or ("arms" in payload and not overwrite):
             continue
         try:
-            if backfill_record(path, ctx, allow_llm=allow_llm):
+            if backfill_record(path, ctx, allow_llm=allow_llm, trainers=trainers):
                 updated.append(payload["case_id"])
         except (BenchError, OSError, ValueError) as err:
             failed.append(f"{payload['case_id']}: {err}")
