@@ -66,7 +66,8 @@ def arm_runs(results_dir: Path, record: Record) -> dict[str, Any] | None:
 
 
 def arm_rows(records: list[Record], results_dir: Path | None) -> list[ArmRow]:
-    """Every record with arms, its tests corrected with Holm over all of them (one family)."""
+    """Every record with arms, its tests corrected with Holm over every arm test of the same
+    size (samples per label): one family per size, as each size asks its own question."""
     with_arms = [r for r in records if r.arms]
     raw: list[Comparison | None] = []
     for record in with_arms:
@@ -76,8 +77,13 @@ def arm_rows(records: list[Record], results_dir: Path | None) -> list[ArmRow]:
                 raw.append(None)
                 continue
             raw.append(paired_bootstrap(runs[a], runs[b], runs["_gold_labels"], runs["_n_labels"]))
-    corrected = holm(raw)
     k = len(ARM_TESTS)
+    corrected: list[Comparison | None] = [None] * len(raw)
+    for size in {r.samples_per_label for r in with_arms}:
+        members = [i for i, r in enumerate(with_arms) if r.samples_per_label == size]
+        slots = [i * k + j for i in members for j in range(k)]
+        for slot, test in zip(slots, holm([raw[s] for s in slots]), strict=True):
+            corrected[slot] = test
     rows = [ArmRow(r, corrected[i * k : (i + 1) * k]) for i, r in enumerate(with_arms)]
     return sorted(
         rows,
@@ -169,10 +175,13 @@ def arms_answer(records: list[Record], results_dir: Path | None) -> list[str]:
         return []
     largest = rows[0].record.samples_per_label
     tested = [t for row in rows for t in row.tests if t is not None]
+    at_largest = [
+        t for row in rows if row.record.samples_per_label == largest for t in row.tests if t
+    ]
     top = [row for row in rows if row.record.samples_per_label == largest and plain(row.record)]
     top.sort(key=lambda row: off_language(row.record) is not None)  # in-language rows first
     words = [tally_words(top)] + ([row_words(row) for row in top] if len(top) <= MAX_WORDS else [])
-    detect = statistics.median(t.detectable for t in tested) if tested else None
+    detect = statistics.median(t.detectable for t in at_largest) if at_largest else None
     header = [
         "dataset",
         "lang",
@@ -213,7 +222,8 @@ def arms_answer(records: list[Record], results_dir: Path | None) -> list[str]:
         )
     intro = (
         f"Largest size measured: n={largest} per label. {len(tested)} paired tests, "
-        f"{MULTIPLICITY_METHOD}-corrected as one family"
+        f"{MULTIPLICITY_METHOD}-corrected within each size (n={largest}: "
+        f"{len(at_largest)} tests)"
         + (f"; median detectable difference {detect:.1f} macro-F1" if detect is not None else "")
         + ". *demos*: the gold demos the generator saw (10 per label), alone; *gold*: up to n "
         "gold per label (the study's comparison)."
@@ -242,7 +252,7 @@ def arms_short(records: list[Record], results_dir: Path | None) -> str | None:
         f"**Does generated data help?** At n={largest} per label (the largest size measured), "
         "each generated set against the 10 gold demos per label it was written from (*demos*), "
         f"both together, and gold at up to n per label; `*`: significant after "
-        f"{MULTIPLICITY_METHOD} over every arm test (answer 0)."
+        f"{MULTIPLICITY_METHOD} over every arm test at this size (answer 0)."
         + (
             f" At n={largest} the gold arm *is* the demos (a gold draw of that size), so only "
             "the study-size runs (n=100 from 10 demos) separate the two questions."
