@@ -312,7 +312,10 @@ def test_arms_answer_compares_each_arm_with_holm(tmp_path):
         "matched_gold": {"macro_f1_mean": 90.0},
     }
     answer0 = summary_markdown([record], tmp_path).split("**0.")[1].split("**1.")[0]
-    assert "n=100 per label. 4 paired tests, Holm-Bonferroni-corrected within each size (n=100: 4 tests)" in answer0
+    assert (
+        "n=100 per label. 4 paired tests, Holm-Bonferroni-corrected within each size (n=100: 4 tests)"
+        in answer0
+    )
     assert "demos alone 80.0, generated 60.0, demos + generated 81.0, gold 95.0" in answer0
     row = next(line for line in answer0.splitlines() if line.startswith("| sib200 |"))
     cells = [c.strip() for c in row.split("|")[1:-1]]
