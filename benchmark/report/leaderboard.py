@@ -107,17 +107,6 @@ def _significance(record: Record, marks: dict[str, str]) -> str:
     return "within noise (paired bootstrap, Holm-corrected over every matched-gold gap)"
 
 
-def _language_note(record: Record) -> str:
-    """A warning when most of a generated set is not in the target language."""
-    fidelity = (record.quality or {}).get("language_fidelity")
-    if fidelity is None or fidelity >= 0.5:
-        return ""
-    return (
-        f" (only {100 * fidelity:.0f}% of its samples are in the target language: the "
-        "multilingual classifier learns the topics from other-language text)"
-    )
-
-
 def in_short(records: list[Record], marks: dict[str, str]) -> str | None:
     """The closest plain generated row (no selection, augmentation or gates) of each cell
     (dataset, language, classifier, n) against its matched gold, and what the gap means.
@@ -158,7 +147,7 @@ def in_short(records: list[Record], marks: dict[str, str]) -> str | None:
             f"macro-F1 against {r.matched_gold_f1:.1f} for matched gold, a gap of "
             f"**{r.matched_gap:+.1f}** points, {_significance(r, marks)}"
             + (f"; full gold: {full:.1f}" if full is not None else "")
-            + f"{chance}{_language_note(r)}."
+            + f"{chance}."
         )
     if len(best) > MAX_SHORT_CELLS:
         lines.append(f"- ... and {len(best) - MAX_SHORT_CELLS} more cells in answer 1 below.")
