@@ -138,3 +138,20 @@ def test_gguf_resolution():
     with pytest.raises(ModelResolutionError, match="needs a GGUF"):
         resolve_gguf("google/gemma-3-4b-it")
     assert is_base_model("gemma3-270m") and not is_base_model("smollm2-135m")
+
+
+def test_tokenizer_named_by_architecture_saves_what_the_full_parse_saves(tmp_path, monkeypatch):
+    from transformers import AutoTokenizer
+
+    from benchmark.llm.llamacpp_backend import gguf_architecture, gguf_tokenizer
+
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
+    gguf = resolve_gguf("smollm2-135m")
+    assert gguf_architecture(gguf.path) == "llama"
+    fast = gguf_tokenizer(gguf)
+    slow = AutoTokenizer.from_pretrained(str(gguf.path.parent), gguf_file=gguf.path.name)
+    fast.save_pretrained(str(tmp_path / "fast"))
+    slow.save_pretrained(str(tmp_path / "slow"))
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        assert (tmp_path / "fast" / name).read_text() == (tmp_path / "slow" / name).read_text()
+    assert type(fast).__name__ == type(slow).__name__
