@@ -143,11 +143,16 @@ def test_gguf_resolution():
 def test_tokenizer_named_by_architecture_saves_what_the_full_parse_saves(tmp_path, monkeypatch):
     from transformers import AutoTokenizer
 
-    from benchmark.llm.llamacpp_backend import gguf_architecture, gguf_tokenizer
+    from benchmark.llm.llamacpp_backend import (
+        gguf_architecture,
+        gguf_context_length,
+        gguf_tokenizer,
+    )
 
     monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
     gguf = resolve_gguf("smollm2-135m")
     assert gguf_architecture(gguf.path) == "llama"
+    assert gguf_context_length(gguf.path) == 8192
     fast = gguf_tokenizer(gguf)
     slow = AutoTokenizer.from_pretrained(str(gguf.path.parent), gguf_file=gguf.path.name)
     fast.save_pretrained(str(tmp_path / "fast"))

@@ -389,7 +389,8 @@ def gguf_context_length(path: Path) -> int:
         The length in tokens (a large number when the file does not say).
     """
     found = _gguf_header_values(path, lambda arch: {f"{arch}.context_length"})
-    return int(next(iter(found.values()), 1 << 20))
+    arch = found["general.architecture"]
+    return int(found.get(f"{arch}.context_length", 1 << 20))
 
 
 def gguf_architecture(path: Path) -> str:
