@@ -12,8 +12,8 @@ END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<
 
 
 def pick_dtype(dtype: Any, device) -> Any:
-    """The torch dtype to load with: float32 on CPU, bfloat16 (else float16) on GPU by default;
-    a name ("bfloat16", "auto") as given."""
+    """The torch dtype to load with: by default float32 on CPU, bfloat16 (else float16) on GPU;
+    a name ("bfloat16") is looked up in torch, "auto" passes through."""
     import torch
 
     if dtype is None:
