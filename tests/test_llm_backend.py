@@ -231,11 +231,13 @@ def test_choose_shares_the_prompt_pass_without_changing_scores(backend):
     """Scores from the shared prompt cache equal a plain forward over prompt + choice."""
     import torch
 
+    from benchmark.llm.hf_choices import choice_ids
+
     request = ChoiceRequest(chat(PROMPTS[2]).messages, ("yes", "no", "not sure at all"))
     got = backend.choose([request])[0].logprobs
     prompt = backend._prompt_ids(request.messages)
     for choice in request.choices:
-        ids = backend._choice_ids(choice)
+        ids = choice_ids(backend.tokenizer, choice)
         with torch.inference_mode():
             logits = backend.model(input_ids=torch.tensor([prompt + ids])).logits[0]
         logprobs = torch.log_softmax(logits.float(), dim=-1)

@@ -39,26 +39,18 @@ A server that does not answer: every request has a deadline, over all its tries:
 `deadline_s` (default 900 s) for a completion. While a request waits, the case's progress line
 names it (`waiting for <url>: no reply for 40s`); past its deadline it fails with `no reply from
 <url> for N s`. A host name that does not resolve fails at once, like a refused connection.
+
+The parts: `benchmark.llm.openai_http` (requests, retries, deadlines, replicas),
+`benchmark.llm.openai_choices` (what `choose` sends and reads) and `benchmark.llm.openai_tokens`
+(`count_tokens`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import random
-import re
-import socket
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Literal
+from typing import Any
 
-from benchmark import progress
-from benchmark.errors import BackendConfigError, BenchError, redact
+from benchmark.errors import BackendConfigError
 from benchmark.llm.backend import (
     ChatBackend,
     ChatCallback,
@@ -74,43 +66,27 @@ from benchmark.llm.backend import (
     messages_as_dicts,
     normalize_messages,
 )
-from benchmark.llm.choice_logprobs import PathStep, best_scored, score_choices_on_path
 from benchmark.llm.models import resolve_model
-
-ChoiceMode = Literal["structured", "guided", "logprobs", "score"]
-DEFAULT_KEY_ENV = "OPENAI_API_KEY"
-RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
-# Connection refused means nothing listens there: a couple of quick tries, then a clear error.
-REFUSED_RETRIES = 2
-REFUSED_DELAY_S = 0.5
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-class ServerError(BenchError, RuntimeError):
-    """A request the server answered with an error, or that failed after every retry."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+from benchmark.llm.openai_choices import (
+    CHOICE_MODES,
+    SCORE_FIELDS,
+    ChoiceMode,
+    ScoreTally,
+    decode_fields,
+    decoded_choice,
+    scored_chats,
+)
+from benchmark.llm.openai_http import DEFAULT_KEY_ENV, HttpClient, Job, ServerError
+from benchmark.llm.openai_tokens import TokenCounter
 
 
-class _Retryable(Exception):
-    """A failure worth another try (429, 5xx, timeout, connection error)."""
-
-    def __init__(
-        self,
-        message: str,
-        status: int | None = None,
-        retry_after: float | None = None,
-        *,
-        refused: bool = False,
-        timed_out: bool = False,
-    ):
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after
-        self.refused = refused  # nothing listens there, or the host does not resolve
-        self.timed_out = timed_out
+def _client_setting(name: str) -> property:
+    """A backend attribute that its `HttpClient` holds (read and write)."""
+    return property(
+        lambda self: getattr(self.http, name),
+        lambda self, value: setattr(self.http, name, value),
+        doc=f"The HTTP client's `{name}` (see the class docstring).",
+    )
 
 
 class OpenAIBackend(ChatBackend):
@@ -177,58 +153,43 @@ class OpenAIBackend(ChatBackend):
         dtype: str | None = None,
         api_key: Any = None,
     ) -> None:
-        if api_key is not None:
-            raise BackendConfigError(
-                "the API key is never an option (options end up in records and logs): export it "
-                f"in an environment variable and name that variable in api_key_env (default "
-                f"{DEFAULT_KEY_ENV})"
-            )
-        if dtype is not None:
-            raise BackendConfigError(
-                "dtype is the server's choice (e.g. `vllm serve --dtype`), not an option here"
-            )
-        if choice_mode not in ("structured", "guided", "logprobs", "score"):
-            raise BackendConfigError(
-                f"choice_mode must be structured, guided, logprobs or score, got {choice_mode!r}"
-            )
-        concurrency = max_concurrency or batch_size
-        if concurrency < 1:
-            raise BackendConfigError(f"max_concurrency must be >= 1, got {concurrency}")
-        if max_retries < 0:
-            raise BackendConfigError(f"max_retries must be >= 0, got {max_retries}")
-        for name, value in (
-            ("timeout_s", timeout_s),
-            ("deadline_s", deadline_s),
-            ("setup_timeout_s", setup_timeout_s),
-        ):
-            if not value > 0:
-                raise BackendConfigError(f"{name} must be > 0 seconds, got {value!r}")
+        _refuse_options(api_key, dtype, choice_mode)
+        self.http = HttpClient(
+            base_url,
+            api_key_env=api_key_env,
+            max_concurrency=max_concurrency or batch_size,
+            timeout_s=timeout_s,
+            deadline_s=deadline_s,
+            setup_timeout_s=setup_timeout_s,
+            max_retries=max_retries,
+            backoff_s=backoff_s,
+            max_backoff_s=max_backoff_s,
+            jitter=jitter,
+        )
         self.model_ref = model_ref
-        self.base_urls = _normalise_urls(base_url)
-        self.api_key_env = api_key_env or DEFAULT_KEY_ENV
-        _check_key_env(api_key_env)  # the key itself is read per request, never stored
-        self.max_concurrency = concurrency
-        self.timeout_s = timeout_s
-        self.deadline_s = deadline_s
-        self.setup_timeout_s = setup_timeout_s
-        self.max_retries = max_retries
-        self.backoff_s = backoff_s
-        self.max_backoff_s = max_backoff_s
-        self.jitter = jitter
         self.choice_mode = choice_mode
         self.choice_top_logprobs = choice_top_logprobs
         self.strict_openai = strict_openai
         self.extra_body = dict(extra_body or {})
         self.progress = progress
-        self._tokenizer_ref = tokenizer
-        self._tokenizer: Any = None
-        self._server_tokenize: bool | None = None if tokenizer is None else False
+        self._tokens = TokenCounter(self.http, model_ref, tokenizer)
         cards = self._models()
         self.model = model or _only_model(cards, self.base_urls[0])
         card = next((c for c in cards if c.get("id") == self.model), {})
         server_len = card.get("max_model_len")
         self._max_model_len = min(max_model_len, int(server_len)) if server_len else max_model_len
         self._fingerprint = fingerprint or _default_fingerprint(model_ref, self.model)
+
+    base_urls = _client_setting("base_urls")
+    api_key_env = _client_setting("api_key_env")
+    max_concurrency = _client_setting("max_concurrency")
+    timeout_s = _client_setting("timeout_s")
+    deadline_s = _client_setting("deadline_s")
+    setup_timeout_s = _client_setting("setup_timeout_s")
+    max_retries = _client_setting("max_retries")
+    backoff_s = _client_setting("backoff_s")
+    max_backoff_s = _client_setting("max_backoff_s")
+    jitter = _client_setting("jitter")
 
     def __repr__(self) -> str:
         urls = self.base_urls[0] if len(self.base_urls) == 1 else self.base_urls
@@ -247,190 +208,14 @@ class OpenAIBackend(ChatBackend):
         """Id of the served weights (keys the response cache); never holds URL or key."""
         return self._fingerprint
 
-    # -- HTTP ------------------------------------------------------------------------------
-    def _headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        key = os.environ.get(self.api_key_env)
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        return headers
-
-    def _send(self, url: str, body: dict[str, Any] | None, timeout: float) -> dict[str, Any]:
-        """One HTTP call: the JSON answer, `_Retryable` or `ServerError` (key redacted)."""
-        try:
-            with progress.waiting_for(url):
-                return self._send_once(url, body, timeout)
-        except (_Retryable, ServerError) as err:
-            err.args = (redact(str(err), [os.environ.get(self.api_key_env)]),)
-            raise
-
-    def _send_once(self, url: str, body: dict[str, Any] | None, timeout: float) -> dict[str, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, headers=self._headers())
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as reply:
-                return json.loads(reply.read() or b"{}")
-        except urllib.error.HTTPError as err:
-            detail = _error_detail(err)
-            where = f"{request.get_method()} {url}"
-            if err.code in RETRY_STATUSES or err.code >= 500:
-                retry_after = _retry_after(err.headers.get("Retry-After"))
-                raise _Retryable(
-                    f"{where}: HTTP {err.code}: {detail}", err.code, retry_after
-                ) from None
-            if err.code in (401, 403):
-                raise ServerError(
-                    f"{where}: HTTP {err.code}: the server refused the API key from "
-                    f"${self.api_key_env} ({detail})",
-                    err.code,
-                ) from None
-            raise ServerError(f"{where}: HTTP {err.code}: {detail}", err.code) from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
-            reason = getattr(err, "reason", err)
-            if isinstance(reason, socket.gaierror):
-                host = urllib.parse.urlsplit(url).hostname
-                raise _Retryable(
-                    f"cannot resolve the host {host!r} of {url} ({reason.strerror or reason}); "
-                    "fix backend_options.base_url",
-                    refused=True,
-                ) from None
-            if isinstance(reason, TimeoutError):
-                raise _Retryable(
-                    f"no reply from {url} within {timeout:.0f} s", timed_out=True
-                ) from None
-            if isinstance(reason, ConnectionRefusedError):
-                raise _Retryable(
-                    f"cannot connect to {url}: connection refused (nothing listens there); "
-                    "start the server and wait until it accepts requests, or fix "
-                    "backend_options.base_url",
-                    refused=True,
-                ) from None
-            raise _Retryable(
-                f"{request.get_method()} {url}: {type(reason).__name__}: {reason}"
-            ) from None
-        except json.JSONDecodeError as err:
-            raise _Retryable(f"{request.get_method()} {url}: invalid JSON answer ({err})") from None
-
-    def _delay(self, attempt: int, retry_after: float | None, refused: bool = False) -> float:
-        if refused:
-            return REFUSED_DELAY_S
-        delay = min(self.max_backoff_s, self.backoff_s * 2**attempt)
-        if self.jitter:
-            delay *= random.uniform(0.5, 1.0)
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, self.max_backoff_s))
-        return delay
-
-    def _url(self, path: str, index: int, attempt: int) -> str:
-        base = self.base_urls[(index + attempt) % len(self.base_urls)]
-        return base + path if path.startswith("/") else f"{_root(base)}/{path}"
-
-    def _last_attempt(self, err: _Retryable) -> int:
-        """Index of the last try: fewer for a refused connection (nothing listens there)."""
-        return min(self.max_retries, REFUSED_RETRIES) if err.refused else self.max_retries
-
-    def _try_timeout(self, url: str, started: float, setup: bool, err: Exception | None) -> float:
-        """The timeout of the next try: what is left of the request's deadline (at most
-        `timeout_s`); a request past its deadline fails, naming the URL and the option."""
-        name, deadline = (
-            ("setup_timeout_s", self.setup_timeout_s) if setup else ("deadline_s", self.deadline_s)
-        )
-        left = deadline - (time.monotonic() - started)
-        if left <= 0.05:
-            last = f"; last try: {err}" if err and "no reply" not in str(err) else ""
-            raise ServerError(
-                f"no reply from {url} for {deadline:.0f} s (backend_options.{name}){last}; is "
-                f"the server up and answering? A slow server needs a larger {name}"
-            )
-        return min(self.timeout_s, left)
-
-    def _call(
-        self, path: str, body: dict[str, Any] | None, index: int = 0, *, setup: bool = True
-    ) -> dict[str, Any]:
-        """One request with retries, blocking (setup calls and `count_tokens`)."""
-        started, err = time.monotonic(), None
-        for attempt in range(self.max_retries + 1):
-            url = self._url(path, index, attempt)
-            try:
-                return self._send(url, body, self._try_timeout(url, started, setup, err))
-            except _Retryable as failure:
-                err = failure
-                if err.timed_out:  # the deadline may be up: fail now, not after a backoff
-                    self._try_timeout(url, started, setup, err)
-                if attempt >= self._last_attempt(err):
-                    raise _gave_up(err, attempt) from None
-                time.sleep(self._delay(attempt, err.retry_after, err.refused))
-        raise AssertionError("unreachable")
-
-    async def _call_async(self, loop, pool, path, body, index, stop: list) -> dict[str, Any]:
-        started, err = time.monotonic(), None
-        for attempt in range(self.max_retries + 1):
-            try:
-                url = self._url(path, index, attempt)
-                timeout = self._try_timeout(url, started, False, err)
-                return await loop.run_in_executor(pool, self._send, url, body, timeout)
-            except _Retryable as failure:
-                err = failure
-                if err.timed_out:
-                    self._try_timeout(url, started, False, err)
-                if attempt >= self._last_attempt(err):
-                    raise _gave_up(err, attempt) from None
-                if stop:
-                    raise
-                await asyncio.sleep(self._delay(attempt, err.retry_after, err.refused))
-        raise AssertionError("unreachable")
-
-    def _run_all(
-        self, jobs: list[tuple[str, dict[str, Any]]], finish: Callable[[int, dict], None], desc: str
-    ) -> None:
-        """Send every (path, body) job, at most `max_concurrency` at once; `finish` each answer."""
-        if not jobs:
-            return
-
-        async def main() -> None:
-            from tqdm.auto import tqdm
-
-            loop = asyncio.get_running_loop()
-            slots = asyncio.Semaphore(self.max_concurrency)
-            failures: list[BaseException] = []
-            with (
-                ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="openai") as pool,
-                tqdm(total=len(jobs), desc=desc, unit="req", disable=not self.progress) as bar,
-            ):
-
-                async def one(index: int, path: str, body: dict[str, Any]) -> None:
-                    async with slots:
-                        if failures:
-                            return
-                        try:
-                            answer = await self._call_async(loop, pool, path, body, index, failures)
-                            finish(index, answer)
-                        except Exception as err:  # first failure wins, the rest stop
-                            failures.append(err)
-                        bar.update(1)
-
-                await asyncio.gather(*(one(i, path, body) for i, (path, body) in enumerate(jobs)))
-            if failures:
-                raise failures[0]
-
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            asyncio.run(main())
-            return
-        with ThreadPoolExecutor(1) as runner:  # called from inside an event loop (notebooks)
-            runner.submit(asyncio.run, main()).result()
-
-    # -- server facts ----------------------------------------------------------------------
     def _models(self) -> list[dict[str, Any]]:
         try:
-            return list(self._call("/models", None).get("data") or [])
+            return list(self.http.call("/models", None).get("data") or [])
         except ServerError as err:
             if err.status == 404:
                 return []
             raise
 
-    # -- tokens ----------------------------------------------------------------------------
     def count_tokens(self, messages: MessagesLike) -> int:
         """Length of the templated prompt in tokens (server `/tokenize`, else a local tokenizer).
 
@@ -440,57 +225,20 @@ class OpenAIBackend(ChatBackend):
         Returns:
             The token count (generation prompt included).
         """
-        messages = normalize_messages(messages)
-        if self._server_tokenize is not False:
-            body = {
-                "model": self.model,
-                "messages": messages_as_dicts(messages),
-                "add_generation_prompt": True,
-            }
-            try:
-                count = int(self._call("tokenize", body)["count"])
-            except ServerError as err:
-                if err.status not in (404, 405):
-                    raise
-                self._server_tokenize = False
-            else:
-                self._server_tokenize = True
-                return count
-        tokenizer = self._local_tokenizer()
-        text = tokenizer.apply_chat_template(
-            messages_as_dicts(messages), add_generation_prompt=True, tokenize=False
-        )
-        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+        return self._tokens.count(normalize_messages(messages), self.model)
 
-    def _local_tokenizer(self):
-        if self._tokenizer is None:
-            from transformers import AutoTokenizer
-
-            ref = self._tokenizer_ref or self.model_ref
-            try:
-                resolved = resolve_model(ref, tokenizer_only=True)
-                source = {"revision": resolved.revision} if resolved.revision else {}
-                self._tokenizer = AutoTokenizer.from_pretrained(resolved.path_or_id, **source)
-            except (OSError, ValueError, ImportError) as err:
-                raise ServerError(
-                    f"count_tokens: the server has no /tokenize and no local tokenizer loads from "
-                    f"{ref!r} ({err}); set backend_options.tokenizer to a local directory or alias"
-                ) from None
-        return self._tokenizer
-
-    # -- generate --------------------------------------------------------------------------
-    def _chat_body(self, messages: Messages, **fields: Any) -> dict[str, Any]:
+    def _chat_job(self, messages: Messages, fields: dict[str, Any]) -> Job:
+        """A `POST /chat/completions` of the chat with these fields (over `extra_body`)."""
         if is_completion(messages):
             raise NotImplementedError(
                 "plain-text (base-model) prompts are not supported by the openai backend; "
                 "use the llamacpp or transformers backend"
             )
-        return {
-            "model": self.model,
-            "messages": messages_as_dicts(messages),
-            **self.extra_body,
-            **fields,
-        }
+        body = {"model": self.model, "messages": messages_as_dicts(messages)}
+        return "/chat/completions", {**body, **self.extra_body, **fields}
+
+    def _run_all(self, jobs: list[Job], finish: Callable[[int, dict], None], desc: str) -> None:
+        self.http.run_all(jobs, finish, desc, show_progress=self.progress)
 
     def generate(
         self, requests: Sequence[ChatRequest], *, on_result: ChatCallback | None = None
@@ -504,22 +252,9 @@ class OpenAIBackend(ChatBackend):
         Returns:
             One response per request, in request order.
         """
-        jobs = []
-        for request in requests:
-            s = request.sampling
-            fields: dict[str, Any] = {
-                "temperature": s.temperature,
-                "top_p": s.top_p,
-                "max_tokens": s.max_new_tokens,
-                "n": 1,
-            }
-            if s.seed is not None:
-                fields["seed"] = s.seed
-            if s.stop:
-                fields["stop"] = list(s.stop)
-            if not self.strict_openai:
-                fields["repetition_penalty"] = s.repetition_penalty
-            jobs.append(("/chat/completions", self._chat_body(request.messages, **fields)))
+        jobs = [
+            self._chat_job(r.messages, _sampling_fields(r, self.strict_openai)) for r in requests
+        ]
         results: list[ChatResponse | None] = [None] * len(jobs)
 
         def finish(index: int, answer: dict[str, Any]) -> None:
@@ -530,7 +265,6 @@ class OpenAIBackend(ChatBackend):
         self._run_all(jobs, finish, "generate")
         return [r for r in results if r is not None]
 
-    # -- choose ----------------------------------------------------------------------------
     def choose(
         self, requests: Sequence[ChoiceRequest], *, on_result: ChoiceCallback | None = None
     ) -> list[ChoiceResponse]:
@@ -545,142 +279,74 @@ class OpenAIBackend(ChatBackend):
         """
         if self.choice_mode == "score":
             return self._choose_score(requests, on_result)
-        jobs = []
-        for request in requests:
-            fields: dict[str, Any] = {
-                "temperature": 0.0,
-                "max_tokens": max(len(c.encode()) for c in request.choices) + 2,
-                "logprobs": True,
-                "top_logprobs": self.choice_top_logprobs,
-                "n": 1,
-            }
-            if self.choice_mode == "structured":
-                fields["structured_outputs"] = {"choice": list(request.choices)}
-            elif self.choice_mode == "guided":
-                fields["guided_choice"] = list(request.choices)
-            jobs.append(("/chat/completions", self._chat_body(request.messages, **fields)))
+        mode, top = self.choice_mode, self.choice_top_logprobs
+        jobs = [self._chat_job(r.messages, decode_fields(mode, r.choices, top)) for r in requests]
         results: list[ChoiceResponse | None] = [None] * len(jobs)
 
         def finish(index: int, answer: dict[str, Any]) -> None:
-            results[index] = self._choice_response(index, requests[index], answer)
+            request, choice = requests[index], _first_choice(answer)
+            results[index] = decoded_choice(mode, top, index, request, choice)
             if on_result is not None:
                 on_result(index, results[index])
 
         self._run_all(jobs, finish, "choose")
         return [r for r in results if r is not None]
 
-    def _choice_response(
-        self, index: int, request: ChoiceRequest, answer: dict[str, Any]
-    ) -> ChoiceResponse:
-        choice = _first_choice(answer)
-        text = (choice.get("message") or {}).get("content") or ""
-        content = (choice.get("logprobs") or {}).get("content") or []
-        path = [
-            PathStep(
-                str(step.get("token", "")),
-                float(step.get("logprob", float("-inf"))),
-                tuple(
-                    (str(t.get("token", "")), float(t["logprob"]))
-                    for t in step.get("top_logprobs") or []
-                ),
-            )
-            for step in content
-        ]
-        logprobs = score_choices_on_path(request.choices, path)
-        if self.choice_mode != "logprobs":
-            if text not in request.choices:
-                hint = (
-                    " (vLLM >= 0.12 ignores guided_choice: use choice_mode: structured)"
-                    if self.choice_mode == "guided"
-                    else " (does this server support structured outputs? try choice_mode: "
-                    "guided on vLLM < 0.10.2, or logprobs)"
-                )
-                raise ServerError(
-                    f"request {index}: the server answered {text!r}, not one of "
-                    f"{list(request.choices)}{hint}"
-                )
-            return ChoiceResponse(text, logprobs)
-        best = text if text in request.choices else best_scored(request.choices, logprobs)
-        if best is None:
-            raise ServerError(
-                f"request {index}: no choice of {list(request.choices)} can be read off the "
-                f"answer {text!r} and its top-{self.choice_top_logprobs} log-probabilities"
-            )
-        return ChoiceResponse(best, logprobs)
-
     def _choose_score(
         self, requests: Sequence[ChoiceRequest], on_result: ChoiceCallback | None
     ) -> list[ChoiceResponse]:
-        jobs, owners = [], []
-        for i, request in enumerate(requests):
-            for choice in request.choices:
-                messages = (*request.messages, ("assistant", choice))
-                fields = {
-                    "max_tokens": 1,
-                    "temperature": 0.0,
-                    "prompt_logprobs": 0,
-                    "add_generation_prompt": False,
-                    "continue_final_message": True,
-                }
-                jobs.append(("/chat/completions", self._chat_body(messages, **fields)))
-                owners.append((i, choice))
-        scores: list[dict[str, float]] = [{} for _ in requests]
+        """One request per choice: the chat continued by it, scored (see `SCORE_FIELDS`)."""
+        chats = scored_chats(requests)
+        jobs = [self._chat_job(messages, SCORE_FIELDS) for _, _, messages in chats]
+        tally = ScoreTally(requests)
         results: list[ChoiceResponse | None] = [None] * len(requests)
 
         def finish(job: int, answer: dict[str, Any]) -> None:
-            i, choice = owners[job]
-            request = requests[i]
-            scores[i][choice] = _suffix_logprob(answer.get("prompt_logprobs"), choice, job)
-            if len(scores[i]) == len(request.choices):
-                ordered = {c: scores[i][c] for c in request.choices}
-                best = max(request.choices, key=lambda c: (ordered[c], -request.choices.index(c)))
-                results[i] = ChoiceResponse(best, ordered)
+            i, choice, _ = chats[job]
+            response = tally.add(i, choice, answer, job)
+            if response is not None:
+                results[i] = response
                 if on_result is not None:
-                    on_result(i, results[i])
+                    on_result(i, response)
 
         self._run_all(jobs, finish, "choose")
         return [r for r in results if r is not None]
 
 
-def _check_key_env(name: str | None) -> None:
-    """An explicitly named key variable must be a variable name, and set."""
-    if name is None:
-        return
-    if not _ENV_NAME.match(name):
+def _refuse_options(api_key: Any, dtype: str | None, choice_mode: str) -> None:
+    """The key as an option, a dtype, or an unknown choice mode is a `BackendConfigError`."""
+    if api_key is not None:
         raise BackendConfigError(
-            "api_key_env must be the NAME of an environment variable (letters, digits, _), "
-            "not the key itself"
+            "the API key is never an option (options end up in records and logs): export it "
+            f"in an environment variable and name that variable in api_key_env (default "
+            f"{DEFAULT_KEY_ENV})"
         )
-    value = os.environ.get(name)
-    if not value:
+    if dtype is not None:
         raise BackendConfigError(
-            f"api_key_env names the environment variable {name}, which is not set or empty: "
-            f"export {name}=... before the run (or drop api_key_env for a server without keys)"
+            "dtype is the server's choice (e.g. `vllm serve --dtype`), not an option here"
+        )
+    if choice_mode not in CHOICE_MODES:
+        raise BackendConfigError(
+            f"choice_mode must be structured, guided, logprobs or score, got {choice_mode!r}"
         )
 
 
-def _normalise_urls(base_url: str | Sequence[str]) -> list[str]:
-    urls = [base_url] if isinstance(base_url, str) else list(base_url)
-    if not urls:
-        raise BackendConfigError("base_url must name at least one server")
-    out = []
-    for url in urls:
-        if not isinstance(url, str) or not re.match(r"^https?://[^/]+", url):
-            raise BackendConfigError(f"base_url must be an http(s) URL, got {url!r}")
-        if "@" in url.split("/")[2]:
-            raise BackendConfigError(
-                "base_url must not carry credentials (options end up in records): put the key "
-                "in an environment variable and name it in api_key_env"
-            )
-        url = url.rstrip("/")
-        if re.fullmatch(r"https?://[^/]+", url):
-            url += "/v1"
-        out.append(url)
-    return out
-
-
-def _root(base: str) -> str:
-    return base[: -len("/v1")] if base.endswith("/v1") else base
+def _sampling_fields(request: ChatRequest, strict_openai: bool) -> dict[str, Any]:
+    """The request's sampling parameters as chat-completions fields (one seed each)."""
+    s = request.sampling
+    fields: dict[str, Any] = {
+        "temperature": s.temperature,
+        "top_p": s.top_p,
+        "max_tokens": s.max_new_tokens,
+        "n": 1,
+    }
+    if s.seed is not None:
+        fields["seed"] = s.seed
+    if s.stop:
+        fields["stop"] = list(s.stop)
+    if not strict_openai:
+        fields["repetition_penalty"] = s.repetition_penalty
+    return fields
 
 
 def _only_model(cards: list[dict[str, Any]], url: str) -> str:
@@ -700,32 +366,6 @@ def _default_fingerprint(model_ref: str, served: str) -> str:
         return f"openai-served:{served}"
 
 
-def _error_detail(err: urllib.error.HTTPError) -> str:
-    try:
-        raw = err.read().decode("utf-8", "replace")
-    except OSError:
-        return err.reason or ""
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError:
-        return raw[:500]
-    message = data.get("error", data) if isinstance(data, dict) else data
-    if isinstance(message, dict):
-        message = message.get("message", message)
-    return str(message)[:500]
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
-
-
-def _gave_up(err: _Retryable, attempt: int) -> ServerError:
-    return ServerError(f"gave up after {attempt + 1} attempts: {err}", err.status)
-
-
 def _first_choice(answer: dict[str, Any]) -> dict[str, Any]:
     choices = answer.get("choices") or []
     if not choices:
@@ -743,24 +383,3 @@ def _chat_response(answer: dict[str, Any]) -> ChatResponse:
         n_completion_tokens=int(usage.get("completion_tokens") or 0),
         finish_reason=finish,
     )
-
-
-def _suffix_logprob(prompt_logprobs: list | None, choice: str, job: int) -> float:
-    """Summed log-probability of the prompt's last tokens that spell `choice` (vLLM format)."""
-    if not prompt_logprobs:
-        raise ServerError(
-            f"choose request {job}: no prompt_logprobs in the answer; choice_mode: score needs a "
-            "vLLM server"
-        )
-    text, total = "", 0.0
-    for entry in reversed(prompt_logprobs):
-        if not entry:
-            break
-        token = next(iter(entry.values()))  # the prompt's own token comes first
-        text = (token.get("decoded_token") or "") + text
-        total += float(token["logprob"])
-        if text == choice:
-            return total
-        if len(text) >= len(choice) or not choice.endswith(text):
-            break
-    raise ServerError(f"choose request {job}: the prompt does not end with the choice {choice!r}")
