@@ -16,8 +16,10 @@ transformers backend would build.
   Results are reported in the caller's thread as they finish.
 * Sampling: llama.cpp's sampler chain with the request's temperature, top-p, repetition penalty
   (over the whole prompt and output), top-k and min-p switched off, and optional DRY
-  (`dry_multiplier`). Every request carries its seed: the same seeded request gives the same text
-  on the same build, whatever else shares the batch (tested). The numbers differ from the
+  (`dry_multiplier`). Every request carries its seed: on SmolLM2 the same seeded request gives
+  the same text alone or in a batch (tested); on Gemma-3-270M with 2 slots batch-dependent sums
+  change the text (two cold smoke runs shared 17 of ~72 samples): the response cache, not the
+  seed, makes a rerun exact. The numbers differ from the
   transformers backend's (other kernels, 4-bit weights, another sampler).
 * Choices (`choose`): exact. Each choice's own token ids are forced with a token-level grammar
   (`<[id]>` items) and llama.cpp reports the log-probability of each forced token from the raw
