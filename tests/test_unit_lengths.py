@@ -15,10 +15,8 @@ MAX_CLASS_LINES = 250
 # "path:Name" -> why it is still long (issue 27 lists them).
 LONG_UNITS: dict[str, str] = {
     "freeal/train.py:train_robust": "the robust training loop",
-    "report/summary.py:summary_markdown": "the answers page, one block per question",
     "llm/openai_backend.py:OpenAIBackend": "server probing, tokenizer and batching in one class",
     "llm/hf_backend.py:TransformersBackend": "loading, batching and choice scoring in one class",
-    "report/summary.py:Answers": "every leaderboard answer as a method",
 }
 
 

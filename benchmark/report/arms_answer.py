@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.case.records import Record
+from benchmark.report.answer_context import table_lines
 from benchmark.report.rows import off_language, variant
 from benchmark.report.significance import (
     MULTIPLICITY_METHOD,
@@ -230,11 +231,6 @@ def arms_answer(records: list[Record], results_dir: Path | None) -> list[str]:
     )
     lines = table_lines(header, table)
     return [intro, "", *words, "", *lines]
-
-
-def table_lines(header: list[str], rows: list[list[str]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return out + ["| " + " | ".join(row) + " |" for row in rows]
 
 
 def arms_short(records: list[Record], results_dir: Path | None) -> str | None:
