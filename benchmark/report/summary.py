@@ -25,7 +25,7 @@ from benchmark.report.answer_context import (
     table_lines,
     tally,
 )
-from benchmark.report.arms_answer import arms_answer
+from benchmark.report.arms_answer import ArmRow, arm_rows, arms_answer
 from benchmark.report.freeal_answers import freeal_answer
 from benchmark.report.rows import is_baseline, off_language
 from benchmark.report.significance import MULTIPLICITY_METHOD, Comparison, holm
@@ -68,7 +68,7 @@ def current(records: Iterable[Record | dict[str, Any]]) -> list[Record]:
 
 class Answers(AnswerContext):
     """Answers 1-5 from the current records; answer 6 (`freeal_answer`) and the matrices
-    (`pairwise`) read the same object."""
+    (`pairwise`) read the same object, answer 0 (`arms_answer`) its `arm_rows`."""
 
     def __init__(self, records: list[Record] | list[dict[str, Any]], results_dir: Path | None):
         super().__init__(current(records), results_dir)
@@ -324,12 +324,23 @@ def folded_details(answers: Answers) -> list[str]:
 
 
 def summary_markdown(
-    records: list[Record] | list[dict[str, Any]], results_dir: Path | None = None
+    records: list[Record] | list[dict[str, Any]],
+    results_dir: Path | None = None,
+    arms: list[ArmRow] | None = None,
 ) -> str:
-    """The opening section of the leaderboard (empty when no current record answers)."""
+    """The opening section of the leaderboard (empty when no current record answers).
+
+    Args:
+        records: the records (superseded ones are left out here).
+        results_dir: folder of the records and their stored predictions (None: no tests).
+        arms: `arm_rows` of the current records when the caller built them already (the
+            leaderboard shares them with its opening lines); None builds them here.
+    """
     answers = Answers(records, results_dir)
     if not answers.records:
         return ""
+    if arms is None:
+        arms = arm_rows(answers.records, answers.results_dir)
     out = [
         "## Answers",
         "",
@@ -339,7 +350,7 @@ def summary_markdown(
         "on the gold demos the generator saw alone, on the generated set, on both together and "
         "on gold at up to n per label; A - B in macro-F1)",
         "",
-        *(arms_answer(answers.records, answers.results_dir) or [NO_ARMS]),
+        *(arms_answer(arms) or [NO_ARMS]),
         "",
         "**1. Which strategy comes closest to gold?** (best strategy per dataset, language and "
         "model; gap = strategy minus matched gold)",
