@@ -171,14 +171,7 @@ def _parser(sub, name: str, what: str, example: str, **kwargs) -> argparse.Argum
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="lowres-bench",
-        description=__doc__.strip() + " Without a command: `lowres-bench run`.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+def _add_run(sub) -> None:
     run = _parser(
         sub,
         "run",
@@ -206,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="results folder (default runs/smoke for the smoke task, else leaderboard)",
     )
+
+
+def _add_leaderboard(sub) -> None:
     board = _parser(
         sub,
         "leaderboard",
@@ -215,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     board.add_argument(
         "--out", default="leaderboard", help="folder holding results/ (default: leaderboard)"
     )
+
+
+def _add_describe(sub) -> None:
     describe = _parser(
         sub,
         "describe",
@@ -229,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     describe.add_argument("--backend", default="transformers")
     describe.add_argument("--data-dir", default=None)
     describe.add_argument("--out", default="leaderboard", help="folder holding descriptions/")
+
+
+def _add_quality(sub) -> None:
     quality = _parser(
         sub,
         "quality",
@@ -238,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     quality.add_argument("--out", default="leaderboard", help="folder holding results/")
     quality.add_argument("--data-dir", default=None)
     quality.add_argument("--all", action="store_true", help="also cases with every metric")
+
+
+def _add_arms(sub) -> None:
     arms = _parser(
         sub,
         "arms",
@@ -252,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     arms.add_argument(
         "--llm", action="store_true", help="also records whose augmented demos an LLM wrote"
     )
+
+
+def _add_compare(sub) -> None:
     compare = _parser(
         sub,
         "compare",
@@ -264,18 +272,39 @@ def main(argv: list[str] | None = None) -> int:
         "b", nargs="?", default=None, help="case B (default: A's matched gold control)"
     )
     compare.add_argument("--out", default="leaderboard", help="folder holding results/")
+
+
+# name -> (adds its parser, runs it); in the order `lowres-bench --help` lists them.
+COMMANDS = {
+    "run": (_add_run, _run),
+    "leaderboard": (_add_leaderboard, _leaderboard),
+    "describe": (_add_describe, _describe),
+    "quality": (_add_quality, _quality),
+    "arms": (_add_arms, _arms),
+    "compare": (_add_compare, _compare),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `lowres-bench` parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="lowres-bench",
+        description=__doc__.strip() + " Without a command: `lowres-bench run`.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add, _ in COMMANDS.values():
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if args.command is None:
         args = parser.parse_args(["run"])
-    commands = {
-        "run": _run,
-        "leaderboard": _leaderboard,
-        "describe": _describe,
-        "quality": _quality,
-        "compare": _compare,
-        "arms": _arms,
-    }
-    return commands[args.command](args, extra)
+    return COMMANDS[args.command][1](args, extra)
 
 
 if __name__ == "__main__":

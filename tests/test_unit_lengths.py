@@ -14,10 +14,7 @@ MAX_CLASS_LINES = 250
 
 # "path:Name" -> why it is still long (issue 27 lists them).
 LONG_UNITS: dict[str, str] = {
-    "cli.py:main": "the argument parser and its dispatch in one function",
     "freeal/train.py:train_robust": "the robust training loop",
-    "report/summary.py:summary_markdown": "the answers page, one block per question",
-    "report/summary.py:Answers": "every leaderboard answer as a method",
 }
 
 

@@ -5,6 +5,9 @@ paired-bootstrap differences corrected with Holm-Bonferroni over the whole answe
 Arms of one case share the test split, the classifier seeds and (generated, demos, both) the
 generation seeds, so their comparisons pair on the generation seed; the gold arm's draws are
 resampled like generated sets.
+
+`arm_rows` runs the bootstraps; the leaderboard builds the rows once per rebuild and hands them
+to both `arms_short` (its opening) and `arms_answer` (answer 0).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.case.records import Record
+from benchmark.report.answer_context import table_lines
 from benchmark.report.rows import off_language, variant
 from benchmark.report.significance import (
     MULTIPLICITY_METHOD,
@@ -168,9 +172,8 @@ def tally_words(rows: list[ArmRow]) -> str:
     )
 
 
-def arms_answer(records: list[Record], results_dir: Path | None) -> list[str]:
-    """The lines of answer 0 (empty when no record has arms)."""
-    rows = arm_rows(records, results_dir)
+def arms_answer(rows: list[ArmRow]) -> list[str]:
+    """The lines of answer 0 from `arm_rows` (empty when no record has arms)."""
     if not rows:
         return []
     largest = rows[0].record.samples_per_label
@@ -232,15 +235,10 @@ def arms_answer(records: list[Record], results_dir: Path | None) -> list[str]:
     return [intro, "", *words, "", *lines]
 
 
-def table_lines(header: list[str], rows: list[list[str]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return out + ["| " + " | ".join(row) + " |" for row in rows]
-
-
-def arms_short(records: list[Record], results_dir: Path | None) -> str | None:
-    """The leaderboard's opening lines: at the largest size with arms, does generated data beat
-    the demos it came from, and how far is it from gold (None without arms)."""
-    rows = arm_rows(records, results_dir)
+def arms_short(rows: list[ArmRow]) -> str | None:
+    """The leaderboard's opening lines from `arm_rows`: at the largest size with arms, does
+    generated data beat the demos it came from, and how far is it from gold (None without
+    arms)."""
     if not rows:
         return None
     largest = rows[0].record.samples_per_label

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.case.records import Record, read_records, write_text_atomic
-from benchmark.report.arms_answer import arms_short
+from benchmark.report.arms_answer import arm_rows, arms_short
 from benchmark.report.rows import (
     LANGUAGE_ORDER,
     _gold_index,
@@ -268,14 +268,15 @@ def _main_page(
     results_dir: Path,
 ) -> str:
     parts = ["# Leaderboard"]
-    study = arms_short(records, results_dir)
+    arms = arm_rows(records, results_dir)  # the arms' bootstraps, once for both answers
+    study = arms_short(arms)
     if study:
         parts.append(study)
     short = in_short(records, marks)
     if short:
         parts.append(short)
     parts += [header, _links(pages, datasets, n_old)]
-    opening = summary_markdown(records, results_dir)
+    opening = summary_markdown(records, results_dir, arms)
     if opening.strip():
         parts.append(opening.strip())
     tables = []
