@@ -17,10 +17,10 @@ from benchmark.case.spec import (
     CLASSIFIERS,
     CaseSpec,
     ClassifierOptions,
-    EmbedLogregSpec,
     GenerationOptions,
     TaskFile,
     TaskFileError,
+    default_classifiers,
     did_you_mean,
 )
 from benchmark.case.taskyaml import INCLUDE_KEY, blame_included, read_task_yaml
@@ -63,7 +63,7 @@ def _task_schema(options: tuple[type[ClassifierOptions], ...]) -> type[TaskFile]
         "TaskFile",
         __base__=TaskFile,
         __doc__=TaskFile.__doc__,
-        classifiers=(list[choice], Field(default_factory=lambda: [EmbedLogregSpec()])),
+        classifiers=(list[choice], Field(default_factory=default_classifiers)),
     )
 
 
