@@ -10,6 +10,7 @@ from pathlib import Path
 
 from benchmark import plugin
 from benchmark.case.spec import GenerationOptions
+from benchmark.data.examples import DATASETS
 from benchmark.data.source import DataSource
 from benchmark.errors import BenchError
 from benchmark.generation.describe import descriptions_path, summarised_descriptions
@@ -220,9 +221,7 @@ def _add_describe(sub) -> None:
         "write (again) the LLM-summarised label descriptions of a dataset with one model",
         "lowres-bench describe --dataset sib200 --model smollm2-135m",
     )
-    describe.add_argument(
-        "--dataset", required=True, choices=["massive10", "massive60", "sib200", "sentiment"]
-    )
+    describe.add_argument("--dataset", required=True, choices=DATASETS.names())
     describe.add_argument("--model", required=True, help="model alias, directory or hub id")
     describe.add_argument("--k", type=int, default=10, help="gold examples per label (default 10)")
     describe.add_argument("--backend", default="transformers")

@@ -31,6 +31,7 @@ from benchmark.case.records import read_records, remove_stale_temp_files
 from benchmark.case.spec import MAX_SEEDS, CaseSpec, TaskFileError
 from benchmark.classifiers.finetune import EncoderUnavailableError
 from benchmark.context import RunContext
+from benchmark.data.languages import LANGUAGES
 from benchmark.data.loaders import DATASETS, LeakageError
 from benchmark.errors import BenchError, CaseFailure, RecordError
 from benchmark.paths import CACHE_DIR_ENV, DataDirError, default_data_dir
@@ -42,7 +43,7 @@ from benchmark.settings import SETTINGS
 TASK_DIRS = ("tasks", "baselines")
 CTX_KEY = pytest.StashKey[RunContext]()
 COMMAND: str | None = None  # set by `lowres-bench run` to name itself in the leaderboard header
-LANGUAGE_CODES = ("en", "de", "th", "he", "id", "sw", "ro", "az", "sl", "te", "cy")
+LANGUAGE_CODES = tuple(LANGUAGES)
 # Errors a user can act on: one short block, no traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (
     BenchError,

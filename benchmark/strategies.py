@@ -28,6 +28,11 @@ class GenerationStrategy:
     revision: bool
     summary: str
 
+    def shows_human_descriptions(self, revision_description: str) -> bool:
+        """Whether its generation or revision prompts show the human-written label descriptions
+        (`revision_description`: the task file's `generation.revision_description`)."""
+        return self.description == "human" or (self.revision and revision_description == "human")
+
 
 STRATEGIES: dict[str, GenerationStrategy] = {
     s.name: s

@@ -62,9 +62,25 @@ def run_config(threads: int, slots: int, n: int, args, scratch: Path) -> dict:
     out = folder / "out"
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "pytest", str(path), "-k", args.setting, "-q", "-p", "no:xdist",
-         "--bench-out", str(out), "--bench-no-figures", "--bench-overwrite"],
-        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(path),
+            "-k",
+            args.setting,
+            "-q",
+            "-p",
+            "no:xdist",
+            "--bench-out",
+            str(out),
+            "--bench-no-figures",
+            "--bench-overwrite",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     wall = time.perf_counter() - started
     (record_file,) = (out / "results").glob("*.json")
@@ -85,8 +101,9 @@ def run_config(threads: int, slots: int, n: int, args, scratch: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configs", nargs="+", default=["1x1", "1x2", "2x1", "2x2"],
-                        help="THREADSxSLOTS")
+    parser.add_argument(
+        "--configs", nargs="+", default=["1x1", "1x2", "2x1", "2x2"], help="THREADSxSLOTS"
+    )
     parser.add_argument("--n", type=int, default=10, help="samples per label")
     parser.add_argument("--dataset", default="sib200")
     parser.add_argument("--language", default="de")
@@ -102,12 +119,16 @@ def main() -> None:
             rows.append(run_config(threads, slots, args.n, args, Path(scratch)))
             print(json.dumps(rows[-1]), flush=True)
     base = rows[0]["samples/s"] or 1
-    print("\n| config | samples/s | ratio | completion tok/s | requests | kept | lexical | language | distinct-2 |")
+    print(
+        "\n| config | samples/s | ratio | completion tok/s | requests | kept | lexical | language | distinct-2 |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['config']} | {r['samples/s']} | {r['samples/s'] / base:.2f} | "
-              f"{r['completion tok/s']} | {r['requests']} | {r['kept']} | {r['lexical']} | "
-              f"{r['language']} | {r['distinct-2']} |")
+        print(
+            f"| {r['config']} | {r['samples/s']} | {r['samples/s'] / base:.2f} | "
+            f"{r['completion tok/s']} | {r['requests']} | {r['kept']} | {r['lexical']} | "
+            f"{r['language']} | {r['distinct-2']} |"
+        )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 

@@ -117,7 +117,8 @@ def weight_bytes(backend: str, model: str) -> int:
 
 
 def _spec(args, backend: str):
-    from benchmark.case.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
+    from benchmark.case.spec import CaseSpec, GenerationOptions
+    from benchmark.classifiers.embed_logreg import EmbedLogregSpec
 
     # vLLM on CPU: float32 (bf16 is ~4x slower here), no CUDA-graph capture (the backend sets
     # the CPU token budget itself).

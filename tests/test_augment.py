@@ -3,7 +3,8 @@ from __future__ import annotations
 import random
 
 from benchmark.augment import eda, eda_variants, llm_backtranslations, llm_paraphrases
-from benchmark.case.spec import CaseSpec, EmbedLogregSpec
+from benchmark.case.spec import CaseSpec
+from benchmark.classifiers.embed_logreg import EmbedLogregSpec
 from benchmark.context import RunContext
 from benchmark.runner.run import run_case
 

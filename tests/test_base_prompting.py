@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from benchmark.case.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
+from benchmark.case.spec import CaseSpec, GenerationOptions
+from benchmark.classifiers.embed_logreg import EmbedLogregSpec
 from benchmark.context import RunContext
 from benchmark.llm.backend import COMPLETION_ROLE, ChatBackend, ChatResponse, ChoiceResponse
 from benchmark.llm.cache import ResponseCache

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.case.spec import EmbedLogregSpec, FinetuneSpec
 from benchmark.classifiers import build_classifier
-from benchmark.classifiers.finetune import normalise_text
+from benchmark.classifiers.embed_logreg import EmbedLogregSpec
+from benchmark.classifiers.finetune import FinetuneSpec, normalise_text
 from benchmark.data.loaders import SIB200_TOPICS, load_split
 from benchmark.scoring import aggregate, score
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.case.spec import CaseSpec, EmbedLogregSpec, GenerationOptions, TaskFileError
+from benchmark.case.spec import CaseSpec, GenerationOptions, TaskFileError
+from benchmark.classifiers.embed_logreg import EmbedLogregSpec
 from benchmark.context import RunContext
 from benchmark.data.languages import resolve_language
 from benchmark.data.loaders import load_split

@@ -10,7 +10,8 @@ import re
 import pytest
 
 from benchmark import progress
-from benchmark.case.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
+from benchmark.case.spec import CaseSpec, GenerationOptions
+from benchmark.classifiers.embed_logreg import EmbedLogregSpec
 from benchmark.context import RunContext
 from benchmark.errors import CaseFailure
 from benchmark.generation import pipeline

@@ -717,7 +717,8 @@ class _DiesInRoundTwo:
 def test_interrupted_generation_is_marked_partial(tmp_path, sib_fixture_dir):
     from test_generation import scripted
 
-    from benchmark.case.spec import CaseSpec, EmbedLogregSpec, GenerationOptions
+    from benchmark.case.spec import CaseSpec, GenerationOptions
+    from benchmark.classifiers.embed_logreg import EmbedLogregSpec
     from benchmark.context import RunContext
     from benchmark.generation import pipeline, writer
 
@@ -749,15 +750,15 @@ def test_interrupted_generation_is_marked_partial(tmp_path, sib_fixture_dir):
 
 
 def test_hub_splits_are_checked_like_local_files():
-    from benchmark.data.hub import _checked
+    from benchmark.data.hub import checked
     from benchmark.data.loaders import Example, Split
 
     empty = Split("sib200", "sw", "test", (), "hub:Davlan/sib200/swh_Latn/test")
     with pytest.raises(DataFileError, match="hub:Davlan/sib200/swh_Latn/test: no examples"):
-        _checked(empty, "sib200")
+        checked(empty, "sib200")
     odd = Split("sib200", "sw", "test", (Example("t", "food", "1", "test"),), "hub:x")
     with pytest.raises(DataFileError, match="unknown label"):
-        _checked(odd, "sib200")
+        checked(odd, "sib200")
 
 
 def test_load_backend_names_an_unknown_option():

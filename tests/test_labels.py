@@ -6,13 +6,17 @@ import csv
 
 import pytest
 
+from benchmark.data.loaders import DATASETS
 from benchmark.generation.labels import (
-    HUMAN_DESCRIPTIONS,
     STUDY_INTENTS,
     human_description,
+    human_descriptions,
     readable_label,
+    undescribed_labels,
 )
 from benchmark.paths import default_data_dir
+
+BUILT_IN = ("massive10", "massive60", "sib200", "sentiment")
 
 
 def _labels(pattern: str, column: str) -> set[str]:
@@ -27,22 +31,27 @@ def _labels(pattern: str, column: str) -> set[str]:
 
 
 def test_every_massive_intent_is_described():
-    assert set(HUMAN_DESCRIPTIONS["massive60"]) == _labels("massive/*.tsv", "intent")
+    assert set(human_descriptions("massive60")) == _labels("massive/*.tsv", "intent")
 
 
 def test_every_sib200_topic_is_described():
-    assert set(HUMAN_DESCRIPTIONS["sib200"]) == _labels("sib200/*.tsv", "category")
+    assert set(human_descriptions("sib200")) == _labels("sib200/*.tsv", "category")
 
 
 def test_tables_and_study_subset():
-    assert set(HUMAN_DESCRIPTIONS) == {"massive10", "massive60", "sib200", "sentiment"}
-    assert list(HUMAN_DESCRIPTIONS["massive10"]) == list(STUDY_INTENTS)
-    assert set(HUMAN_DESCRIPTIONS["sentiment"]) == {"positive", "negative"}
-    assert len(HUMAN_DESCRIPTIONS["massive60"]) == 60 and len(HUMAN_DESCRIPTIONS["sib200"]) == 7
+    assert list(human_descriptions("massive10")) == list(STUDY_INTENTS)
+    assert set(human_descriptions("sentiment")) == {"positive", "negative"}
+    assert len(human_descriptions("massive60")) == 60 and len(human_descriptions("sib200")) == 7
+
+
+def test_every_built_in_dataset_describes_every_label_it_declares():
+    for name in BUILT_IN:
+        labels = DATASETS.get(name).labels or sorted(DATASETS.get(name).known_labels())
+        assert undescribed_labels(name, labels) == [], name
 
 
 def test_descriptions_are_single_sentences():
-    for table in HUMAN_DESCRIPTIONS.values():
+    for table in map(human_descriptions, BUILT_IN):
         for label, description in table.items():
             assert description.endswith("."), label
             assert description.count(". ") == 0, label

@@ -42,13 +42,14 @@ def test_accepted_code_forms(code):
 
 @pytest.mark.parametrize("lang", LANGUAGES.values(), ids=STUDY)
 def test_every_language_resolves_from_every_form(lang: Language):
-    for form in (lang.code, lang.massive, lang.sib200, lang.iso639_3, lang.name):
+    codes = (lang.code_for("massive60"), lang.code_for("sib200"))
+    for form in (lang.code, *codes, lang.iso639_3, lang.name):
         assert resolve_language(form) is lang
         assert resolve_language(form.upper(), dataset="sib200") is lang
 
 
 def test_mapping_matches_sources():
-    pairs = {lang.sib200: lang.massive for lang in LANGUAGES.values()}
+    pairs = {lang.code_for("sib200"): lang.code_for("massive10") for lang in LANGUAGES.values()}
     assert pairs == {
         "eng_Latn": "en-US", "deu_Latn": "de-DE", "tha_Thai": "th-TH", "heb_Hebr": "he-IL",
         "ind_Latn": "id-ID", "swh_Latn": "sw-KE", "ron_Latn": "ro-RO", "azj_Latn": "az-AZ",

@@ -6,7 +6,8 @@ import csv
 
 import pytest
 
-from benchmark.case.spec import CaseSpec, EmbedLogregSpec
+from benchmark.case.spec import CaseSpec
+from benchmark.classifiers.embed_logreg import EmbedLogregSpec
 from benchmark.context import RunContext
 from benchmark.data.loaders import LeakageError
 from benchmark.runner.run import run_case

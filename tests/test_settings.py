@@ -10,7 +10,8 @@ import pytest
 from extensions.echo_setting import EchoSetting
 
 from benchmark.case.records import Record
-from benchmark.case.spec import CaseSpec, EmbedLogregSpec
+from benchmark.case.spec import CaseSpec
+from benchmark.classifiers.embed_logreg import EmbedLogregSpec
 from benchmark.context import RunContext
 from benchmark.data.loaders import load_split
 from benchmark.registry import UnknownNameError

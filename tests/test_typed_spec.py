@@ -9,15 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.case.spec import (
-    CaseSpec,
-    EmbedLogregSpec,
-    FreeALSpec,
-    GateSetSpec,
-    GenerationOptions,
-    SelectionSpec,
-)
+from benchmark.case.spec import CaseSpec, FreeALSpec, GateSetSpec, GenerationOptions, SelectionSpec
 from benchmark.classifiers import build_classifier
+from benchmark.classifiers.embed_logreg import EmbedLogregSpec
 from benchmark.runner.taskfile import load_cases
 
 ROOT = Path(__file__).resolve().parents[1]

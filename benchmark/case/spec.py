@@ -118,50 +118,16 @@ class ClassifierOptions(_Strict):
 CLASSIFIERS: Registry[type[ClassifierOptions]] = Registry("classifier")
 
 
-@CLASSIFIERS.register("embed-logreg")
-class EmbedLogregSpec(ClassifierOptions):
-    """Frozen sentence embeddings + logistic regression (fast CPU recipe)."""
-
-    slug_prefix = "logreg"
-    features = "frozen"
-    legacy_defaults = {"class_weight": "none"}  # unweighted before the option
-    implementation = "benchmark.classifiers.embed_logreg:EmbedLogregClassifier"
-    name: Literal["embed-logreg"] = "embed-logreg"
-    encoder: str = "e5-small"
-    c: float = Field(1.0, gt=0, description="inverse L2 strength of the logistic regression")
-    max_iter: int = Field(2000, gt=0)
-    class_weight: Literal["balanced", "none"] = Field(
-        "balanced",
-        description="balanced: loss weights inverse to label counts (see docs/task-files.md)",
-    )
+# The built-in classifiers: each options model sits beside its implementation and loads on first
+# use (a record's spec is read back without importing `benchmark.classifiers`).
+CLASSIFIERS.add("embed-logreg", "benchmark.classifiers.embed_logreg:EmbedLogregSpec")
+CLASSIFIERS.add("finetune", "benchmark.classifiers.finetune:FinetuneSpec")
+DEFAULT_CLASSIFIER = "embed-logreg"
 
 
-@CLASSIFIERS.register("finetune")
-class FinetuneSpec(ClassifierOptions):
-    """Sequence-classification fine-tuning (the study's recipe by default)."""
-
-    slug_prefix = "ft"
-    features = "trainable"
-    legacy_defaults = {"class_weight": "none"}  # unweighted before the option
-    implementation = "benchmark.classifiers.finetune:FinetuneClassifier"
-    name: Literal["finetune"] = "finetune"
-    encoder: str = "xlm-roberta-base"
-    lr: float = Field(1e-5, gt=0)
-    batch_size: int = Field(16, gt=0)
-    max_length: int = Field(128, gt=0)
-    max_epochs: int = Field(50, gt=0)
-    patience: int = Field(5, gt=0)
-    weight_decay: float = Field(0.01, ge=0)
-    lowercase: bool = True
-    strip_punctuation: bool = True
-    freeze_embeddings: bool = False
-    device: str = "auto"
-    class_weight: Literal["balanced", "none"] = Field(
-        "balanced", description="balanced: cross-entropy weighted inverse to label counts"
-    )
-
-
-ClassifierSpec = Annotated[EmbedLogregSpec | FinetuneSpec, Field(discriminator="name")]
+def default_classifiers() -> list[ClassifierOptions]:
+    """A task file's classifiers when it names none: the default classifier's default options."""
+    return [CLASSIFIERS.get(DEFAULT_CLASSIFIER)()]
 
 
 class GenerationOptions(_Strict):
@@ -369,7 +335,11 @@ class TaskFile(_Strict):
     samples_per_label: list[Annotated[int, Field(gt=0)]] = Field(min_length=1)
     gold_sampling: Literal["at_most", "exact"] = "at_most"
     seeds: list[int] = Field(default_factory=lambda: list(range(10)))
-    classifiers: list[ClassifierSpec] = Field(default_factory=lambda: [EmbedLogregSpec()])
+    classifiers: list[ClassifierOptions] = Field(
+        default_factory=default_classifiers,
+        description="the options of registered classifiers (`runner.taskfile.task_schema` reads "
+        "each by its `name`)",
+    )
     generation: GenerationOptions = Field(default_factory=GenerationOptions)
     selections: list[str] = Field(default_factory=lambda: ["none"])
     augmentations: list[str] = Field(default_factory=lambda: ["none"])

@@ -1,5 +1,7 @@
 """Downstream classifiers: the interface and the registry (`CLASSIFIERS`, shared with the
-task-file schema: each entry is a classifier's options model, which names its implementation)."""
+task-file schema: each entry is a classifier's options model, which names its implementation and
+declares what it offers FreeAL and the generated setting). A classifier is one module holding
+both, as `embed_logreg.py` and `finetune.py` do."""
 
 from __future__ import annotations
 

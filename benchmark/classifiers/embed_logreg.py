@@ -1,14 +1,16 @@
-"""Frozen sentence embeddings + multinomial logistic regression (fast on CPU)."""
+"""Frozen sentence embeddings + multinomial logistic regression (fast on CPU): the options a task
+file gives it (`EmbedLogregSpec`, registered as `embed-logreg`) and the classifier."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
+from pydantic import Field
 
-from benchmark.case.spec import EmbedLogregSpec
-from benchmark.classifiers import FitInfo
+from benchmark.classifiers import ClassifierOptions, FitInfo
 from benchmark.encoders.embedder import load_embedder
 
 
@@ -43,3 +45,20 @@ class EmbedLogregClassifier:
     @property
     def fingerprint(self) -> str:
         return self.embedder.fingerprint
+
+
+class EmbedLogregSpec(ClassifierOptions):
+    """Frozen sentence embeddings + logistic regression (fast CPU recipe)."""
+
+    slug_prefix = "logreg"
+    features = "frozen"
+    legacy_defaults = {"class_weight": "none"}  # unweighted before the option
+    implementation = EmbedLogregClassifier
+    name: Literal["embed-logreg"] = "embed-logreg"
+    encoder: str = "e5-small"
+    c: float = Field(1.0, gt=0, description="inverse L2 strength of the logistic regression")
+    max_iter: int = Field(2000, gt=0)
+    class_weight: Literal["balanced", "none"] = Field(
+        "balanced",
+        description="balanced: loss weights inverse to label counts (see docs/task-files.md)",
+    )

@@ -3,7 +3,8 @@
 The study's recipe (xlm-roberta-base, AdamW lr 1e-5, batch 16, max length 128, up
 to 50 epochs, patience 5, lower-cased text without punctuation). Unlike the
 study's code, which watched the training loss, early stopping here watches the
-loss on the gold dev split of the language (never the test split).
+loss on the gold dev split of the language (never the test split). `FinetuneSpec` holds the
+options a task file gives it (registered as `finetune`).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import time
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
 
 from benchmark import progress
-from benchmark.case.spec import FinetuneSpec
-from benchmark.classifiers import FitInfo
+from benchmark.classifiers import ClassifierOptions, FitInfo
 from benchmark.encoders.embedder import ENCODERS
 
 
@@ -211,3 +214,27 @@ def class_weights(targets: Sequence[int], n_labels: int, mode: str) -> list[floa
         counts[t] += 1
     present = sum(1 for c in counts if c)
     return [len(targets) / (present * c) if c else 0.0 for c in counts]
+
+
+class FinetuneSpec(ClassifierOptions):
+    """Sequence-classification fine-tuning (the study's recipe by default)."""
+
+    slug_prefix = "ft"
+    features = "trainable"
+    legacy_defaults = {"class_weight": "none"}  # unweighted before the option
+    implementation = FinetuneClassifier
+    name: Literal["finetune"] = "finetune"
+    encoder: str = "xlm-roberta-base"
+    lr: float = Field(1e-5, gt=0)
+    batch_size: int = Field(16, gt=0)
+    max_length: int = Field(128, gt=0)
+    max_epochs: int = Field(50, gt=0)
+    patience: int = Field(5, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    lowercase: bool = True
+    strip_punctuation: bool = True
+    freeze_embeddings: bool = False
+    device: str = "auto"
+    class_weight: Literal["balanced", "none"] = Field(
+        "balanced", description="balanced: cross-entropy weighted inverse to label counts"
+    )

@@ -1,2 +1,2 @@
-"""Data: the dataset registry and example types, split loaders, the hub reader, languages, and
-the run's data source."""
+"""Data: the dataset registry and example types, one module per dataset (`datasets/`), the TSV
+reader, split loaders, the hub helpers, languages, and the run's data source."""

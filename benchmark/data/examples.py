@@ -1,44 +1,21 @@
-"""The data model below every loader: label sets, `Example`, `Split`, and the dataset registry
-(`DATASETS`: each dataset's labels and loader), so `benchmark.data.loaders` and `benchmark.data.hub` share
-them without importing each other."""
+"""The data model below every loader: `Example`, `Split`, and the dataset registry (`DATASETS`:
+each dataset's loader, labels, languages, label descriptions and gate use), so that
+`benchmark.data.loaders`, `benchmark.data.languages` and the dataset modules share them without
+importing each other.
+
+The built-in datasets are one module each in `benchmark.data.datasets`, registered here lazily
+(imported when first named); a plugin dataset is one module calling `DATASETS.add`.
+"""
 
 from __future__ import annotations
 
-import functools
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from benchmark.registry import Registry, load_object
 
 SPLITS = ("train", "dev", "test")
-MASSIVE10_INTENTS = (
-    "alarm_query",
-    "audio_volume_down",
-    "calendar_remove",
-    "cooking_recipe",
-    "datetime_convert",
-    "email_sendemail",
-    "play_audiobook",
-    "recommendation_movies",
-    "transport_ticket",
-    "weather_query",
-)
-SIB200_TOPICS = (
-    "entertainment",
-    "geography",
-    "health",
-    "politics",
-    "science/technology",
-    "sports",
-    "travel",
-)
-SENTIMENT_LABELS = ("negative", "positive")
-# Local TSV columns: (uid, label, text) per dataset family, in the order of SOURCES.md.
-TSV_COLUMNS = {
-    "massive": ("id", "partition", "intent", "text"),
-    "sib200": ("index_id", "category", "text"),
-}
 
 
 class LeakageError(RuntimeError):
@@ -83,51 +60,53 @@ class Dataset:
 
     Attributes:
         loader: `loader(dataset, language, split, data_dir) -> Split` (`language` a resolved
-            `benchmark.data.languages.Language`, `data_dir` as `benchmark.data.loaders.load_split` takes
-            it), or a lazy `"module:function"` naming it.
+            `benchmark.data.languages.Language`, `data_dir` as `benchmark.data.loaders.load_split`
+            takes it), or a lazy `"module:function"` naming it; `benchmark.data.tsv.TsvFiles`
+            reads local TSV files.
         labels: the label set in its fixed order; None: the sorted labels of its English train
             split (MASSIVE-60).
         known_labels: every label its files may hold, checked on load (None: not checked),
             or a function returning them (called when needed).
+        languages: benchmark language (short code) -> the code its files use for it (`sw` ->
+            `swh_Latn`); None: every benchmark language, files named by the short code.
+        descriptions: the human-written description of each label, or a function returning
+            them (called when needed); None: it has none (generated settings that show human
+            descriptions refuse it when a task file is read).
+        vocabulary: the language gate may read its train split for a language's vocabulary
+            (part of every gated case's spec: adding one changes those hashes).
     """
 
     loader: Callable[..., Split] | str
     labels: tuple[str, ...] | None = None
     known_labels: frozenset[str] | Callable[[], frozenset[str]] | None = None
+    languages: Mapping[str, str] | None = None
+    descriptions: Mapping[str, str] | Callable[[], Mapping[str, str]] | None = None
+    vocabulary: bool = False
 
     def load(self, dataset: str, language, split: str, data_dir) -> Split:
         """One split, read by the dataset's loader."""
         loader = load_object(self.loader) if isinstance(self.loader, str) else self.loader
         return loader(dataset, language, split, data_dir)
 
+    def has_language(self, code: str) -> bool:
+        """Whether the dataset has files for the benchmark language `code` (its short code)."""
+        return self.languages is None or code in self.languages
 
-@functools.lru_cache(maxsize=1)
-def massive_intents() -> frozenset[str]:
-    """The 60 MASSIVE intents (the keys of the packaged human label descriptions)."""
-    from importlib import resources
+    def file_code(self, code: str) -> str:
+        """The code its files use for the benchmark language `code` (its short code)."""
+        return (self.languages or {}).get(code, code)
 
-    import yaml
-
-    text = resources.files("benchmark").joinpath("resources", "label_descriptions.yaml")
-    return frozenset(str(k) for k in yaml.safe_load(text.read_text("utf-8"))["massive60"])
+    def label_descriptions(self) -> Mapping[str, str] | None:
+        """Label -> human-written description (None: the dataset has none)."""
+        found = self.descriptions
+        return found() if callable(found) else found
 
 
 DATASETS: Registry[Dataset] = Registry("dataset")
-DATASETS.add(
-    "massive10",
-    Dataset("benchmark.data.loaders:load_local_or_hub", MASSIVE10_INTENTS, massive_intents),
-)
-DATASETS.add(
-    "massive60", Dataset("benchmark.data.loaders:load_local_or_hub", None, massive_intents)
-)
-DATASETS.add(
-    "sib200",
-    Dataset("benchmark.data.loaders:load_local_or_hub", SIB200_TOPICS, frozenset(SIB200_TOPICS)),
-)
-DATASETS.add(
-    "sentiment",
-    Dataset("benchmark.data.loaders:load_sentiment", SENTIMENT_LABELS, frozenset(SENTIMENT_LABELS)),
-)
+DATASETS.add("massive10", "benchmark.data.datasets.massive:MASSIVE10")
+DATASETS.add("massive60", "benchmark.data.datasets.massive:MASSIVE60")
+DATASETS.add("sib200", "benchmark.data.datasets.sib200:SIB200")
+DATASETS.add("sentiment", "benchmark.data.datasets.sentiment:SENTIMENT")
 
 
 def known_labels(dataset: str) -> frozenset[str] | None:

@@ -33,7 +33,7 @@ import regex
 
 from benchmark.case.spec import GateSetSpec
 from benchmark.data.languages import Language, resolve_language
-from benchmark.data.loaders import load_split
+from benchmark.data.loaders import DATASETS, load_split
 
 NONE = "none"
 LANGUAGE_MAX_RANK = 4
@@ -45,7 +45,6 @@ CHAR_NGRAM = 3
 CHATTER_VERSION = "chatter-v1"
 # ISO 15924 scripts written without spaces between words: lexical units are character n-grams.
 SCRIPTS_WITHOUT_SPACES = frozenset({"Thai", "Laoo", "Khmr", "Mymr", "Tibt", "Hani", "Jpan"})
-VOCABULARY_DATASETS = ("massive60", "sib200")
 
 _WORD = regex.compile(r"[\p{L}\p{M}]+")
 
@@ -87,6 +86,12 @@ class Vocabulary:
         return sum(u in self.units for u in units) / len(units)
 
 
+def vocabulary_datasets() -> tuple[str, ...]:
+    """The datasets whose train split the language gate reads (each registry entry's
+    `vocabulary`), in registration order: the full MASSIVE train file and SIB-200 train."""
+    return tuple(name for name in DATASETS if DATASETS.get(name).vocabulary)
+
+
 def uses_char_ngrams(language: Language) -> bool:
     """Whether the language's script is written without spaces between words."""
     return language.script in SCRIPTS_WITHOUT_SPACES
@@ -96,7 +101,7 @@ def uses_char_ngrams(language: Language) -> bool:
 def train_vocabulary(language: str, *, data_dir: Path | str | None = None) -> Vocabulary:
     """The vocabulary of every gold train split of a language found in the data directory.
 
-    Reads the train split of each of `VOCABULARY_DATASETS` that exists (the full MASSIVE train
+    Reads the train split of each of `vocabulary_datasets()` that exists (the full MASSIVE train
     file and SIB-200 train), never dev or test.
 
     Raises:
@@ -107,7 +112,7 @@ def train_vocabulary(language: str, *, data_dir: Path | str | None = None) -> Vo
     ngrams = uses_char_ngrams(lang)
     units: set[str] = set()
     sources = []
-    for dataset in VOCABULARY_DATASETS:
+    for dataset in vocabulary_datasets():
         try:
             split = load_split(dataset, lang.code, "train", data_dir=data_dir)
         except FileNotFoundError:
@@ -280,7 +285,7 @@ def gate_spec(entry: str) -> GateSetSpec | None:
             "reject_first": list(REJECT_FIRST),
             "min_lexical_share": MIN_LEXICAL_SHARE,
             "char_ngram": CHAR_NGRAM,
-            "vocabulary": list(VOCABULARY_DATASETS),
+            "vocabulary": list(vocabulary_datasets()),
         },
         "chatter": {"version": CHATTER_VERSION},
     }

@@ -1,39 +1,37 @@
 """Human-written label descriptions and readable label names.
 
-The descriptions live in `benchmark/resources/label_descriptions.yaml`; `massive10`
-is the study's 10-intent subset of `massive60`.
+Each dataset's registry entry says where its descriptions are (`Dataset.descriptions`; the
+built-in ones are packaged in `benchmark/resources/label_descriptions.yaml`, `massive10` the
+study's 10-intent subset of `massive60`).
 """
 
 from __future__ import annotations
 
-from importlib import resources
+from collections.abc import Sequence
 
-import yaml
+from benchmark.data.loaders import DATASETS, MASSIVE10_INTENTS
 
-from benchmark.data.loaders import MASSIVE10_INTENTS
-
-DESCRIPTIONS_RESOURCE = "label_descriptions.yaml"
 STUDY_INTENTS = MASSIVE10_INTENTS
 
 
-def _load_descriptions() -> dict[str, dict[str, str]]:
-    """Read the YAML resource and add the derived `massive10` table.
+def human_descriptions(dataset: str) -> dict[str, str]:
+    """Every human-written label description of a dataset.
+
+    Args:
+        dataset: a registered dataset (`massive10`, `massive60`, `sib200`, `sentiment` ...).
 
     Returns:
-        dataset name -> label -> one-sentence description.
+        label -> one-sentence description.
+
+    Raises:
+        KeyError: not a registered dataset (with close matches), or one without descriptions;
+            the message names the datasets that have them.
     """
-    text = (
-        resources.files("benchmark").joinpath("resources", DESCRIPTIONS_RESOURCE).read_text("utf-8")
-    )
-    raw = yaml.safe_load(text)
-    tables = {
-        dataset: {str(k): str(v) for k, v in labels.items()} for dataset, labels in raw.items()
-    }
-    tables["massive10"] = {intent: tables["massive60"][intent] for intent in STUDY_INTENTS}
-    return tables
-
-
-HUMAN_DESCRIPTIONS: dict[str, dict[str, str]] = _load_descriptions()
+    table = DATASETS.get(dataset).label_descriptions()
+    if table is None:
+        described = [name for name in DATASETS if DATASETS.get(name).descriptions is not None]
+        raise KeyError(f"no label descriptions for dataset {dataset!r}; known: {described}")
+    return dict(table)
 
 
 def human_description(dataset: str, label: str) -> str:
@@ -49,14 +47,16 @@ def human_description(dataset: str, label: str) -> str:
     Raises:
         KeyError: the dataset or label has no description; the message names the known ones.
     """
-    table = HUMAN_DESCRIPTIONS.get(dataset)
-    if table is None:
-        raise KeyError(
-            f"no label descriptions for dataset {dataset!r}; known: {sorted(HUMAN_DESCRIPTIONS)}"
-        )
+    table = human_descriptions(dataset)
     if label not in table:
         raise KeyError(f"no description for label {label!r} of {dataset}; known: {sorted(table)}")
     return table[label]
+
+
+def undescribed_labels(dataset: str, labels: Sequence[str]) -> list[str]:
+    """The labels (of `labels`) the dataset has no human-written description for."""
+    table = DATASETS.get(dataset).label_descriptions() or {}
+    return [label for label in labels if not table.get(label)]
 
 
 def readable_label(label: str) -> str:

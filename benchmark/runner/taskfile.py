@@ -17,18 +17,19 @@ from benchmark.case.spec import (
     CLASSIFIERS,
     CaseSpec,
     ClassifierOptions,
-    EmbedLogregSpec,
     GenerationOptions,
     TaskFile,
     TaskFileError,
+    default_classifiers,
     did_you_mean,
 )
 from benchmark.case.taskyaml import INCLUDE_KEY, blame_included, read_task_yaml
 from benchmark.data.languages import UnknownLanguageError, resolve_language
-from benchmark.data.loaders import DATASETS, load_split
+from benchmark.data.loaders import DATASETS, dataset_labels, load_split
 from benchmark.encoders.embedder import ENCODERS
 from benchmark.errors import BackendConfigError
 from benchmark.generation.gates import GATES, parse_gate_set
+from benchmark.generation.labels import undescribed_labels
 from benchmark.llm.backend import check_backend_options
 from benchmark.llm.models import (
     known_model_aliases,
@@ -38,6 +39,7 @@ from benchmark.llm.models import (
 )
 from benchmark.selection import POOL_METHODS, SELECTORS
 from benchmark.settings import SETTINGS, CaseBase, setting_of
+from benchmark.strategies import GenerationStrategy
 
 # Generated settings ask the LLM for n samples per label; 100x the study's n is surely a typo.
 MAX_GENERATED_PER_LABEL = 10_000
@@ -63,7 +65,7 @@ def _task_schema(options: tuple[type[ClassifierOptions], ...]) -> type[TaskFile]
         "TaskFile",
         __base__=TaskFile,
         __doc__=TaskFile.__doc__,
-        classifiers=(list[choice], Field(default_factory=lambda: [EmbedLogregSpec()])),
+        classifiers=(list[choice], Field(default_factory=default_classifiers)),
     )
 
 
@@ -170,12 +172,7 @@ def _check_names(path: Path, task: TaskFile) -> None:
                 choices=SETTINGS.names(),
             )
     _check_registered(path, "datasets", task.datasets, "dataset", DATASETS.names())
-    for dataset in task.datasets:
-        for i, code in enumerate(task.languages):
-            try:
-                resolve_language(code, dataset=dataset)
-            except UnknownLanguageError as err:
-                raise TaskFileError(path, f"languages[{i}]", str(err)) from None
+    _check_languages(path, task)
     selections = ("none", *SELECTORS, *POOL_METHODS)
     _check_registered(path, "selections", task.selections, "selection", selections)
     augmentations = ("none", *AUGMENTERS)
@@ -219,6 +216,56 @@ def _check_names(path: Path, task: TaskFile) -> None:
     for i, clf in enumerate(task.classifiers):
         if "encoder" in type(clf).model_fields:
             _check_encoder(path, f"classifiers[{i}].encoder", clf.encoder)
+
+
+def _check_languages(path: Path, task: TaskFile) -> None:
+    """Each language is a benchmark language the task file's datasets have files for."""
+    for dataset in task.datasets:
+        entry = DATASETS.get(dataset)
+        for i, code in enumerate(task.languages):
+            try:
+                lang = resolve_language(code, dataset=dataset)
+            except UnknownLanguageError as err:
+                raise TaskFileError(path, f"languages[{i}]", str(err)) from None
+            if not entry.has_language(lang.code):
+                raise TaskFileError(
+                    path,
+                    f"languages[{i}]",
+                    f"dataset {dataset!r} has no {lang.name} ({lang.code}) data; its languages: "
+                    f"{', '.join(entry.languages or ())}",
+                )
+
+
+def _shows_human_descriptions(task: TaskFile) -> list[tuple[int, str]]:
+    """(index, name) of each setting whose prompts show the human-written label descriptions."""
+    revision = task.generation.revision_description
+    found = []
+    for i, name in enumerate(task.settings):
+        strategy = getattr(setting_of(name), "strategy", None)
+        if isinstance(strategy, GenerationStrategy) and strategy.shows_human_descriptions(revision):
+            found.append((i, name))
+    return found
+
+
+def _check_descriptions(
+    path: Path, task: TaskFile, *, data_dir: Path | str | None, read_data: bool
+) -> None:
+    """Every label of each dataset has a human-written description when a setting shows them
+    (the labels of a dataset whose label set comes from its data: only when `read_data`)."""
+    for i, name in _shows_human_descriptions(task):
+        for dataset in task.datasets:
+            labels = DATASETS.get(dataset).labels
+            if labels is None and read_data:
+                labels = dataset_labels(dataset, data_dir=data_dir)
+            missing = undescribed_labels(dataset, labels or ())
+            if missing:
+                raise TaskFileError(
+                    path,
+                    f"settings[{i}]",
+                    f"{name} shows the human-written label descriptions, but dataset "
+                    f"{dataset!r} has none for label(s) {', '.join(map(repr, missing))} (its "
+                    "registry entry's `descriptions`)",
+                )
 
 
 def _check_registered(
@@ -324,6 +371,7 @@ def _validated(
     except ValidationError as err:
         raise _explain(path, err, raw) from None
     _check_names(path, task)
+    _check_descriptions(path, task, data_dir=data_dir, read_data=check_data)
     if check_data:
         _check_data(path, task, data_dir)
     return task
