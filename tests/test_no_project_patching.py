@@ -61,7 +61,7 @@ def project_patches(source: str) -> list[int]:
 def test_no_test_patches_a_project_module():
     offenders = [
         f"{path.name}:{line}"
-        for path in sorted(TESTS.glob("*.py"))
+        for path in sorted(TESTS.rglob("*.py"))
         for line in project_patches(path.read_text(encoding="utf-8"))
     ]
     assert offenders == [], "inject a service or pass a parameter instead"

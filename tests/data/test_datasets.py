@@ -14,7 +14,7 @@ from benchmark.data.loaders import load_split
 from benchmark.runner.run import run_case
 from benchmark.runner.taskfile import load_cases
 
-DATA_DIR = Path(__file__).resolve().parent / "fixtures"  # holds toy_topics/
+DATA_DIR = Path(__file__).resolve().parents[1] / "fixtures"  # holds toy_topics/
 TOY_TASK = """\
 plugins: [bench_toy_dataset]
 datasets: [toy-topics]

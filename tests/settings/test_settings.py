@@ -20,7 +20,7 @@ from benchmark.runner.taskfile import load_cases
 from benchmark.settings import SETTINGS, setting_of
 from benchmark.strategies import STRATEGIES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_registry_holds_gold_the_strategies_and_freeal_in_their_order():

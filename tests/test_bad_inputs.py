@@ -596,7 +596,7 @@ def test_silent_server_is_named_in_the_progress_line_and_fails_by_its_deadline()
     from benchmark import progress
     from benchmark.llm.backend import ChatRequest
     from benchmark.llm.openai_backend import OpenAIBackend, ServerError
-    from tests.test_openai_backend import FakeServer
+    from tests.llm.test_openai_backend import FakeServer
 
     lines: list[str] = []
     with socket.socket() as silent:  # accepts connections (the kernel's backlog), never answers

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from benchmark.runner.taskfile import load_cases
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_case_id_shared_by_two_task_files_has_one_spec():
@@ -27,7 +27,7 @@ def test_a_case_id_shared_by_two_task_files_has_one_spec():
 def test_the_study_matrix_runs_the_study_models_on_vllm():
     """tasks/sib200.yaml and tasks/massive10.yaml: every strategy x the four study models on the
     vLLM backend (the backend the study timed), n=100, XLM-R fine-tuned; collected offline."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     for name in ("sib200.yaml", "massive10.yaml"):
         cases = load_cases(root / "tasks" / name)
         generated = [c for c in cases if c.generation is not None]

@@ -14,7 +14,7 @@ from benchmark.case.taskyaml import read_task_yaml, read_yaml
 from benchmark.plugin import is_shared_yaml
 from benchmark.runner.taskfile import load_cases
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "task_case_hashes.json"
 
 SHARED = """

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.test_hardening import tsv_copy
+from tests.test_bad_inputs import tsv_copy
 
 GOLD = """
 datasets: [sib200]
@@ -181,7 +181,7 @@ class _SamplesServer:
     """A loopback OpenAI server: numbered samples at temperature 0.4, garbage at any other."""
 
     def __init__(self):
-        from tests.test_openai_backend import FakeServer
+        from tests.llm.test_openai_backend import FakeServer
 
         self.fake = FakeServer()
         self.fake.answer = self.answer
@@ -235,7 +235,7 @@ def test_a_failed_rerun_leaves_the_previous_record_and_artefacts_byte_identical(
 def test_two_task_files_with_one_case_id_for_two_models_fail_before_running(
     pytester, sib_fixture_dir, tmp_path
 ):
-    from tests.test_hardening import _model_dir
+    from tests.test_bad_inputs import _model_dir
 
     first, second = _model_dir(tmp_path / "a" / "llm"), _model_dir(tmp_path / "b" / "llm")
     task = GENERATED % ("http://127.0.0.1:1/v1", "")
@@ -257,7 +257,7 @@ def test_two_task_files_with_one_case_id_for_two_models_fail_before_running(
 def test_a_corrupt_response_cache_moved_aside_is_said_in_the_run_and_its_summary(
     pytester, sib_fixture_dir, tmp_path, monkeypatch
 ):
-    from tests.test_hardening import _filled_cache
+    from tests.test_bad_inputs import _filled_cache
 
     cache = tmp_path / "llm.sqlite"
     _filled_cache(cache, n=200)

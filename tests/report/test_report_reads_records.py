@@ -10,7 +10,7 @@ from pathlib import Path
 
 from benchmark.case.records import Record
 
-REPORT = Path(__file__).resolve().parents[1] / "benchmark" / "report"
+REPORT = Path(__file__).resolve().parents[2] / "benchmark" / "report"
 TOP_LEVEL_KEYS = {f.name for f in fields(Record)} - {"extra"}
 DICT_READS = {"get", "pop", "setdefault"}
 # (module, key): why the read is not a record read.

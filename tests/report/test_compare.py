@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from benchmark.cli import main
-from tests.test_summary import LABELS, freeal_record, predictions, write_case
+from tests.report.test_summary import LABELS, freeal_record, predictions, write_case
 
 
 def write(results, setting, accuracy, matched, rng, gold, *, stored=True):

@@ -14,7 +14,7 @@ from benchmark.classifiers import build_classifier
 from benchmark.classifiers.embed_logreg import EmbedLogregSpec
 from benchmark.runner.taskfile import load_cases
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TASK_FILES = sorted([*(ROOT / "tasks").glob("*.yaml"), *(ROOT / "baselines").glob("*.yaml")])
 SUB_SPECS = {"classifier", "generation", "selection", "augmentation", "freeal", "gates"}
 

@@ -1,5 +1,5 @@
 """Every committed record reproduces its case id, classifier slug and spec hash and round-trips
-through `Record` (task files: tests/test_task_includes.py and its fixture)."""
+through `Record` (task files: tests/runner/test_task_includes.py and its fixture)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from benchmark.case.records import Record, load_record
 from benchmark.runner.quality_backfill import spec_from_record
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RECORDS = sorted((ROOT / "leaderboard" / "results").glob("*.json"))
 
 

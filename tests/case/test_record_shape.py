@@ -17,7 +17,7 @@ from benchmark.context import RunContext
 from benchmark.runner.run import run_case
 from benchmark.runner.taskfile import load_cases
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "record_keys.json"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "record_keys.json"
 BASE = (
     "datasets: [sib200]\nlanguages: [sw]\nsamples_per_label: 2\nseeds: 2\n"
     "classifiers: [{name: embed-logreg, encoder: tiny-random}]\n"

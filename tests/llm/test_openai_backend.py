@@ -1,7 +1,7 @@
 """The OpenAI-compatible backend against a fake local server (stdlib http.server in a thread).
 
 These run in the main environment: no vLLM, no network beyond 127.0.0.1. The real-server test
-is in tests/test_vllm_backend.py (marker `vllm`).
+is in tests/llm/test_vllm_backend.py (marker `vllm`).
 """
 
 from __future__ import annotations
