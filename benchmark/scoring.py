@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmark.case.results import Scores
+
 
 def score(
     gold: Sequence[str], predicted: Sequence[str], *, labels: Sequence[str]
@@ -32,29 +34,35 @@ def aggregate(per_seed: Sequence[dict[str, float]]) -> dict[str, float]:
     return out
 
 
-def score_block(runs: list[dict[str, Any]]) -> dict[str, Any]:
+def score_block(runs: list[dict[str, Any]]) -> Scores:
     """Per-run scores, their mean and std, and (with several generation seeds) the mean per
     generated set and the std over sets (the generation variance)."""
     metrics = [{k: v for k, v in r.items() if k not in ("seed", "generation_seed")} for r in runs]
-    block: dict[str, Any] = {
-        "per_seed": [
-            {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in runs
-        ],
-        **{k: round(v, 4) for k, v in aggregate(metrics).items()},
-    }
+    means = {k: round(v, 4) for k, v in aggregate(metrics).items()}
+    by_set, spread = None, None
     sets = sorted({r["generation_seed"] for r in runs if r.get("generation_seed") is not None})
     if sets:
         by_set = []
         for g in sets:
             mine = [m for m, r in zip(metrics, runs, strict=True) if r["generation_seed"] == g]
-            means = aggregate(mine)
-            by_set.append({"generation_seed": g, "macro_f1_mean": round(means["macro_f1_mean"], 4)})
+            set_means = aggregate(mine)
+            by_set.append(
+                {"generation_seed": g, "macro_f1_mean": round(set_means["macro_f1_mean"], 4)}
+            )
         values = [b["macro_f1_mean"] for b in by_set]
-        block["by_generation_seed"] = by_set
-        block["macro_f1_std_over_generation_seeds"] = round(
-            statistics.stdev(values) if len(values) > 1 else 0.0, 4
-        )
-    return block
+        spread = round(statistics.stdev(values) if len(values) > 1 else 0.0, 4)
+    return Scores(
+        per_seed=[
+            {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in runs
+        ],
+        macro_f1_mean=means.pop("macro_f1_mean", None),
+        macro_f1_std=means.pop("macro_f1_std", None),
+        accuracy_mean=means.pop("accuracy_mean", None),
+        accuracy_std=means.pop("accuracy_std", None),
+        by_generation_seed=by_set,
+        macro_f1_std_over_generation_seeds=spread,
+        extra=means,  # other metrics' means (the gold arm's draws)
+    )
 
 
 def confusion_counts(

@@ -1,13 +1,78 @@
-"""The typed result blocks (benchmark/case/results.py): built blocks leave out unset optional
-keys; merging generated sets sums their counts and keeps each set's own summary."""
+"""The typed result blocks (benchmark/case/results.py): every committed record reads into
+models and writes back byte for byte; unknown keys survive; merging generated sets sums their
+counts and keeps each set's own summary."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+from benchmark.case.records import Record
 from benchmark.case.results import (
+    Arms,
     CaseGeneration,
+    FreeALBlock,
+    FreeALRound,
     GenerationSummary,
+    MatchedGold,
     Scores,
 )
+
+RESULTS = Path(__file__).resolve().parents[1] / "leaderboard" / "results"
+
+
+def as_written(payload: dict) -> str:
+    """A record's JSON as `write_json_atomic` writes it."""
+    return json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def test_every_committed_record_round_trips_byte_for_byte():
+    paths = sorted(RESULTS.glob("*.json"))
+    assert paths
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        payload = json.loads(text)
+        record = Record.from_dict(payload)
+        out = record.to_dict()
+        assert json.dumps(out, indent=2) == json.dumps(payload, indent=2), path.name  # key order
+        assert as_written(out) == text, path.name
+
+
+def test_committed_records_hold_models():
+    kinds = {"generation": 0, "arms": 0, "freeal": 0, "matched_gold": 0}
+    for path in sorted(RESULTS.glob("*.json")):
+        record = Record.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        assert isinstance(record.scores, Scores)
+        for name, kind in (
+            ("generation", CaseGeneration),
+            ("arms", Arms),
+            ("freeal", FreeALBlock),
+            ("matched_gold", MatchedGold),
+        ):
+            block = getattr(record, name)
+            if block is not None:
+                assert isinstance(block, kind)
+                kinds[name] += 1
+        if record.freeal:
+            assert all(isinstance(r, FreeALRound) for r in record.freeal_rounds)
+            assert record.freeal_per_seed[0].final.macro_f1 is not None
+    assert all(kinds.values()), kinds  # the committed records cover every block
+
+
+def test_unknown_keys_and_explicit_nulls_survive_a_round_trip():
+    payload = {
+        "scores": {"zeta": 1, "macro_f1_mean": 50.0, "per_seed": [], "alpha": {"b": 1, "a": 2}},
+        "generation": {"kept": 3, "cold": None, "new_key": [1], "runs": [{"kept": 3, "x": 0}]},
+        "arms": {"demos": {"macro_f1_mean": 1.0, "odd": True}, "later": "kept"},
+        "freeal": {"per_seed": [{"rounds": [{"round": 0, "novel": 2}], "final": None}]},
+        "unknown_top": {"z": 1, "a": 2},
+    }
+    out = Record.from_dict(payload).to_dict()
+    for key, block in payload.items():
+        assert json.dumps(out[key]) == json.dumps(block)  # same keys, order and values
+    generation = Record.from_dict(payload).generation
+    assert generation.extra == {"new_key": [1]} and generation.runs[0].extra == {"x": 0}
+    assert generation.has("cold") and generation.cold_throughput is None
 
 
 def test_a_built_block_leaves_out_its_unset_optional_keys():

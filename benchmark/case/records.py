@@ -17,6 +17,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from benchmark.case.block import Block
+from benchmark.case.results import (
+    Arms,
+    CaseGeneration,
+    FreeALBlock,
+    FreeALRound,
+    FreeALRun,
+    MatchedGold,
+    Scores,
+)
 from benchmark.errors import RecordError
 
 RECORD_VERSION = 2  # 2: generation seeds, matched gold controls, stored predictions
@@ -57,6 +67,14 @@ OPTIONAL_FIELDS = (
     "train_label_counts_by_generation_seed",
     "arms",
 )
+# Record fields held as typed blocks (`benchmark.case.results`), read from their JSON objects.
+BLOCKS = {
+    "scores": Scores,
+    "generation": CaseGeneration,
+    "matched_gold": MatchedGold,
+    "freeal": FreeALBlock,
+    "arms": Arms,
+}
 
 
 @dataclass
@@ -71,25 +89,33 @@ class Record:
     train_label_counts: dict[str, int]
     n_train: float
     n_test: int
-    scores: dict[str, Any]
+    scores: Scores
     fits: list[dict[str, Any]]
     data: dict[str, Any]
     timings: dict[str, float]
     environment: dict[str, Any]
     finished_at: str
-    generation: dict[str, Any] | None = None
+    generation: CaseGeneration | None = None
     status: str = "ok"
     record_version: int = RECORD_VERSION
     classifier_fingerprint: str | None = None  # written with the confusion matrix
     confusion_matrix: list[list[int]] | None = None
     predictions: str | None = None
     figures: dict[str, str] | None = None
-    matched_gold: dict[str, Any] | None = None
+    matched_gold: MatchedGold | None = None
     quality: dict[str, Any] | None = None
-    freeal: dict[str, Any] | None = None
+    freeal: FreeALBlock | None = None
     train_label_counts_by_generation_seed: dict[str, dict[str, int]] | None = None
-    arms: dict[str, Any] | None = None  # generated cases: demos / generated / both / gold arms
+    arms: Arms | None = None  # generated cases: demos / generated / both / gold arms
     extra: dict[str, Any] = field(default_factory=dict)  # keys of no field (kept as read)
+    key_order: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Blocks given as JSON objects (a plugin setting's record block) become models."""
+        for name, block in BLOCKS.items():
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                setattr(self, name, block.from_dict(value))
 
     # -- what reporting reads (the schema's keys live here only) ---------------------------
     @property
@@ -118,15 +144,15 @@ class Record:
 
     @property
     def macro_f1(self) -> float:
-        return self.scores["macro_f1_mean"]
+        return self.scores.macro_f1_mean
 
     @property
     def macro_f1_std(self) -> float:
-        return self.scores["macro_f1_std"]
+        return self.scores.macro_f1_std
 
     @property
     def macro_f1_std_over_generation_seeds(self) -> float | None:
-        return self.scores.get("macro_f1_std_over_generation_seeds")
+        return self.scores.macro_f1_std_over_generation_seeds
 
     @property
     def macro_f1_spread(self) -> float:
@@ -140,15 +166,15 @@ class Record:
 
     @property
     def accuracy_mean(self) -> float:
-        return self.scores["accuracy_mean"]
+        return self.scores.accuracy_mean
 
     @property
     def accuracy_std(self) -> float:
-        return self.scores["accuracy_std"]
+        return self.scores.accuracy_std
 
     @property
     def n_seeds(self) -> int:
-        return len(self.scores["per_seed"])
+        return len(self.scores.per_seed or ())
 
     @property
     def fit_seconds_mean(self) -> float:
@@ -161,22 +187,25 @@ class Record:
     @property
     def matched_gold_f1(self) -> float | None:
         """The matched gold control's macro-F1 (None without a control)."""
-        return (self.matched_gold or {}).get("scores", {}).get("macro_f1_mean")
+        scores = self.matched_gold.scores if self.matched_gold else None
+        return scores.macro_f1_mean if scores else None
 
     @property
     def matched_gap(self) -> float | None:
         """Macro-F1 minus the matched gold control's (None without a control)."""
-        return (self.matched_gold or {}).get("gap_macro_f1")
+        return self.matched_gold.gap_macro_f1 if self.matched_gold else None
 
     @property
     def kept_per_set(self) -> tuple[float, int] | None:
         """Generated examples kept per set and the number wanted (None when not recorded)."""
         wanted = self.samples_per_label * len(self.labels) or None
-        return _kept_per_set(self.generation or {}, wanted)
+        if self.generation is None or self.generation.kept is None or wanted is None:
+            return None
+        return self.generation.kept / (self.generation.sets or 1), wanted
 
     @property
-    def freeal_per_seed(self) -> list[dict[str, Any]]:
-        return (self.freeal or {}).get("per_seed") or []
+    def freeal_per_seed(self) -> list[FreeALRun]:
+        return (self.freeal.per_seed if self.freeal else None) or []
 
     @property
     def freeal_spec(self) -> dict[str, Any] | None:
@@ -184,37 +213,40 @@ class Record:
         return self.spec.get("freeal")
 
     @property
-    def freeal_rounds(self) -> list[dict[str, Any]]:
-        return (self.freeal or {}).get("rounds") or []
+    def freeal_rounds(self) -> list[FreeALRound]:
+        return (self.freeal.rounds if self.freeal else None) or []
 
     def to_dict(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
-        for name in OPTIONAL_FIELDS:
-            if out[name] is None:
-                del out[name]
-        if self.confusion_matrix is None:
-            del out["classifier_fingerprint"]
-        return {**out, **self.extra}
+        """The record's JSON: a read record's keys in the order read, then fields set since."""
+        written = {name: self._written(name) for name in _FIELD_NAMES}
+        order = [*(self.key_order or ()), *_FIELD_NAMES, *self.extra]
+        out = {}
+        for name in dict.fromkeys(order):
+            if name in self.extra:
+                out[name] = self.extra[name]
+            elif written.get(name):
+                value = getattr(self, name)
+                out[name] = value.to_dict() if isinstance(value, Block) else value
+        return out
+
+    def _written(self, name: str) -> bool:
+        if name in OPTIONAL_FIELDS:
+            return getattr(self, name) is not None
+        if name == "classifier_fingerprint":
+            return self.confusion_matrix is not None
+        return True
 
     @classmethod
     def from_dict(cls, payload: dict[str, Any]) -> Record:
         """A record from its JSON; fields an old (or hand-made) record lacks read as empty, and a
         record without `record_version` reads as version 1."""
-        names = {f.name for f in fields(cls)} - {"extra"}
-        known = {k: v for k, v in payload.items() if k in names}
-        extra = {k: v for k, v in payload.items() if k not in names}
+        known = {k: v for k, v in payload.items() if k in _FIELD_NAMES}
+        extra = {k: v for k, v in payload.items() if k not in _FIELD_NAMES}
         missing = {k: copy.copy(v) for k, v in _READ_DEFAULTS.items() if k not in known}
-        return cls(**missing, **known, extra=extra)
+        return cls(**missing, **known, extra=extra, key_order=tuple(payload))
 
 
-def _kept_per_set(generation: dict[str, Any], wanted: int | None) -> tuple[float, int] | None:
-    sets = generation.get("sets", 1) or 1
-    kept = generation.get("kept")
-    if kept is None or wanted is None:
-        return None
-    return kept / sets, wanted
-
-
+_FIELD_NAMES = tuple(f.name for f in fields(Record) if f.name not in ("extra", "key_order"))
 # What a field reads as when a record lacks it (records written long ago, test fixtures).
 _READ_DEFAULTS: dict[str, Any] = {
     "case_id": "",

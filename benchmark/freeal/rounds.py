@@ -14,6 +14,14 @@ import numpy as np
 from benchmark import progress
 from benchmark.augment import llm_backtranslations, llm_paraphrases
 from benchmark.case.records import case_dir
+from benchmark.case.results import (
+    FreeALDemos,
+    FreeALPool,
+    FreeALPredictions,
+    FreeALRound,
+    FreeALRun,
+    ModelScores,
+)
 from benchmark.case.spec import CaseSpec, FreeALSpec
 from benchmark.classifiers.finetune import encoder_dir
 from benchmark.context import RunContext
@@ -45,30 +53,27 @@ def draw_pool(train: Split, size: int, *, seed: int) -> list[Example]:
 
 def demo_source(
     spec: CaseSpec, ctx: RunContext, train: Split, pool: Sequence[Example], *, seed: int
-) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+) -> tuple[list[tuple[str, str]], FreeALDemos]:
     """The round-0 demonstrations: gold (never pool texts), generated, or none."""
     source = spec.freeal.demo_source
     if source == "none":
-        return [], {"source": "none", "demos": 0}
+        return [], FreeALDemos(source="none", demos=0)
     if source == "gold":
         hidden = {e.uid for e in pool}
         rest = dataclasses.replace(
             train, examples=tuple(e for e in train.examples if e.uid not in hidden)
         )
         chosen = sample_per_label(rest, spec.samples_per_label, seed=seed)
-        return [(e.text, e.label) for e in chosen], {"source": "gold", "demos": len(chosen)}
+        return [(e.text, e.label) for e in chosen], FreeALDemos(source="gold", demos=len(chosen))
 
     generation_spec = dataclasses.replace(spec, setting=source, freeal=None)
     folder = case_dir(ctx.results_dir, spec.case_id) / "demo_generation"
-    examples, provenance = generated_training_set(
+    examples, summary = generated_training_set(
         generation_spec, dataclasses.replace(ctx, results_dir=folder), seed=seed
     )
-    summary = provenance["generation"]
-    return [(e.text, e.label) for e in examples], {
-        "source": source,
-        "demos": len(examples),
-        "short_labels": summary.get("short_labels", []),
-    }
+    return [(e.text, e.label) for e in examples], FreeALDemos(
+        source=source, demos=len(examples), short_labels=summary.short_labels or []
+    )
 
 
 def consistency_views(
@@ -155,7 +160,7 @@ class FreeALInputs:
     backend: Any
     language_name: str
     demos: list[tuple[str, str]]
-    demo_info: dict[str, Any]
+    demo_info: FreeALDemos
     retriever: Any
     vectors: np.ndarray
     views: Any
@@ -262,48 +267,48 @@ def round_row(
     test_scores: dict[str, float],
     previous_counts: dict[str, int] | None,
     seconds: dict[str, float],
-) -> dict[str, Any]:
+) -> FreeALRound:
     """What the record keeps of round `r`."""
     classes, hidden = run.classes, run.hidden
     counts = class_counts(labels, classes)
     clean_labels = [labels[rows[k]] for k in np.flatnonzero(result.clean)]
     abstained = sum(a.label is None for a in fresh)
-    return {
-        "round": r,
-        "kept": len(run.texts) - len(todo) if r else 0,
-        "annotated": len(todo),
-        "abstained": abstained,
-        "abstention_share": round(abstained / len(todo), 4) if todo else 0.0,
-        "llm_accuracy_fresh": _accuracy([a.label for a in fresh], [hidden[i] for i in todo]),
-        "label_accuracy": _accuracy(labels, hidden),
-        "small_model_pool_accuracy": _accuracy(
+    return FreeALRound(
+        round=r,
+        kept=len(run.texts) - len(todo) if r else 0,
+        annotated=len(todo),
+        abstained=abstained,
+        abstention_share=round(abstained / len(todo), 4) if todo else 0.0,
+        llm_accuracy_fresh=_accuracy([a.label for a in fresh], [hidden[i] for i in todo]),
+        label_accuracy=_accuracy(labels, hidden),
+        small_model_pool_accuracy=_accuracy(
             [classes[k] for k in result.predicted], [hidden[i] for i in rows]
         ),
-        "test_macro_f1": round(test_scores["macro_f1"], 4),
-        "test_accuracy": round(test_scores["accuracy"], 4),
-        "label_counts": counts,
-        "clean_counts": class_counts(clean_labels, classes),
-        "clean": int(result.clean.sum()),
-        "classes_present": len({labels[i] for i in rows}),
-        "collapsing": collapsing_classes(previous_counts, counts) if previous_counts else [],
-        "seconds": {k: round(v, 2) for k, v in seconds.items()},
-    }
+        test_macro_f1=round(test_scores["macro_f1"], 4),
+        test_accuracy=round(test_scores["accuracy"], 4),
+        label_counts=counts,
+        clean_counts=class_counts(clean_labels, classes),
+        clean=int(result.clean.sum()),
+        classes_present=len({labels[i] for i in rows}),
+        collapsing=collapsing_classes(previous_counts, counts) if previous_counts else [],
+        seconds={k: round(v, 2) for k, v in seconds.items()},
+    )
 
 
-def run_freeal(spec: CaseSpec, ctx: RunContext, *, seed: int) -> dict[str, Any]:
+def run_freeal(spec: CaseSpec, ctx: RunContext, *, seed: int) -> FreeALRun:
     """All rounds of one seed.
 
     Returns:
-        `{"seed", "pool", "demos", "rounds": [...], "final": scores on test, the two
-        supervised references, "test_predictions"}`; each round has the LLM's transductive
-        accuracy on the pool, abstentions, the small model's test scores, per-class counts,
-        clean counts and collapsing classes.
+        The seed's pool, demos, rounds, final test scores, the two supervised references and
+        the test predictions; each round has the LLM's transductive accuracy on the pool,
+        abstentions, the small model's test scores, per-class counts, clean counts and
+        collapsing classes.
     """
     fa = spec.freeal
     run = freeal_inputs(spec, ctx, seed=seed)
     classes, index, texts, test = run.classes, run.index, run.texts, run.test
     labels: list[str | None] = [None] * len(texts)
-    rounds: list[dict[str, Any]] = []
+    rounds: list[FreeALRound] = []
     result, rows = None, []
     for r in range(fa.rounds):
         t0 = time.perf_counter()
@@ -329,40 +334,38 @@ def run_freeal(spec: CaseSpec, ctx: RunContext, *, seed: int) -> dict[str, Any]:
         test_scores = score(
             [e.label for e in test.examples], [classes[k] for k in test_predicted], labels=classes
         )
-        previous = rounds[-1]["label_counts"] if rounds else None
+        previous = rounds[-1].label_counts if rounds else None
         rounds.append(
             round_row(run, r, labels, todo, fresh, rows, result, test_scores, previous, seconds)
         )
     return run_block(run, rounds, test_predicted.tolist())
 
 
-def run_block(
-    run: FreeALInputs, rounds: list[dict[str, Any]], test_predicted: list[int]
-) -> dict[str, Any]:
-    """One seed's FreeAL block: pool, demos, rounds, final scores and the supervised
-    references (trained here)."""
+def run_block(run: FreeALInputs, rounds: list[FreeALRound], test_predicted: list[int]) -> FreeALRun:
+    """One seed's FreeAL run: pool, demos, rounds, final scores and the supervised references
+    (trained here)."""
     final = rounds[-1]
     args = (run.index, run.test, run.config)
     supervised, _ = supervised_reference(run.features, run.texts, run.hidden, *args, seed=run.seed)
     same_budget, same_budget_predicted = None, None
-    if run.demo_info["source"] == "gold":  # the labelled examples this run used (as demos)
+    if run.demo_info.source == "gold":  # the labelled examples this run used (as demos)
         texts, hidden = [t for t, _ in run.demos], [label for _, label in run.demos]
         same_budget, same_budget_predicted = supervised_reference(
             run.features, texts, hidden, *args, seed=run.seed
         )
-        same_budget["n"] = len(run.demos)
-    return {
-        "seed": run.seed,
-        "pool": {"size": len(run.texts), "label_counts": class_counts(run.hidden, run.classes)},
-        "demos": run.demo_info,
-        "augment_seconds": round(run.augment_seconds, 2),
-        "rounds": rounds,
-        "final": {"macro_f1": final["test_macro_f1"], "accuracy": final["test_accuracy"]},
-        "supervised_reference": supervised,
-        "same_budget_reference": same_budget,
+        same_budget = same_budget.replace(n=len(run.demos))
+    return FreeALRun(
+        seed=run.seed,
+        pool=FreeALPool(size=len(run.texts), label_counts=class_counts(run.hidden, run.classes)),
+        demos=run.demo_info,
+        augment_seconds=round(run.augment_seconds, 2),
+        rounds=rounds,
+        final=ModelScores(macro_f1=final.test_macro_f1, accuracy=final.test_accuracy),
+        supervised_reference=supervised,
+        same_budget_reference=same_budget,
         # label indices per test item, for the paired bootstrap (moved to predictions.json)
-        "test_predictions": {"final": test_predicted, "same_budget": same_budget_predicted},
-    }
+        test_predictions=FreeALPredictions(final=test_predicted, same_budget=same_budget_predicted),
+    )
 
 
 def refinement_split(
@@ -400,7 +403,9 @@ def refinement_split(
     return np.flatnonzero(result.clean).tolist(), reps
 
 
-def supervised_reference(features, texts, hidden, index, test, config, *, seed):
+def supervised_reference(
+    features, texts, hidden, index, test, config, *, seed
+) -> tuple[ModelScores, list[int]]:
     """Test scores (and label index per test item) of the same small model trained with plain
     cross-entropy on true labels.
 
@@ -423,7 +428,10 @@ def supervised_reference(features, texts, hidden, index, test, config, *, seed):
     scores = score(
         [e.label for e in test.examples], [classes[k] for k in predicted], labels=classes
     )
-    return {k: round(v, 4) for k, v in scores.items()}, predicted.tolist()
+    rounded = ModelScores(
+        macro_f1=round(scores["macro_f1"], 4), accuracy=round(scores["accuracy"], 4)
+    )
+    return rounded, predicted.tolist()
 
 
 def _accuracy(predicted: Sequence[str | None], gold: Sequence[str]) -> float:

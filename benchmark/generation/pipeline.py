@@ -25,6 +25,7 @@ from typing import Any
 
 from benchmark import progress
 from benchmark.case.records import case_dir
+from benchmark.case.results import GenerationSummary
 from benchmark.case.spec import CaseSpec
 from benchmark.context import RunContext
 from benchmark.data.languages import resolve_language
@@ -232,7 +233,7 @@ class CaseGenerator:
             folder, self.candidates, setting=self.spec.setting, name=name, partial=partial
         )
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> GenerationSummary:
         """The record's `generation` block of this set."""
         return generation_summary(self)
 
@@ -250,40 +251,36 @@ def label_counts(gen: CaseGenerator) -> dict[str, dict[str, int]]:
     return per_label
 
 
-def generation_summary(gen: CaseGenerator) -> dict[str, Any]:
+def generation_summary(gen: CaseGenerator) -> GenerationSummary:
     """The record's `generation` block of one generated set."""
     per_label = label_counts(gen)
     kept_total = sum(v["kept"] for v in per_label.values())
     s, spec, strategy = gen.stats, gen.spec, gen.strategy
-    return {
-        "model": spec.model,
-        "model_fingerprint": gen.backend.fingerprint,
-        "strategy": asdict(strategy),
-        "seed": gen.seed,
-        "per_label": per_label,
-        "short_labels": sorted(
-            k for k, v in per_label.items() if v["kept"] < spec.samples_per_label
-        ),
-        "short_label_reasons": {
+    return GenerationSummary(
+        model=spec.model,
+        model_fingerprint=gen.backend.fingerprint,
+        strategy=asdict(strategy),
+        seed=gen.seed,
+        per_label=per_label,
+        short_labels=sorted(k for k, v in per_label.items() if v["kept"] < spec.samples_per_label),
+        short_label_reasons={
             label: reason for label in gen.labels if (reason := gen.stop_reason(label)) is not None
         },
-        "kept": kept_total,
-        "demo_copies": sum(v["demo_copy"] for v in per_label.values()),
-        "rejected": sum(v["rejected"] for v in per_label.values()),
-        "parse_dropped": dict(sorted(gen.parser.dropped.items())),
-        "demos_used": gen.prompts.demos_used,
-        "descriptions": gen.inputs.descriptions,
-        "descriptions_by": descriptions_author(spec, strategy),
-        **(
-            {"demos_translated_by": gen.inputs.translator} if strategy.demos == "translated" else {}
-        ),
-        "stats": asdict(s),
-        "samples_per_second": round(kept_total / s.seconds, 3) if s.seconds else None,
-        "tokens_per_second": round(s.completion_tokens / s.seconds, 2) if s.seconds else None,
-        "cache_hits": s.cached_requests,
-        "selection": spec.selection.stored() if spec.selection else None,
-        **({"gates": gen.gates.summary(gen.candidates)} if gen.gates.gates else {}),
-    }
+        kept=kept_total,
+        demo_copies=sum(v["demo_copy"] for v in per_label.values()),
+        rejected=sum(v["rejected"] for v in per_label.values()),
+        parse_dropped=dict(sorted(gen.parser.dropped.items())),
+        demos_used=gen.prompts.demos_used,
+        descriptions=gen.inputs.descriptions,
+        descriptions_by=descriptions_author(spec, strategy),
+        demos_translated_by=gen.inputs.translator if strategy.demos == "translated" else None,
+        stats=asdict(s),
+        samples_per_second=round(kept_total / s.seconds, 3) if s.seconds else None,
+        tokens_per_second=round(s.completion_tokens / s.seconds, 2) if s.seconds else None,
+        cache_hits=s.cached_requests,
+        selection=spec.selection.stored() if spec.selection else None,
+        gates=gen.gates.summary(gen.candidates) if gen.gates.gates else None,
+    )
 
 
 def built_in_strategy(name: str) -> GenerationStrategy:
@@ -301,7 +298,7 @@ def generated_set(
     *,
     generation_seed: int,
     strategy: GenerationStrategy | None = None,
-) -> tuple[list[Example], dict[str, Any]]:
+) -> tuple[list[Example], GenerationSummary]:
     """One generated training set of the case (the runner asks once per generation seed).
 
     Demos are drawn and requests seeded with `generation_seed`. Candidates are written to
@@ -317,12 +314,12 @@ def generated_set(
     generator = CaseGenerator(spec, ctx, seed=generation_seed, strategy=strategy)
     generator.run(on_round=lambda g: g.write(folder, name, partial=True))
     generator.write(folder, name)
-    return generator.training_examples(), {"generation": generator.summary()}
+    return generator.training_examples(), generator.summary()
 
 
 def generated_training_set(
     spec: CaseSpec, ctx: RunContext, *, seed: int
-) -> tuple[list[Example], dict[str, Any]]:
+) -> tuple[list[Example], GenerationSummary]:
     """The generated set of the case's first generation seed (FreeAL's generated demos).
 
     `seed` (a classifier or FreeAL seed) does not change the set.

@@ -46,14 +46,15 @@ class ArmRow:
     tests: list[Comparison | None]
 
     def f1(self, arm: str) -> float | None:
-        value = ((self.record.arms or {}).get(arm) or {}).get("macro_f1_mean")
+        found = self.record.arms.arm(arm) if self.record.arms else None
+        value = found.macro_f1_mean if found else None
         return value if isinstance(value, (int, float)) else None
 
 
 def arm_runs(results_dir: Path, record: Record) -> dict[str, Any] | None:
     """Test predictions by arm (plus `gold` labels and `labels`), or None when not stored."""
     stored = load_predictions(results_dir, record)
-    path = (record.arms or {}).get("predictions")
+    path = record.arms.predictions if record.arms else None
     if not stored or not path:
         return None
     try:
@@ -116,7 +117,7 @@ def _verdict(test: Comparison | None) -> str:
 
 
 def _sets(record: Record) -> int:
-    return len((record.scores or {}).get("by_generation_seed") or []) or 1
+    return len(record.scores.by_generation_seed or []) or 1
 
 
 def row_words(row: ArmRow) -> str:

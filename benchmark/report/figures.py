@@ -208,7 +208,7 @@ def freeal_rounds_figure(
         ):
             ax = axes[row][col]
             for y, r in enumerate(mine):
-                values = [x[metric] for x in r.freeal_rounds]
+                values = [x.metric(metric) for x in r.freeal_rounds]
                 ax.plot(values, [y] * len(values), color="0.6", linewidth=1, zorder=1)
                 for k, v in enumerate(values):
                     ax.scatter(
@@ -228,7 +228,7 @@ def freeal_rounds_figure(
                     fontsize=6,
                 )
                 if metric == "test_macro_f1":
-                    sup = [s["supervised_reference"]["macro_f1"] for s in r.freeal_per_seed]
+                    sup = [s.supervised_reference.macro_f1 for s in r.freeal_per_seed]
                     ax.scatter(
                         sum(sup) / len(sup),
                         y,

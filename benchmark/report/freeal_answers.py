@@ -7,6 +7,7 @@ import json
 import statistics
 
 from benchmark.case.records import Record
+from benchmark.case.results import ModelScores
 from benchmark.report.answer_context import AnswerContext, f1, f1_text, table_lines, tally
 from benchmark.report.rows import reported_apart
 from benchmark.report.significance import MULTIPLICITY_METHOD, Comparison, holm
@@ -118,9 +119,9 @@ def refinement_line(records: list[Record]) -> list[str]:
     deltas = []
     for record in records:
         for seed in record.freeal_per_seed:
-            rounds, final = seed.get("rounds") or [], (seed.get("final") or {}).get("macro_f1")
-            if len(rounds) > 1 and final is not None and "test_macro_f1" in rounds[0]:
-                deltas.append(final - rounds[0]["test_macro_f1"])
+            rounds, final = seed.rounds or [], seed.final.macro_f1 if seed.final else None
+            if len(rounds) > 1 and final is not None and rounds[0].test_macro_f1 is not None:
+                deltas.append(final - rounds[0].test_macro_f1)
     if not deltas:
         return []
     lower = sum(d < -0.05 for d in deltas)
@@ -141,8 +142,8 @@ def same_budget_f1(record: Record) -> float | None:
     """Mean test macro-F1 of the small model trained on the gold demos a FreeAL run spent."""
     per_seed = record.freeal_per_seed
     values = [
-        s["same_budget_reference"]["macro_f1"]
+        s.same_budget_reference.macro_f1
         for s in per_seed
-        if isinstance(s.get("same_budget_reference"), dict)
+        if isinstance(s.same_budget_reference, ModelScores)
     ]
     return statistics.fmean(values) if values and len(values) == len(per_seed) else None

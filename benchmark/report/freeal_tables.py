@@ -7,6 +7,7 @@ from typing import Any
 from tabulate import tabulate
 
 from benchmark.case.records import Record, as_record
+from benchmark.case.results import FreeALRound
 from benchmark.case.spec import FreeALSpec
 
 INTRO = (
@@ -40,12 +41,12 @@ def variant(fa: FreeALSpec) -> str:
     return ", ".join(parts) or "study"
 
 
-def _cell(row: dict[str, Any]) -> str:
-    kept = row.get("kept")
+def _cell(row: FreeALRound) -> str:
+    kept = row.kept
     return (
-        f"{row['label_accuracy']:.1f} / {100 * row['abstention_share']:.0f}% / "
-        f"{row['clean']:.0f} / {'-' if kept is None else f'{kept:.0f}'} / "
-        f"{row['test_macro_f1']:.1f}"
+        f"{row.label_accuracy:.1f} / {100 * row.abstention_share:.0f}% / "
+        f"{row.clean:.0f} / {'-' if kept is None else f'{kept:.0f}'} / "
+        f"{row.test_macro_f1:.1f}"
     )
 
 
@@ -67,16 +68,16 @@ def _sorted(records: list[Record] | list[dict[str, Any]]) -> list[Record]:
 def budget_columns(record: Record | dict[str, Any]) -> tuple[str, str, str]:
     """FreeAL F1 (mean ± sd), gold@budget F1 with its n, and their difference."""
     seeds = as_record(record).freeal_per_seed
-    final = [s["final"]["macro_f1"] for s in seeds]
+    final = [s.final.macro_f1 for s in seeds]
     mean, sd = _mean_sd(final)
     freeal = f"{mean:.1f} ± {sd:.1f}" if len(final) > 1 else f"{mean:.1f}"
-    gold = [s.get("same_budget_reference") for s in seeds]
+    gold = [s.same_budget_reference for s in seeds]
     if any(g is None for g in gold):
         return freeal, "-", "-"
-    gold_mean, gold_sd = _mean_sd([g["macro_f1"] for g in gold])
-    n = "/".join(sorted({str(g["n"]) for g in gold}))
+    gold_mean, gold_sd = _mean_sd([g.macro_f1 for g in gold])
+    n = "/".join(sorted({str(g.n) for g in gold}))
     shown = f"{gold_mean:.1f} ± {gold_sd:.1f}" if len(gold) > 1 else f"{gold_mean:.1f}"
-    deltas = [f - g["macro_f1"] for f, g in zip(final, gold, strict=True)]
+    deltas = [f - g.macro_f1 for f, g in zip(final, gold, strict=True)]
     return freeal, f"{shown} (n={n})", f"{sum(deltas) / len(deltas):+.1f}"
 
 
@@ -90,7 +91,7 @@ def freeal_tables(records: list[Record] | list[dict[str, Any]]) -> str | None:
     for r in rows_in:
         fa = FreeALSpec.of(r.freeal_spec)
         rounds = r.freeal_rounds
-        sup = [s["supervised_reference"]["macro_f1"] for s in r.freeal_per_seed]
+        sup = [s.supervised_reference.macro_f1 for s in r.freeal_per_seed]
         table.append(
             [
                 r.dataset,
@@ -106,7 +107,7 @@ def freeal_tables(records: list[Record] | list[dict[str, Any]]) -> str | None:
                 *(_cell(rounds[k]) if k < len(rounds) else "" for k in range(n_rounds)),
                 *budget_columns(r),
                 f"{sum(sup) / len(sup):.1f}",
-                ", ".join(sorted({c for x in rounds for c in x["collapsing"]})) or "-",
+                ", ".join(sorted({c for x in rounds for c in x.collapsing})) or "-",
             ]
         )
     headers = [
@@ -141,12 +142,12 @@ def class_count_table(records: list[Record] | list[dict[str, Any]]) -> str | Non
     for r in records:
         seed = r.freeal_per_seed[0]
         classes = list(r.labels)
-        true = seed["pool"]["label_counts"]
+        true = seed.pool.label_counts
         lines.append([r.case_id, "true", *(true.get(c, 0) for c in classes), "-"])
-        for x in seed["rounds"]:
-            counts = x["label_counts"]
+        for x in seed.rounds:
+            counts = x.label_counts
             lines.append(
-                ["", f"round {x['round']}", *(counts.get(c, 0) for c in classes), counts["None"]]
+                ["", f"round {x.round}", *(counts.get(c, 0) for c in classes), counts["None"]]
             )
     if not lines:
         return None

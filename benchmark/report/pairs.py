@@ -71,7 +71,7 @@ def compare_text(results_dir: Path, a: str, b: str | None = None) -> str:
     """A minus B, or A minus its matched gold control (for FreeAL: gold at the same labelled
     budget) when B is None, as one line with the scores above it."""
     first = find_record(results_dir, a)
-    lines = [f"A  {first.case_id}: {first.scores['macro_f1_mean']:.1f}"]
+    lines = [f"A  {first.case_id}: {first.macro_f1:.1f}"]
     if b is None:
         comparison = compare_with_matched_gold(results_dir, first)
         if comparison is None:
@@ -81,7 +81,7 @@ def compare_text(results_dir: Path, a: str, b: str | None = None) -> str:
         )
         return "\n".join([*lines, _line(f"A - {control}", comparison)])
     second = find_record(results_dir, b)
-    lines.append(f"B  {second.case_id}: {second.scores['macro_f1_mean']:.1f}")
+    lines.append(f"B  {second.case_id}: {second.macro_f1:.1f}")
     comparison = compare_records(results_dir, first, second)
     if comparison is None:
         raise CompareError(_why_not(results_dir, first, second))

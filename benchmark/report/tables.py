@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from benchmark.case.records import Record, as_record, record_flags
+from benchmark.case.results import CaseGeneration
 from benchmark.quality import QUALITY_METRICS, spearman_table
 from benchmark.report.figures import f1_by_language_figure, freeal_rounds_figure, gap_to_gold_figure
 from benchmark.report.freeal_tables import freeal_records, freeal_tables
@@ -280,14 +281,14 @@ def superseded_section(
     )
 
 
-def _throughput(gen: dict[str, Any]) -> list[str]:
-    cold = gen.get("cold", None if gen.get("cache_hits") else gen)
+def _throughput(gen: CaseGeneration) -> list[str]:
+    cold = gen.cold_throughput
     if cold is None:  # made (partly) from cache and no cold run on record
-        return [f"cached ({gen['cache_hits']}/{gen['stats']['requests']})", "", ""]
+        return [f"cached ({gen.cache_hits}/{gen.stats['requests']})", "", ""]
     return [
-        fmt_rate(cold["samples_per_second"]),
-        fmt_rate(cold["tokens_per_second"]),
-        f"{cold['stats']['seconds']:.0f}",
+        fmt_rate(cold.samples_per_second),
+        fmt_rate(cold.tokens_per_second),
+        f"{cold.stats['seconds']:.0f}",
     ]
 
 
@@ -301,9 +302,9 @@ def generation_table(
         if not gen:
             continue
         n = r.samples_per_label
-        per_label = gen["per_label"]
+        per_label = gen.per_label
         kept = sum(min(v["kept"], n) for v in per_label.values())
-        short = gen["short_labels"]
+        short = gen.short_labels
         rows.append(
             {
                 "dataset": r.dataset,
@@ -314,10 +315,10 @@ def generation_table(
                     if short
                     else "0"
                 ),
-                "demo copies": gen["demo_copies"],
-                "rejected": gen["rejected"],
+                "demo copies": gen.demo_copies,
+                "rejected": gen.rejected,
                 "duplicates": sum(v["duplicate"] for v in per_label.values()),
-                "LLM calls": gen["stats"]["requests"],
+                "LLM calls": gen.stats["requests"],
                 **dict(zip(("samples/s", "tokens/s", "gen s"), _throughput(gen), strict=True)),
             }
         )

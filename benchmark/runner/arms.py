@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from benchmark.case.results import Arm, Arms, MatchedGold, Scores
 from benchmark.case.spec import CaseSpec
 from benchmark.data.loaders import Example, Split, sample_per_label
 from benchmark.data.source import DataSource
@@ -67,22 +68,6 @@ def demo_arm(
     return DemoArm(drawn, False, "not shown: the draw target-language demos would show")
 
 
-def _scores_of(block: dict[str, Any]) -> dict[str, Any]:
-    """An arm the runner already trained: its scores as the record's score block has them."""
-    return {key: value for key, value in block.items() if key in SCORE_KEYS}
-
-
-SCORE_KEYS = (
-    "macro_f1_mean",
-    "macro_f1_std",
-    "accuracy_mean",
-    "accuracy_std",
-    "per_seed",
-    "by_generation_seed",
-    "macro_f1_std_over_generation_seeds",
-)
-
-
 def _counts(examples: list[Example]) -> dict[str, int]:
     return dict(sorted(Counter(e.label for e in examples).items()))
 
@@ -106,9 +91,11 @@ class ArmScorer:
         key = str(tag.get("generation_seed", tag.get("draw")))
         self.counts.setdefault(arm, {})[key] = _counts(train)
 
-    def block(self, arm: str, **extra: Any) -> dict[str, Any]:
+    def block(self, arm: str, **details: Any) -> Arm:
         scores = score_block(self.runs[arm])
-        return {**extra, **scores, "train_label_counts": self.counts[arm]}
+        return Arm.of_scores(
+            scores, extra=scores.extra, train_label_counts=self.counts[arm], **details
+        )
 
 
 def score_arms(
@@ -120,9 +107,9 @@ def score_arms(
     fit_and_score: FitAndScore,
     labels: list[str],
     test: Split,
-    generated_scores: dict[str, Any],
-    matched_gold: dict[str, Any] | None,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+    generated_scores: Scores,
+    matched_gold: MatchedGold | None,
+) -> tuple[Arms, dict[str, Any]]:
     """The `arms` block of a generated case and its arms' test predictions.
 
     Args:
@@ -151,17 +138,16 @@ def score_arms(
         drawn = sample_per_label(train, spec.samples_per_label, seed=seed)
         scorer.run("gold", drawn, seed=seed, tag={"draw": seed})
     (shown, note), *_ = sorted(notes)
-    block: dict[str, Any] = {
-        "demos": scorer.block(
+    arms = Arms(
+        demos=scorer.block(
             "demos", shown_to_generator=shown, source=note, uids_by_generation_seed=demo_ids
         ),
-        "generated": _scores_of(generated_scores) | {"predictions_key": "runs"},
-        "demos_plus_generated": scorer.block("demos_plus_generated"),
-        "gold": scorer.block("gold", samples_per_label=spec.samples_per_label),
-    }
-    if matched_gold:
-        block["matched_gold"] = _scores_of(matched_gold["scores"]) | {
-            "predictions_key": "matched_gold"
-        }
+        generated=Arm.of_scores(generated_scores, predictions_key="runs"),
+        demos_plus_generated=scorer.block("demos_plus_generated"),
+        gold=scorer.block("gold", samples_per_label=spec.samples_per_label),
+        matched_gold=Arm.of_scores(matched_gold.scores, predictions_key="matched_gold")
+        if matched_gold
+        else None,
+    )
     predictions = {arm: scorer.predicted[arm] for arm in ("demos", "demos_plus_generated", "gold")}
-    return block, predictions
+    return arms, predictions

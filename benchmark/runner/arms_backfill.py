@@ -136,8 +136,7 @@ def backfill_record(
     trainers: dict[str, ClassifierRuns] | None = None,
 ) -> bool:
     """Add `arms` to one record; False when it is not a generated record that can have them."""
-    payload = load_record(path)
-    record = Record.from_dict(payload)
+    record = Record.from_dict(load_record(path))
     if not needs_arms(record):
         return False
     spec = CaseSpec.from_dict(record.spec)
@@ -149,13 +148,15 @@ def backfill_record(
     stored = json.loads((ctx.results_dir / record.predictions).read_text(encoding="utf-8"))
     differing = check_reproduces(record, trainer, sets, stored)
     strategy = setting_of(record.setting).strategy
-    arms = case_arms(spec, ctx, strategy, sets, trainer, record)
-    arms["backfilled"] = {
-        "from": "stored generated sets",
-        "max_test_predictions_differing_per_set": differing,
-        "test_items": len(stored["gold"]),
-    }
-    write_json_atomic(record_path(ctx.results_dir, record.case_id), {**payload, "arms": arms})
+    arms = case_arms(spec, ctx, strategy, sets, trainer, record).replace(
+        backfilled={
+            "from": "stored generated sets",
+            "max_test_predictions_differing_per_set": differing,
+            "test_items": len(stored["gold"]),
+        }
+    )
+    record.arms = arms  # the rest of the record is written back as read
+    write_json_atomic(record_path(ctx.results_dir, record.case_id), record.to_dict())
     return True
 
 

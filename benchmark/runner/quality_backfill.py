@@ -67,14 +67,14 @@ def recompute_quality(results_dir: Path, *, data_dir=None, only_missing: bool = 
             continue
         if only_missing and all(m in record.quality for m in QUALITY_METRICS):
             continue
-        sets = record.generation.get("sets", 1)
+        sets = record.generation.sets or 1
         files = generated_files(case_dir(results_dir, record.case_id), sets)
         if not files:
             continue
         spec = spec_from_record(record)
         if spec.case_id != record.case_id or spec.spec_hash != record.spec_hash:
             raise ValueError(f"{path}: spec does not reproduce its case id / hash; not touched")
-        summaries = record.generation.get("runs") or [record.generation]
+        summaries = record.generation.set_summaries
         quality = mean_quality(
             [
                 generation_quality(spec, ctx, kept_samples(file), summary)

@@ -22,6 +22,7 @@ from benchmark.case.records import (
     save_predictions,
     write_json_atomic,
 )
+from benchmark.case.results import Arms, MatchedGold, Scores
 from benchmark.case.spec import CaseSpec
 from benchmark.classifiers import build_classifier
 from benchmark.context import RunContext
@@ -193,12 +194,12 @@ def case_arms(
     sets: dict[int, list[Example]],
     trainer: ClassifierRuns,
     record: Record,
-) -> dict[str, Any] | None:
+) -> Arms | None:
     """The record's `arms` block (and its predictions file) for a generated case."""
     if not sets:
         return None
     progress.stage("arms: demos alone, demos + generated, gold at n per label")
-    block, predictions = score_arms(
+    arms, predictions = score_arms(
         spec,
         strategy,
         ctx.data,
@@ -209,10 +210,9 @@ def case_arms(
         generated_scores=record.scores,
         matched_gold=record.matched_gold,
     )
-    return {
-        **block,
-        "predictions": save_arm_predictions(ctx.results_dir, spec.case_id, predictions),
-    }
+    return arms.replace(
+        predictions=save_arm_predictions(ctx.results_dir, spec.case_id, predictions)
+    )
 
 
 def save_arm_predictions(results_dir: Path, case_id: str, predictions: dict[str, Any]) -> str:
@@ -220,6 +220,19 @@ def save_arm_predictions(results_dir: Path, case_id: str, predictions: dict[str,
     path = case_dir(results_dir, case_id) / ARMS_PREDICTIONS
     write_json_atomic(path, predictions)
     return str(path.relative_to(results_dir))
+
+
+def matched_gold(scores: Scores, trainer: ClassifierRuns) -> MatchedGold:
+    """The matched gold control's block: its scores, label counts and gap to the case's."""
+    block = score_block(trainer.matched_runs)
+    by_set = trainer.matched_counts
+    single = len(by_set) == 1
+    return MatchedGold(
+        scores=block,
+        train_label_counts=next(iter(by_set.values())) if single else None,
+        train_label_counts_by_generation_seed=None if single else by_set,
+        gap_macro_f1=round(scores.macro_f1_mean - block.macro_f1_mean, 4),
+    )
 
 
 def case_record(
@@ -262,17 +275,7 @@ def case_record(
         record.classifier_fingerprint = getattr(trainer.classifier, "fingerprint", None)
         record.confusion_matrix = trainer.confusion
         if trainer.matched_runs:
-            block = score_block(trainer.matched_runs)
-            by_set = trainer.matched_counts
-            record.matched_gold = {
-                "scores": block,
-                **(
-                    {"train_label_counts": next(iter(by_set.values()))}
-                    if len(by_set) == 1
-                    else {"train_label_counts_by_generation_seed": by_set}
-                ),
-                "gap_macro_f1": round(record.scores["macro_f1_mean"] - block["macro_f1_mean"], 4),
-            }
+            record.matched_gold = matched_gold(record.scores, trainer)
         folder = case_dir(ctx.results_dir, spec.case_id)
         record.predictions = save_predictions(ctx.results_dir, spec.case_id, trainer.predictions)
         strategy = getattr(setting, "strategy", None)

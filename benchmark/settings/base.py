@@ -7,6 +7,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from benchmark.case.block import Block
 from benchmark.case.spec import (
     AugmentationSpec,
     CaseSpec,
@@ -41,7 +42,7 @@ class TrainingData:
         examples: what the case's classifier trains on.
         provenance: the record's `data.train` block.
         generation_seed: the generated set the run used (None when nothing was generated).
-        details: the setting's own account of the run (a generation summary, FreeAL rounds).
+        details: the setting's own account of the run (a `GenerationSummary`, a `FreeALRun`).
         scores: set when the setting trained and scored its own model (the runner then fits
             no classifier).
         fit_seconds: training time, when the setting trained its own model.
@@ -50,7 +51,7 @@ class TrainingData:
     examples: list[Example]
     provenance: dict[str, Any]
     generation_seed: int | None = None
-    details: dict[str, Any] | None = None
+    details: Block | None = None
     scores: dict[str, float] | None = None
     fit_seconds: float = 0.0
 

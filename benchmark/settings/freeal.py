@@ -7,6 +7,7 @@ import itertools
 from typing import Any
 
 from benchmark.case.records import empty_predictions, save_predictions
+from benchmark.case.results import FreeALBlock, FreeALRound, FreeALRun
 from benchmark.case.spec import CaseSpec, FreeALSpec, TaskFile
 from benchmark.context import RunContext
 from benchmark.freeal.rounds import run_freeal
@@ -90,8 +91,8 @@ class FreeALSetting:
             examples=[],
             provenance={"source": train.fingerprint},
             details=run,
-            scores=run["final"],
-            fit_seconds=sum(r["seconds"]["train"] for r in run["rounds"]),
+            scores=run.final.to_dict(),
+            fit_seconds=sum(r.seconds["train"] for r in run.rounds),
         )
 
     def matched_gold(self, spec: CaseSpec) -> bool:
@@ -100,15 +101,13 @@ class FreeALSetting:
     def record_block(
         self, spec: CaseSpec, ctx: RunContext, runs: list[TrainingData]
     ) -> dict[str, Any]:
-        per_seed = [
-            {k: v for k, v in run.details.items() if k != "test_predictions"} for run in runs
-        ]
-        block = {
-            "freeal": {"per_seed": per_seed, "rounds": round_means(per_seed)},
-            "train_label_counts": per_seed[0]["pool"]["label_counts"],
-            "n_train": per_seed[0]["pool"]["size"],
+        per_seed = [run.details.replace(test_predictions=None) for run in runs]  # kept apart
+        return {
+            "freeal": FreeALBlock(per_seed=per_seed, rounds=round_means(per_seed)),
+            "train_label_counts": per_seed[0].pool.label_counts,
+            "n_train": per_seed[0].pool.size,
+            "predictions": write_predictions(spec, ctx, runs),
         }
-        return {**block, "predictions": write_predictions(spec, ctx, runs)}
 
 
 def write_predictions(spec: CaseSpec, ctx: RunContext, runs: list[TrainingData]) -> str:
@@ -122,11 +121,11 @@ def write_predictions(spec: CaseSpec, ctx: RunContext, runs: list[TrainingData])
     labels = list(ctx.data.labels(spec.dataset))
     stored = empty_predictions(labels, ctx.data.split(spec.dataset, spec.language, "test"))
     for run in runs:
-        seed, predicted = run.details["seed"], run.details["test_predictions"]
+        seed, predicted = run.details.seed, run.details.test_predictions
         tag = {"generation_seed": seed, "seed": seed}
-        stored["runs"].append({**tag, "predicted": predicted["final"]})
-        if predicted["same_budget"] is not None:
-            stored["matched_gold"].append({**tag, "predicted": predicted["same_budget"]})
+        stored["runs"].append({**tag, "predicted": predicted.final})
+        if predicted.same_budget is not None:
+            stored["matched_gold"].append({**tag, "predicted": predicted.same_budget})
     if len(stored["matched_gold"]) != len(stored["runs"]):
         stored["matched_gold"] = []
     return save_predictions(ctx.results_dir, spec.case_id, stored)
@@ -145,16 +144,16 @@ ROUND_METRICS = (
 )
 
 
-def round_means(per_seed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def round_means(per_seed: list[FreeALRun]) -> list[FreeALRound]:
     """Per round: the mean over seeds of each metric, and the union of collapsing classes."""
     out = []
-    for r in range(min(len(s["rounds"]) for s in per_seed)):
-        rows = [s["rounds"][r] for s in per_seed]
-        mean = {
-            m: round(sum(x[m] for x in rows) / len(rows), 4)
+    for r in range(min(len(s.rounds) for s in per_seed)):
+        rows = [s.rounds[r] for s in per_seed]
+        means = {
+            m: round(sum(getattr(x, m) for x in rows) / len(rows), 4)
             for m in ROUND_METRICS
-            if all(m in x for x in rows)  # "kept" is newer than some records
+            if all(getattr(x, m) is not None for x in rows)  # "kept" is newer than some records
         }
-        mean["collapsing"] = sorted({c for x in rows for c in x["collapsing"]})
-        out.append({"round": r, **mean})
+        collapsing = sorted({c for x in rows for c in x.collapsing})
+        out.append(FreeALRound(round=r, **means, collapsing=collapsing))
     return out

@@ -7,6 +7,7 @@ import importlib.util
 import numpy as np
 import pytest
 
+from benchmark.case.results import FreeALDemos
 from benchmark.case.spec import CaseSpec, FreeALOptions, GenerationOptions
 from benchmark.context import RunContext
 from benchmark.data.loaders import Example, Split
@@ -169,39 +170,41 @@ def test_rounds_run_with_abstentions_and_record_every_round(tmp_path, refinement
     """Round 0 and a refinement round, with abstaining ties, on a scripted LLM."""
     spec, ctx, llm = _scripted_case(tmp_path, refinement=refinement)
     out = run_freeal(spec, ctx, seed=0)
-    first, second = out["rounds"]
-    assert first["annotated"] == 45 and first["abstained"] > 0
-    assert first["label_counts"]["None"] == first["abstained"]
-    assert second["kept"] + second["annotated"] == 45
-    assert 0 < second["annotated"] < 45
+    first, second = out.rounds
+    assert first.annotated == 45 and first.abstained > 0
+    assert first.label_counts["None"] == first.abstained
+    assert second.kept + second.annotated == 45
+    assert 0 < second.annotated < 45
     if refinement == "freeal":  # only the top fifth of agreeing samples per class is kept
-        trained = 45 - first["abstained"]
-        assert 0 < second["kept"] <= 0.2 * trained
+        trained = 45 - first.abstained
+        assert 0 < second.kept <= 0.2 * trained
     else:  # the GMM-clean samples are kept, only noisy texts go back to the LLM
-        assert second["kept"] == first["clean"]
-    assert llm.choose_sizes == [45, second["annotated"]]  # one batched call per round
-    for r in out["rounds"]:
-        assert set(r["label_counts"]) == {*labels_of(r), "None"}
-        assert r["classes_present"] >= 1
-        assert 0 <= r["test_macro_f1"] <= 100
-    assert out["same_budget_reference"] is None  # no gold examples were used
+        assert second.kept == first.clean
+    assert llm.choose_sizes == [45, second.annotated]  # one batched call per round
+    for r in out.rounds:
+        assert set(r.label_counts) == {*labels_of(r), "None"}
+        assert r.classes_present >= 1
+        assert 0 <= r.test_macro_f1 <= 100
+    assert out.same_budget_reference is None  # no gold examples were used
+    assert out.to_dict()["same_budget_reference"] is None  # written as null, as before
 
 
 def labels_of(round_record):
-    return [c for c in round_record["label_counts"] if c != "None"]
+    return [c for c in round_record.label_counts if c != "None"]
 
 
 def test_gold_demo_runs_report_the_same_budget_reference(tmp_path):
     """With gold demos, the small model is also trained on exactly those labelled examples."""
     spec, ctx, _ = _scripted_case(tmp_path, demo_source="gold")
     out = run_freeal(spec, ctx, seed=0)
-    assert out["demos"] == {"source": "gold", "demos": 6}  # 2 per label, none from the pool
-    same = out["same_budget_reference"]
-    assert same["n"] == 6
-    assert 0 <= same["macro_f1"] <= 100 and 0 <= out["supervised_reference"]["macro_f1"] <= 100
+    assert out.demos == FreeALDemos(source="gold", demos=6)  # 2 per label, none from the pool
+    assert out.to_dict()["demos"] == {"source": "gold", "demos": 6}
+    same = out.same_budget_reference
+    assert same.n == 6
+    assert 0 <= same.macro_f1 <= 100 and 0 <= out.supervised_reference.macro_f1 <= 100
     n_test = len(ctx.data.split(spec.dataset, spec.language, "test").examples)
-    predicted = out["test_predictions"]  # label indices per test item, for the paired bootstrap
-    assert len(predicted["final"]) == len(predicted["same_budget"]) == n_test
+    predicted = out.test_predictions  # label indices per test item, for the paired bootstrap
+    assert len(predicted.final) == len(predicted.same_budget) == n_test
 
 
 @pytest.mark.skipif(

@@ -11,13 +11,12 @@ from pathlib import Path
 from benchmark.case.records import Record
 
 REPORT = Path(__file__).resolve().parents[2] / "benchmark" / "report"
-TOP_LEVEL_KEYS = {f.name for f in fields(Record)} - {"extra"}
+TOP_LEVEL_KEYS = {f.name for f in fields(Record)} - {"extra", "key_order"}
 DICT_READS = {"get", "pop", "setdefault"}
 # (module, key): why the read is not a record read.
 ALLOWED = {
     ("significance.py", "labels"): "a stored predictions.json file, not a record",
     ("significance.py", "matched_gold"): "a stored predictions.json file, not a record",
-    ("arms_answer.py", "predictions"): "a key of the record's arms block, not a record field",
     ("arms_answer.py", "matched_gold"): "a stored predictions.json file, not a record",
     ("arms_answer.py", "labels"): "a stored predictions.json file, not a record",
     ("arms_answer.py", "generation"): "the spec's generation options (demos per label)",
