@@ -13,9 +13,7 @@ MAX_FUNCTION_LINES = 80
 MAX_CLASS_LINES = 250
 
 # "path:Name" -> why it is still long (issue 27 lists them).
-LONG_UNITS: dict[str, str] = {
-    "freeal/train.py:train_robust": "the robust training loop",
-}
+LONG_UNITS: dict[str, str] = {}
 
 
 def long_units(root: Path = PACKAGE) -> dict[str, int]:

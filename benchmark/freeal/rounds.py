@@ -126,26 +126,6 @@ def classifier_features(spec: CaseSpec, ctx: RunContext):
     )
 
 
-def robust_config(spec: CaseSpec, lr: float) -> RobustConfig:
-    """The small model's training recipe of a FreeAL case."""
-    fa = spec.freeal
-    balanced = fa.clean_selection == "class_balanced"
-    return RobustConfig(
-        epochs=fa.epochs,
-        warmup_epochs=fa.warmup_epochs,
-        rampup_epochs=fa.rampup_epochs,
-        lr=lr,
-        batch_size=fa.batch_size,
-        mixup_alpha=fa.mixup_alpha,
-        temperature=fa.temperature,
-        clean_threshold=fa.clean_threshold,
-        class_balanced=balanced,
-        min_per_class=fa.min_per_class if balanced else 0,
-        loss=fa.consistency_loss,
-        mixup_ramp=fa.mixup_ramp,
-    )
-
-
 @dataclass
 class FreeALInputs:
     """What every round of one seed uses: the pool (texts, hidden true labels, retrieval
@@ -206,7 +186,7 @@ def freeal_inputs(spec: CaseSpec, ctx: RunContext, *, seed: int) -> FreeALInputs
         views=views,
         augment_seconds=augment_seconds,
         features=features,
-        config=robust_config(spec, lr),
+        config=RobustConfig.from_options(spec.freeal, lr=lr),
     )
 
 

@@ -23,11 +23,12 @@ linear head trains: the CPU recipe) or fine-tuned with the head (GPU recipe).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 
+from benchmark.case.spec import FreeALShared, FreeALSpec
 from benchmark.encoders.embedder import mean_pool
 from benchmark.freeal.selection import clean_mask
 
@@ -50,6 +51,22 @@ class RobustConfig:
     min_per_class: int = 0
     loss: str = "freeal"  # "freeal" | "legacy" (see the module docstring)
     mixup_ramp: bool = True
+
+    @classmethod
+    def from_options(cls, options: FreeALSpec, *, lr: float) -> RobustConfig:
+        """The recipe of a FreeAL case: the `FreeALShared` options of the same name, the
+        case's clean selection and consistency loss, and `lr` (the classifier's when it
+        fine-tunes its encoder)."""
+        names = [f.name for f in fields(cls) if f.name in FreeALShared.model_fields]
+        balanced = options.clean_selection == "class_balanced"
+        shared = cls(**{name: getattr(options, name) for name in names})
+        return replace(
+            shared,
+            lr=lr,
+            class_balanced=balanced,
+            min_per_class=options.min_per_class if balanced else 0,
+            loss=options.consistency_loss,
+        )
 
 
 @dataclass
@@ -194,67 +211,99 @@ def train_robust(
         The trained model, final per-sample losses, clean mask, predictions and confidence.
     """
     import torch
-    import torch.nn.functional as F
 
     texts = list(texts)
     y = torch.tensor(list(targets), dtype=torch.long)
     features.prepare(texts + list(augmented or []))
     model = SmallModel(features, n_classes, seed=seed)
-    device = next(iter(model.head.parameters())).device
-    y = y.to(device)
+    y = y.to(next(iter(model.head.parameters())).device)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
     generator = torch.Generator().manual_seed(seed)
     beta = torch.distributions.Beta(config.mixup_alpha, config.mixup_alpha)
     torch.manual_seed(seed)
-    clean = np.ones(len(texts), dtype=bool)
-    history: list[dict[str, float]] = []
-    y_np = y.cpu().numpy()
-    steps = max(1, -(-len(texts) // config.batch_size))
-    for epoch in range(config.epochs):
-        warm = in_warmup(config, epoch)
-        clean = (
-            np.ones(len(texts), dtype=bool)
-            if warm
-            else _select_clean(per_sample_losses(model, texts, y_np), y_np, config, seed)
-        )
-        weights = _class_weights(y_np[clean], n_classes, device) if config.class_balanced else None
-        model.train(True)
-        order = torch.randperm(len(texts), generator=generator).tolist()
-        total = 0.0
-        for step, start in enumerate(range(0, len(order), config.batch_size)):
-            idx = order[start : start + config.batch_size]
-            feats = features([texts[i] for i in idx])
-            if warm and config.loss == "legacy":
-                loss = F.cross_entropy(model.head(feats), y[idx])
-            else:
-                ramp = ramp_weight(config, epoch, step / steps)
-                loss = _robust_loss(
-                    model,
-                    feats,
-                    y[idx],
-                    torch.as_tensor(clean[idx], device=device),
-                    [augmented[i] for i in idx] if augmented is not None else None,
-                    ramp=ramp,
-                    mixup_weight=ramp if config.mixup_ramp else 1.0,
-                    weights=weights,
-                    beta=beta,
-                    config=config,
-                )
-            if loss is None:
-                continue
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(idx)
-        history.append(
-            {"epoch": epoch, "loss": total / len(texts), "clean_share": float(clean.mean())}
-        )
-    losses = per_sample_losses(model, texts, y_np)
-    clean = _select_clean(losses, y_np, config, seed)
+    run = _Training(model, texts, y, y.cpu().numpy(), augmented, config, seed, n_classes)
+    history = [
+        _train_epoch(run, epoch, optimizer, generator, beta) for epoch in range(config.epochs)
+    ]
+    losses = per_sample_losses(model, texts, run.y_np)
+    clean = _select_clean(losses, run.y_np, config, seed)
     probs = model.predict_proba(texts)
     return RobustResult(model, losses, clean, probs.argmax(1), probs.max(1), history)
+
+
+@dataclass
+class _Training:
+    """What every epoch of one `train_robust` call works on."""
+
+    model: SmallModel
+    texts: list[str]
+    y: Any  # label tensor on the model's device
+    y_np: np.ndarray
+    augmented: Sequence[str] | None
+    config: RobustConfig
+    seed: int
+    n_classes: int
+
+
+def _train_epoch(run: _Training, epoch: int, optimizer, generator, beta) -> dict[str, float]:
+    """One epoch: the clean split (all clean in the warm-up), then a pass over shuffled
+    batches; returns the epoch's mean loss and clean share."""
+    import torch
+
+    config, texts, y_np = run.config, run.texts, run.y_np
+    warm = in_warmup(config, epoch)
+    clean = (
+        np.ones(len(texts), dtype=bool)
+        if warm
+        else _select_clean(per_sample_losses(run.model, texts, y_np), y_np, config, run.seed)
+    )
+    weights = (
+        _class_weights(y_np[clean], run.n_classes, run.y.device) if config.class_balanced else None
+    )
+    run.model.train(True)
+    order = torch.randperm(len(texts), generator=generator).tolist()
+    steps = max(1, -(-len(texts) // config.batch_size))
+    total = 0.0
+    for step, start in enumerate(range(0, len(order), config.batch_size)):
+        idx = order[start : start + config.batch_size]
+        loss = _batch_loss(
+            run, idx, clean, weights, beta, warm=warm, epoch=epoch, progress=step / steps
+        )
+        if loss is None:
+            continue
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(idx)
+    return {"epoch": epoch, "loss": total / len(texts), "clean_share": float(clean.mean())}
+
+
+def _batch_loss(
+    run: _Training, idx, clean, weights, beta, *, warm: bool, epoch: int, progress: float
+):
+    """The loss of one batch: plain cross-entropy in a legacy warm-up, else the robust loss."""
+    import torch
+    import torch.nn.functional as F
+
+    config = run.config
+    feats = run.model.features([run.texts[i] for i in idx])
+    if warm and config.loss == "legacy":
+        return F.cross_entropy(run.model.head(feats), run.y[idx])
+    ramp = ramp_weight(config, epoch, progress)
+    return _robust_loss(
+        run.model,
+        feats,
+        run.y[idx],
+        torch.as_tensor(clean[idx], device=run.y.device),
+        [run.augmented[i] for i in idx] if run.augmented is not None else None,
+        ramp=ramp,
+        mixup_weight=ramp if config.mixup_ramp else 1.0,
+        weights=weights,
+        beta=beta,
+        config=config,
+    )
 
 
 def _select_clean(losses, labels, config: RobustConfig, seed: int) -> np.ndarray:

@@ -191,3 +191,24 @@ def test_variant_names_deviations_and_old_records():
     assert variant(fa(refinement="noisy_only", consistency_loss="freeal", mixup_ramp=False)) == (
         "refinement=noisy_only, mixup_ramp=False"
     )
+
+
+@pytest.mark.parametrize("selection", ["reference", "class_balanced"])
+def test_robust_config_takes_the_shared_freeal_options_by_name(selection):
+    options = FreeALSpec.of(
+        {
+            "demo_source": "gold",
+            "clean_selection": selection,
+            "consistency": "none",
+            "epochs": 7,
+            "temperature": 0.5,
+            "min_per_class": 3,
+            "consistency_loss": "freeal",
+        }
+    )
+    config = RobustConfig.from_options(options, lr=0.25)
+    assert (config.epochs, config.temperature, config.lr, config.loss) == (7, 0.5, 0.25, "freeal")
+    assert config.mixup_ramp is options.mixup_ramp is False  # legacy default of old specs
+    balanced = selection == "class_balanced"
+    assert config.class_balanced is balanced and config.min_per_class == (3 if balanced else 0)
+    assert config.weight_decay == RobustConfig().weight_decay  # not a FreeAL option
