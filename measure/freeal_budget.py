@@ -18,6 +18,7 @@ from pathlib import Path
 
 from benchmark.context import RunContext
 from benchmark.freeal import rounds
+from benchmark.freeal.train import RobustConfig
 from benchmark.paths import default_data_dir
 from benchmark.runner.taskfile import load_cases
 
@@ -36,12 +37,12 @@ def main(task: Path) -> None:
         train = ctx.data.split(spec.dataset, spec.language, "train")
         test = ctx.data.split(spec.dataset, spec.language, "test")
         features, lr = rounds.classifier_features(spec, ctx)
-        config = rounds.robust_config(spec, lr)
+        config = RobustConfig.from_options(fa, lr=lr)
         for seed in spec.seeds:
             t0 = time.perf_counter()
             pool = rounds.draw_pool(train, fa.pool_size, seed=seed)
             demos, _ = rounds.demo_source(spec, ctx, train, pool, seed=seed)
-            gold = rounds.supervised_reference(
+            gold, _ = rounds.supervised_reference(
                 features,
                 [t for t, _ in demos],
                 [y for _, y in demos],
@@ -50,7 +51,7 @@ def main(task: Path) -> None:
                 config,
                 seed=seed,
             )
-            sup = rounds.supervised_reference(
+            sup, _ = rounds.supervised_reference(
                 features,
                 [e.text for e in pool],
                 [e.label for e in pool],
@@ -62,8 +63,8 @@ def main(task: Path) -> None:
             row = {
                 "case": (spec.dataset, spec.language, seed),
                 "gold_demos": len(demos),
-                "gold_budget_f1": round(gold["macro_f1"], 2),
-                "pool_true_labels_f1": round(sup["macro_f1"], 2),
+                "gold_budget_f1": round(gold.macro_f1, 2),
+                "pool_true_labels_f1": round(sup.macro_f1, 2),
                 "seconds": round(time.perf_counter() - t0, 1),
             }
             print(json.dumps(row), flush=True)
