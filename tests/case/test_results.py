@@ -18,7 +18,7 @@ from benchmark.case.results import (
     Scores,
 )
 
-RESULTS = Path(__file__).resolve().parents[1] / "leaderboard" / "results"
+RESULTS = Path(__file__).resolve().parents[2] / "leaderboard" / "results"
 
 
 def as_written(payload: dict) -> str:
