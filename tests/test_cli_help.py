@@ -41,10 +41,10 @@ def test_each_command_says_what_it_does_and_shows_an_example(capsys, command):
 
 
 def test_smoke_task_generates_with_gemma_on_llamacpp_beside_gold():
+    # one generated case: gold at 10 per label is its `gold` arm (the gold baseline's draws)
     cases = load_cases(cli.smoke_task_path(), check_data=False)
-    by_setting = {c.setting: c for c in cases}
-    assert sorted(by_setting) == ["gold", "target_demos"]
-    generated = by_setting["target_demos"]
+    assert [c.setting for c in cases] == ["target_demos"]
+    generated = cases[0]
     assert (generated.dataset, generated.language, generated.model) == (
         "sib200",
         "de",
