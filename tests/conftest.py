@@ -59,3 +59,11 @@ def shared_data_dir() -> Path:
     if not (path / "massive").is_dir():
         pytest.skip(f"real data not found at {path}")
     return path
+
+
+@pytest.fixture
+def use_backend(tmp_path):
+    """A factory: `use_backend(backend)` serves that scripted backend through a response cache."""
+    from scripted_llm import scripted
+
+    return lambda backend: scripted(backend, tmp_path / "llm.sqlite")

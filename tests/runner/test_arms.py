@@ -9,7 +9,7 @@ import json
 import shutil
 
 import pytest
-from test_generation import ScriptedBackend, ctx_for, label_of, make_spec
+from scripted_llm import ScriptedBackend, ctx_for, label_of, make_spec
 
 from benchmark.data.source import DataSource
 from benchmark.runner.arms import ARMS
@@ -128,7 +128,7 @@ def test_backfill_refuses_a_set_that_does_not_reproduce_the_record(
 
 @pytest.fixture
 def use_backend(tmp_path):
-    from test_generation import scripted
+    from scripted_llm import scripted
 
     return lambda backend: scripted(backend, tmp_path / "llm.sqlite")
 
