@@ -253,8 +253,9 @@ def arms_short(rows: list[ArmRow]) -> str | None:
         f"both together, and gold at up to n per label; `*`: significant after "
         f"{MULTIPLICITY_METHOD} over every arm test at this size (answer 0)."
         + (
-            f" At n={largest} the gold arm *is* the demos (a gold draw of that size), so only "
-            "the study-size runs (n=100 from 10 demos) separate the two questions."
+            f" At n={largest} the gold arm is the same kind of set as the demos (gold at that"
+            " size, other draws: one per classifier seed), so only the study-size runs (n=100"
+            " from 10 demos) separate the two questions."
             if largest <= demos_per_label(top[0].record)
             else ""
         )
