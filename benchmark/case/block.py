@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any, Self
 
@@ -64,14 +65,7 @@ class Block:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object: read keys in their order, then fields set since, then extra keys."""
-        order = [*(self.key_order or ()), *self.names(), *self.extra]
-        out: dict[str, Any] = {}
-        for name in dict.fromkeys(order):
-            if name in self.extra:
-                out[name] = self.extra[name]
-            elif self.has(name):
-                out[name] = _dump(getattr(self, name))
-        return out
+        return json_object(self, self.names(), self.has)
 
     def replace(self, **changes: Any) -> Self:
         """A copy with `changes` (fields by name)."""
@@ -80,6 +74,18 @@ class Block:
     def __bool__(self) -> bool:
         """False for an empty block (as an empty dict was)."""
         return bool(self.extra) or any(self.has(name) for name in self.names())
+
+
+def json_object(obj: Any, names: tuple[str, ...], written: Callable[[str], bool]) -> dict[str, Any]:
+    """`obj`'s JSON object (a block or a record: `key_order`, `extra`, fields by name): the keys
+    read in their order, then fields set since, then extra keys; a field only where `written`."""
+    out: dict[str, Any] = {}
+    for name in dict.fromkeys([*(obj.key_order or ()), *names, *obj.extra]):
+        if name in obj.extra:
+            out[name] = obj.extra[name]
+        elif name in names and written(name):
+            out[name] = _dump(getattr(obj, name))
+    return out
 
 
 @functools.cache

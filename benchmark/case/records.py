@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmark.case.block import Block
+from benchmark.case.block import json_object
 from benchmark.case.results import (
     Arms,
     CaseGeneration,
@@ -218,16 +218,7 @@ class Record:
 
     def to_dict(self) -> dict[str, Any]:
         """The record's JSON: a read record's keys in the order read, then fields set since."""
-        written = {name: self._written(name) for name in _FIELD_NAMES}
-        order = [*(self.key_order or ()), *_FIELD_NAMES, *self.extra]
-        out = {}
-        for name in dict.fromkeys(order):
-            if name in self.extra:
-                out[name] = self.extra[name]
-            elif written.get(name):
-                value = getattr(self, name)
-                out[name] = value.to_dict() if isinstance(value, Block) else value
-        return out
+        return json_object(self, _FIELD_NAMES, self._written)
 
     def _written(self, name: str) -> bool:
         if name in OPTIONAL_FIELDS:
