@@ -173,6 +173,16 @@ def tally_words(rows: list[ArmRow]) -> str:
     )
 
 
+def smaller_tallies(rows: list[ArmRow], largest: int) -> list[str]:
+    """One tally line per smaller size with plain strategy rows, largest first."""
+    sizes = sorted({row.record.samples_per_label for row in rows} - {largest}, reverse=True)
+    by_size = [
+        [row for row in rows if row.record.samples_per_label == size and plain(row.record)]
+        for size in sizes
+    ]
+    return [tally_words(size_rows) for size_rows in by_size if size_rows]
+
+
 def arms_answer(rows: list[ArmRow]) -> list[str]:
     """The lines of answer 0 from `arm_rows` (empty when no record has arms)."""
     if not rows:
@@ -184,7 +194,9 @@ def arms_answer(rows: list[ArmRow]) -> list[str]:
     ]
     top = [row for row in rows if row.record.samples_per_label == largest and plain(row.record)]
     top.sort(key=lambda row: off_language(row.record) is not None)  # in-language rows first
-    words = [tally_words(top)] + ([row_words(row) for row in top] if len(top) <= MAX_WORDS else [])
+    words = [tally_words(top)] if top else []
+    words += [row_words(row) for row in top] if len(top) <= MAX_WORDS else []
+    words += smaller_tallies(rows, largest)
     detect = statistics.median(t.detectable for t in at_largest) if at_largest else None
     header = [
         "dataset",

@@ -291,18 +291,18 @@ def test_an_off_language_row_is_marked_and_never_named_closest(tmp_path):
     assert "summarised_label (not in German: 1%)" in matrix
 
 
-def test_arms_answer_compares_each_arm_with_holm(tmp_path):
-    rng = np.random.default_rng(7)
-    gold = rng.integers(0, 4, 300)
-    record = write_case(tmp_path, "target_demos", 0.6, 0.9, rng, gold)
+def case_with_arms(results, setting, rng, gold, *, samples_per_label=100):
+    """A generated case at 0.6 accuracy with stored arms: demos 0.8, demos + generated 0.81,
+    gold 0.95."""
+    record = write_case(results, setting, 0.6, 0.9, rng, gold)
     arms_runs = {
         "demos": predictions(gold, 0.8, rng),
         "demos_plus_generated": predictions(gold, 0.81, rng),
         "gold": [{**r, "draw": r.pop("generation_seed")} for r in predictions(gold, 0.95, rng)],
     }
     path = f"{record['case_id']}/arms_predictions.json"
-    (tmp_path / path).write_text(json.dumps(arms_runs))
-    record["spec"]["samples_per_label"] = 100
+    (results / path).write_text(json.dumps(arms_runs))
+    record["spec"]["samples_per_label"] = samples_per_label
     record["arms"] = {
         "predictions": path,
         "demos": {"macro_f1_mean": 80.0},
@@ -311,6 +311,29 @@ def test_arms_answer_compares_each_arm_with_holm(tmp_path):
         "gold": {"macro_f1_mean": 95.0},
         "matched_gold": {"macro_f1_mean": 90.0},
     }
+    return record
+
+
+def test_arms_answer_tallies_every_size_largest_first(tmp_path):
+    """The first screen covers the largest size; answer 0 also counts each smaller size."""
+    rng = np.random.default_rng(8)
+    gold = rng.integers(0, 4, 300)
+    large = case_with_arms(tmp_path, "target_demos", rng, gold)
+    small = case_with_arms(tmp_path, "target_demos_sl", rng, gold, samples_per_label=10)
+    answer0 = summary_markdown([large, small], tmp_path).split("**0.")[1].split("**1.")[0]
+    tallies = [line for line in answer0.splitlines() if line.startswith("- Over ")]
+    assert [line.split(" (")[0] for line in tallies] == [
+        "- Over 1 strategy row at n=100",
+        "- Over 1 strategy row at n=10",
+    ]
+    assert "generated - demos: mean -" in tallies[1]
+    assert "significant gain in 0, loss in 1, within noise in 0 of 1" in tallies[1]
+
+
+def test_arms_answer_compares_each_arm_with_holm(tmp_path):
+    rng = np.random.default_rng(7)
+    gold = rng.integers(0, 4, 300)
+    record = case_with_arms(tmp_path, "target_demos", rng, gold)
     answer0 = summary_markdown([record], tmp_path).split("**0.")[1].split("**1.")[0]
     assert (
         "n=100 per label. 4 paired tests, Holm-Bonferroni-corrected within each size (n=100: 4 tests)"
