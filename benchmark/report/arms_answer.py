@@ -173,14 +173,10 @@ def tally_words(rows: list[ArmRow]) -> str:
     )
 
 
-def smaller_tallies(rows: list[ArmRow], largest: int) -> list[str]:
-    """One tally line per smaller size with plain strategy rows, largest first."""
-    sizes = sorted({row.record.samples_per_label for row in rows} - {largest}, reverse=True)
-    by_size = [
-        [row for row in rows if row.record.samples_per_label == size and plain(row.record)]
-        for size in sizes
-    ]
-    return [tally_words(size_rows) for size_rows in by_size if size_rows]
+def plain_at(rows: list[ArmRow], size: int) -> list[ArmRow]:
+    """The plain strategy rows at one size, in-language rows first."""
+    chosen = [row for row in rows if row.record.samples_per_label == size and plain(row.record)]
+    return sorted(chosen, key=lambda row: off_language(row.record) is not None)
 
 
 def arms_answer(rows: list[ArmRow]) -> list[str]:
@@ -192,11 +188,11 @@ def arms_answer(rows: list[ArmRow]) -> list[str]:
     at_largest = [
         t for row in rows if row.record.samples_per_label == largest for t in row.tests if t
     ]
-    top = [row for row in rows if row.record.samples_per_label == largest and plain(row.record)]
-    top.sort(key=lambda row: off_language(row.record) is not None)  # in-language rows first
-    words = [tally_words(top)] if top else []
-    words += [row_words(row) for row in top] if len(top) <= MAX_WORDS else []
-    words += smaller_tallies(rows, largest)
+    sizes = sorted({row.record.samples_per_label for row in rows}, reverse=True)
+    tallies = [tally_words(chosen) for chosen in (plain_at(rows, n) for n in sizes) if chosen]
+    top = plain_at(rows, largest)
+    named = [row_words(row) for row in top] if len(top) <= MAX_WORDS else []
+    words = tallies[:1] + named + tallies[1:]  # the largest size's rows under its tally
     detect = statistics.median(t.detectable for t in at_largest) if at_largest else None
     header = [
         "dataset",
@@ -255,10 +251,9 @@ def arms_short(rows: list[ArmRow]) -> str | None:
     if not rows:
         return None
     largest = rows[0].record.samples_per_label
-    top = [row for row in rows if row.record.samples_per_label == largest and plain(row.record)]
+    top = plain_at(rows, largest)
     if not top:
         return None
-    top.sort(key=lambda row: off_language(row.record) is not None)  # in-language rows first
     intro = (
         f"**Does generated data help?** At n={largest} per label (the largest size measured), "
         "each generated set against the 10 gold demos per label it was written from (*demos*), "
