@@ -6,9 +6,10 @@ replicate and shared by the two cases (paired). Each case may have several gener
 case's generation seeds with replacement, so the interval covers generation variance as well as
 test-item sampling. Runs tagged with a gold `draw` (the gold arm: one gold sample per seed) are
 resampled the same way, so gold's sampling variance counts too. When both sides have the same
-generation seeds (they share a generated stream: revision vs none, a selection vs the unselected
-set, one case's arms) a replicate draws the *same* seeds for both (paired on the generation
-seed). The classifier seeds of one generated set are averaged, never resampled.
+generation seeds and share a generated stream (revision vs none, a selection vs the unselected
+set, one case's arms; checked on the stored first-round candidates, `share_stream`) a replicate
+draws the *same* seeds for both (paired on the generation seed); independent streams (different
+strategies) are resampled independently. The classifier seeds of one generated set are averaged, never resampled.
 
 The p-value is two-sided from the bootstrap standard error (normal approximation), so it stays
 informative below 1 / replicates; many comparisons are corrected with Holm-Bonferroni (`holm`)
@@ -30,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.case.records import Record, as_record
+from benchmark.case.generated_sets import share_stream
+from benchmark.case.records import Record, as_record, case_dir
 
 DEFAULT_REPLICATES = 2000
 LEVEL = 0.95
@@ -175,6 +177,7 @@ def paired_bootstrap(
     *,
     replicates: int = DEFAULT_REPLICATES,
     seed: int = 0,
+    shared_stream: bool = True,
 ) -> Comparison:
     """Bootstrap the macro-F1 difference A - B over test items (paired) and generation seeds.
 
@@ -184,6 +187,8 @@ def paired_bootstrap(
         n_labels: number of labels.
         replicates: bootstrap replicates.
         seed: resampling seed (fixed: the same records always give the same marks).
+        shared_stream: False when the two sides drew independent generated streams: their
+            generation seeds are then resampled independently even where the seed lists match.
 
     Returns:
         The observed difference, its 95% percentile interval and a two-sided p-value.
@@ -205,7 +210,12 @@ def paired_bootstrap(
         _set_scores(runs_b, replicated),
     )
     pick_a = rng.integers(0, set_a.shape[1], size=(replicates, set_a.shape[1]))
-    paired = keys_a == keys_b and keys_a[0] is not None and keys_a[0][0] == "generation_seed"
+    paired = (
+        shared_stream
+        and keys_a == keys_b
+        and keys_a[0] is not None
+        and keys_a[0][0] == "generation_seed"
+    )
     pick_b = pick_a if paired else rng.integers(0, set_b.shape[1], (replicates, set_b.shape[1]))
     rows = np.arange(replicates)[:, None]
     diffs = set_a[rows, pick_a].mean(axis=1) - set_b[rows, pick_b].mean(axis=1)
@@ -230,11 +240,22 @@ def compare_records(
     results_dir: Path, a: dict[str, Any], b: dict[str, Any], **kwargs: Any
 ) -> Comparison | None:
     """Paired bootstrap of record A against record B (None without stored predictions or when
-    their test splits differ)."""
+    their test splits differ). Generation seeds are paired only where the two cases drew the
+    same generated stream (`share_stream`); records without generated files (gold, FreeAL) pair
+    on matching seeds, which fix their gold draw or unlabeled pool."""
     pa, pb = load_predictions(results_dir, a), load_predictions(results_dir, b)
     if not pa or not pb or pa["test"] != pb["test"] or pa["labels"] != pb["labels"]:
         return None
-    return paired_bootstrap(pa["runs"], pb["runs"], pa["gold"], len(pa["labels"]), **kwargs)
+    folders = (case_dir(Path(results_dir), as_record(r).case_id) for r in (a, b))
+    shared = share_stream(*folders)
+    return paired_bootstrap(
+        pa["runs"],
+        pb["runs"],
+        pa["gold"],
+        len(pa["labels"]),
+        shared_stream=shared is not False,
+        **kwargs,
+    )
 
 
 def compare_with_matched_gold(

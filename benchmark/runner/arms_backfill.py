@@ -18,6 +18,7 @@ from typing import Any
 
 from benchmark import progress
 from benchmark.augment import AUGMENTERS, augmented_demos
+from benchmark.case.generated_sets import generated_files
 from benchmark.case.records import (
     Record,
     case_dir,
@@ -30,7 +31,7 @@ from benchmark.context import RunContext
 from benchmark.data.loaders import Example
 from benchmark.errors import BenchError
 from benchmark.report.summary import is_superseded
-from benchmark.runner.quality_backfill import generated_files, kept_samples
+from benchmark.runner.quality_backfill import kept_samples
 from benchmark.runner.run import ClassifierRuns, case_arms
 from benchmark.settings import setting_of
 

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from benchmark.case.generated_sets import generated_files
 from benchmark.case.records import (
     Record,
     as_record,
@@ -30,16 +31,6 @@ from benchmark.settings.generated import generation_quality, mean_quality
 def spec_from_record(record: Record | dict[str, Any]) -> CaseSpec:
     """The CaseSpec a record was written from."""
     return CaseSpec.from_dict(as_record(record).spec)
-
-
-def generated_files(folder: Path, sets: int = 1) -> list[Path]:
-    """A case's `sets` generated sets: `generated.jsonl`, or one `generated-seed<g>.jsonl` per
-    generation seed (in seed order)."""
-    single = folder / "generated.jsonl"
-    if sets == 1:
-        return [single] if single.is_file() else []
-    finished = [p for p in folder.glob("generated-seed*.jsonl") if ".partial" not in p.name]
-    return sorted(finished, key=lambda p: int(p.stem.removeprefix("generated-seed")))
 
 
 def kept_samples(path: Path) -> list[Example]:
