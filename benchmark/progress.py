@@ -16,12 +16,14 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 HEARTBEAT_S = 8.0  # a line at least every 10 s while a case runs (checked every second;
 # 9 s let a loaded machine slip to 11-12 s between lines)
 MIN_INTERVAL_S = 5.0  # counters print at most this often (first and last update always print)
+RATE_WINDOW_S = 120.0  # the ETA's rate is measured over at least this much recent time
 
 Sink = Callable[[str], None]
 _lock = threading.RLock()
@@ -216,6 +218,8 @@ class Counter:
         self.started = _settings.clock()
         self.prior = seconds_per_item
         self.dirty = False
+        # (time, done) at each advance; the first is the latest one at least RATE_WINDOW_S old
+        self.samples: deque[tuple[float, int]] = deque([(self.started, 0)])
 
     def __call__(self, *_args) -> None:
         self.advance(1)
@@ -225,6 +229,10 @@ class Counter:
         heartbeat thread within a second when due (a batch that finishes all its requests at
         once thus prints one line, not one per request)."""
         self.done += n
+        now = _settings.clock()
+        self.samples.append((now, self.done))
+        while len(self.samples) > 2 and now - self.samples[1][0] >= RATE_WINDOW_S:
+            self.samples.popleft()
         if self.done >= self.total:
             self.dirty = False
             _emit(self.line())
@@ -238,16 +246,21 @@ class Counter:
             _emit(self.line())
 
     def eta(self) -> float | None:
-        """Seconds left at the rate so far (or the prior rate before the first item)."""
+        """Seconds left at the rate of the last `RATE_WINDOW_S` (or the prior rate before the
+        first item). A window, not the rate since the start: a resumed step serves its first
+        items from the response cache at once, and their rate would promise far too soon."""
         left = self.total - self.done
         if left <= 0:
             return 0.0
-        elapsed = _settings.clock() - self.started
+        now = _settings.clock()
+        since, done_then = self.samples[0]
+        if self.done > done_then and now > since:
+            return (now - since) / (self.done - done_then) * left
         if self.done:
-            return elapsed / self.done * left
+            return (now - self.started) / self.done * left
         if self.prior is None:
             return None
-        eta = self.prior * left - elapsed
+        eta = self.prior * left - (now - self.started)
         return eta if eta >= 1.0 else None  # None once overdue
 
     def line(self) -> str:

@@ -102,3 +102,19 @@ def test_partial_counts_are_printed_by_the_heartbeat(lines):
         done(0, None)
         time.sleep(1.5)
         assert any("generation round 1: 1/4 requests" in line for line in lines)
+
+
+def test_a_resumed_step_gets_its_eta_from_recent_items_not_the_cached_burst():
+    """A rerun serves its first 300 items from the response cache at once; the remaining ones
+    take 5 s each. Once a window of real items has passed, the ETA follows their rate."""
+    now = [0.0]
+    with progress.configured(clock=lambda: now[0]):
+        counter = progress.Counter("revision checks", 400)
+        now[0] = 1.0
+        counter.advance(300)
+        for _ in range(40):  # 200 s of uncached items
+            now[0] += 5.0
+            counter.advance()
+        assert counter.eta() == pytest.approx(
+            60 * 5.0
+        )  # the rate since the start would say 60 x 0.6 s
