@@ -57,11 +57,11 @@ class Comparison:
 
     @property
     def significant(self) -> bool:
-        """Significant after the family's correction when corrected, else the 95% interval
-        excludes 0."""
+        """Significant after the family's correction when corrected, else p <= 0.05 (the test
+        Holm corrects; the percentile interval may disagree at the boundary)."""
         if self.corrected is not None:
             return self.corrected
-        return self.low > 0 or self.high < 0
+        return self.p_value <= ALPHA
 
     @property
     def mark(self) -> str:

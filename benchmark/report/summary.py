@@ -285,8 +285,9 @@ def numbered_answers(answers: Answers) -> list[tuple[str, list[str]]]:
         ),
         (
             "**6. FreeAL vs gold at the same labelled budget** (final small model; gold = the "
-            "same small model trained on the labelled examples the run spent; `*`: the gap's 95% "
-            "paired-bootstrap interval over test items and FreeAL seeds excludes 0, `?`: not "
+            "same small model trained on the labelled examples the run spent; `*`: the gap is "
+            "significant after Holm-Bonferroni over the answer's gaps (paired bootstrap over "
+            "test items and FreeAL seeds), `?`: not "
             "tested, the record has no stored test predictions; `no gold demos`: the LLM's demos "
             "were generated or absent, so the run spent no gold demos to match: compare it with "
             "the gold-demo row of its cell)",

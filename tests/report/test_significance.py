@@ -107,5 +107,7 @@ def test_holm_keeps_only_what_survives_the_family():
     assert [x.significant if x else None for x in marked] == [True, False, False, None]
     assert all(x.family_size == 3 for x in marked if x)
     assert [x.significant for x in holm([c(0.01), c(0.02)])] == [True, True]  # 0.01<=0.025
-    assert c(0.02).significant  # uncorrected: the interval excludes 0
+    assert c(0.02).significant  # uncorrected: p <= 0.05
+    boundary = Comparison(diff=7.5, low=0.004, high=15.2, p_value=0.0543, replicates=2000, se=3.9)
+    assert not boundary.significant  # the interval grazes 0 but p > 0.05: not significant
     assert holm([c(0.001)])[0].detectable < marked[0].detectable  # larger family, larger bar
