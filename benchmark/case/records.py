@@ -208,6 +208,17 @@ class Record:
         return (self.freeal.per_seed if self.freeal else None) or []
 
     @property
+    def method_spec(self) -> dict[str, Any]:
+        """The spec without its name, task file, marks and engine threads/slots: what two runs
+        must share to differ only in what they compare (hardware settings change no method)."""
+        rest = {k: v for k, v in self.spec.items() if k not in ("case_id", "source", "marks")}
+        if isinstance(rest.get("generation"), dict):
+            rest["generation"] = {
+                k: v for k, v in rest["generation"].items() if k != "backend_options"
+            }
+        return rest
+
+    @property
     def freeal_spec(self) -> dict[str, Any] | None:
         """The spec's FreeAL options (None for other settings)."""
         return self.spec.get("freeal")

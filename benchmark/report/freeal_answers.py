@@ -97,17 +97,22 @@ FREEAL_EFFECTS = (  # (FreeAL spec option, with, without, name)
     ("demo_source", "gold", "none", "gold demos vs none"),
     ("demo_source", "target_demos", "none", "generated demos vs none"),
     ("demo_source", "gold", "target_demos", "gold vs generated demos"),
+    ("model", "qwen2.5-coder-1.5b", "smollm2-135m", "Qwen2.5-Coder-1.5B vs SmolLM2-135M annotator"),
 )
 
 
 def freeal_option(record: Record, option: str) -> str:
-    """A FreeAL option's value (calibration is `none` in records written before it existed)."""
+    """A FreeAL option's value, or the annotating LLM for `model` (calibration is `none` in
+    records written before it existed)."""
+    if option == "model":
+        return record.model or ""
     return (record.freeal_spec or {}).get(option, "none" if option == "calibration" else "")
 
 
 def alike_but(record: Record, option: str) -> str:
-    """The record's whole spec without one FreeAL option, nor its name and task file."""
-    rest = {k: v for k, v in record.spec.items() if k not in ("case_id", "source", "marks")}
+    """The record's whole spec without one FreeAL option (or the annotating LLM), nor its name,
+    task file and engine threads/slots (hardware settings, not the method)."""
+    rest = {k: v for k, v in record.method_spec.items() if not (option == k == "model")}
     freeal = {k: v for k, v in (record.freeal_spec or {}).items() if k != option}
     if freeal_option(record, "calibration") == "none":
         freeal.pop("calibration", None)  # absent and `none` are the same run

@@ -274,6 +274,27 @@ def test_freeal_demo_sources_are_paired_with_each_other_and_with_none(tmp_path):
     assert "gold vs generated demos +6.6 (significant gain in 0, loss in 0 of 1 pair)" in effects
 
 
+def test_freeal_annotators_are_paired_when_the_runs_differ_only_in_the_llm(tmp_path):
+    """Qwen and SmolLM2 on the same pool, demos and options (their engine slots differ: a
+    hardware setting) give one annotator pair; a Qwen run with other options pairs with none."""
+    records = []
+    for model, clean, slots, f1 in (
+        ("smollm2-135m", "class_balanced", 4, 30.0),
+        ("qwen2.5-coder-1.5b", "class_balanced", 2, 55.0),
+        ("qwen2.5-coder-1.5b", "reference", 2, 20.0),
+    ):
+        record = freeal_record(clean, f1, 80.4)
+        record["case_id"] += f"-{model}"
+        record["spec"].update(
+            model=model, generation={"backend_options": {"n_parallel": slots}, "top_p": 0.9}
+        )
+        records.append(record)
+    answer = summary_markdown(records, tmp_path).split("**6. FreeAL")[1]
+    effects = next(line for line in answer.splitlines() if line.startswith("- Paired FreeAL"))
+    assert "Qwen2.5-Coder-1.5B vs SmolLM2-135M annotator +25.0" in effects
+    assert "annotator +25.0 (significant gain in 0, loss in 0 of 1 pair)" in effects
+
+
 def test_an_off_language_row_is_marked_and_never_named_closest(tmp_path):
     """SIB-200 sw `summarised_label` wrote English (language fidelity 0.01) and scored highest:
     it is marked and the best in-language strategy is named instead."""
