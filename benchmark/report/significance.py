@@ -9,7 +9,8 @@ resampled the same way, so gold's sampling variance counts too. When both sides 
 generation seeds and share a generated stream (revision vs none, a selection vs the unselected
 set, one case's arms; checked on the stored first-round candidates, `share_stream`) a replicate
 draws the *same* seeds for both (paired on the generation seed); independent streams (different
-strategies) are resampled independently. The classifier seeds of one generated set are averaged, never resampled.
+strategies) are resampled independently. The classifier seeds of one generated set are
+averaged, never resampled.
 
 The p-value is two-sided from the bootstrap standard error (normal approximation), so it stays
 informative below 1 / replicates; many comparisons are corrected with Holm-Bonferroni (`holm`)
