@@ -256,8 +256,6 @@ class Counter:
         since, done_then = self.samples[0]
         if self.done > done_then and now > since:
             return (now - since) / (self.done - done_then) * left
-        if self.done:
-            return (now - self.started) / self.done * left
         if self.prior is None:
             return None
         eta = self.prior * left - (now - self.started)

@@ -39,7 +39,7 @@ def test_counter_eta_from_the_rate_so_far_and_a_prior_that_runs_down():
         assert counter.eta() == pytest.approx(30.0)  # prior 5 x 10 s, 20 s gone
         now[0] = 200.0
         assert counter.eta() is None  # overdue: no made-up ETA
-        counter.done = 2
+        counter.advance(2)
         assert counter.eta() == pytest.approx(100 / 2 * 3)  # the rate so far
 
 

@@ -16,29 +16,41 @@ from pathlib import Path
 Stream = frozenset[tuple[str, str]]
 
 
+def seeded_files(folder: Path) -> dict[int, Path]:
+    """Generation seed -> its finished set file: `generated-seed<g>.jsonl`, or a lone
+    `generated.jsonl` as seed 0."""
+    seeded = {
+        int(p.stem.removeprefix("generated-seed")): p
+        for p in folder.glob("generated-seed*.jsonl")
+        if ".partial" not in p.name
+    }
+    single = folder / "generated.jsonl"
+    return dict(sorted(seeded.items())) or ({0: single} if single.is_file() else {})
+
+
 def generated_files(folder: Path, sets: int = 1) -> list[Path]:
     """A case's `sets` generated sets: `generated.jsonl`, or one `generated-seed<g>.jsonl` per
     generation seed (in seed order)."""
-    single = folder / "generated.jsonl"
     if sets == 1:
+        single = folder / "generated.jsonl"
         return [single] if single.is_file() else []
-    finished = [p for p in folder.glob("generated-seed*.jsonl") if ".partial" not in p.name]
-    return sorted(finished, key=lambda p: int(p.stem.removeprefix("generated-seed")))
+    return [p for p in seeded_files(folder).values() if p.name != "generated.jsonl"]
+
+
+def read_rows(path: Path) -> list[dict]:
+    """Every row of a generated-set file (kept, surplus, rejected, unselected, ...)."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 @functools.lru_cache(maxsize=1024)
 def _first_round(path: Path, mtime_ns: int) -> Stream:
-    rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line)
-    return frozenset((r["label"], r["text"]) for r in rows if r.get("round", 0) == 0)
+    return frozenset((r["label"], r["text"]) for r in read_rows(path) if r.get("round", 0) == 0)
 
 
 def first_round_streams(folder: Path) -> dict[int, Stream]:
     """Generation seed -> the (label, text) of every first-round candidate of that set, whatever
-    became of it (kept, surplus, rejected, unselected). A single `generated.jsonl` is seed 0."""
-    files = {0: folder / "generated.jsonl"} if (folder / "generated.jsonl").is_file() else {}
-    for path in generated_files(folder, sets=2):
-        files[int(path.stem.removeprefix("generated-seed"))] = path
-    return {g: _first_round(p, p.stat().st_mtime_ns) for g, p in files.items()}
+    became of it (kept, surplus, rejected, unselected)."""
+    return {g: _first_round(p, p.stat().st_mtime_ns) for g, p in seeded_files(folder).items()}
 
 
 def share_stream(folder_a: Path, folder_b: Path) -> bool | None:

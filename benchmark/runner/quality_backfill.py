@@ -8,11 +8,10 @@ Only the record's `quality` key changes; the rewrite is atomic.
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
-from benchmark.case.generated_sets import generated_files
+from benchmark.case.generated_sets import generated_files, read_rows
 from benchmark.case.records import (
     Record,
     as_record,
@@ -37,7 +36,7 @@ def kept_samples(path: Path) -> list[Example]:
     """The `kept` rows of one generated-set file (or of `<folder>/generated.jsonl`)."""
     if path.is_dir():
         path = path / "generated.jsonl"
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    rows = read_rows(path)
     return [
         Example(text=r["text"], label=r["label"], uid=f"gen-{i}", split="generated")
         for i, r in enumerate(rows)
