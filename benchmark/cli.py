@@ -14,6 +14,8 @@ from benchmark.data.examples import DATASETS
 from benchmark.data.source import DataSource
 from benchmark.errors import BenchError
 from benchmark.generation.describe import descriptions_path, summarised_descriptions
+from benchmark.llm.cache import ResponseCache
+from benchmark.llm.cache_transfer import export_rows, import_rows, parse_since
 from benchmark.llm.factory import BackendFactory
 from benchmark.llm.models import missing_packages_message
 from benchmark.paths import default_data_dir
@@ -273,6 +275,44 @@ def _add_compare(sub) -> None:
     compare.add_argument("--out", default="leaderboard", help="folder holding results/")
 
 
+def _add_cache(sub) -> None:
+    cache = _parser(
+        sub,
+        "cache",
+        "export LLM responses from the response cache, or import an export (to resume a long "
+        "case on another machine)",
+        "lowres-bench cache export resume/case.jsonl.gz --since 2026-12-08T01:40",
+    )
+    cache.add_argument("action", choices=["export", "import"])
+    cache.add_argument("file", help="gzipped JSON lines (written by export, read by import)")
+    cache.add_argument(
+        "--since", default=None, help="export only rows created at or after (unix or ISO time)"
+    )
+    cache.add_argument("--model", default=None, help="export only models containing this text")
+    cache.add_argument(
+        "--cache", default=None, help="cache file (default $BENCH_RESPONSE_CACHE or the cache dir)"
+    )
+
+
+def _cache(args: argparse.Namespace, extra: list[str]) -> int:
+    if extra:
+        raise SystemExit(f"unexpected arguments: {' '.join(extra)}")
+    cache = ResponseCache(args.cache)
+    try:
+        if args.action == "export":
+            since = parse_since(args.since)
+            written = export_rows(cache, Path(args.file), since=since, model=args.model)
+            print(f"exported {written} response(s) from {cache.path} to {args.file}")
+        else:
+            read, added = import_rows(cache, Path(args.file))
+            print(f"imported {added} new response(s) of {read} from {args.file} into {cache.path}")
+    except BenchError as err:
+        raise SystemExit(f"lowres-bench cache: {err}") from None
+    finally:
+        cache.close()
+    return 0
+
+
 # name -> (adds its parser, runs it); in the order `lowres-bench --help` lists them.
 COMMANDS = {
     "run": (_add_run, _run),
@@ -281,6 +321,7 @@ COMMANDS = {
     "quality": (_add_quality, _quality),
     "arms": (_add_arms, _arms),
     "compare": (_add_compare, _compare),
+    "cache": (_add_cache, _cache),
 }
 
 
