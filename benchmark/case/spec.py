@@ -173,6 +173,11 @@ class GenerationOptions(_Strict):
         description="label description in revision prompts (study: summarised, always); "
         "strategy: only when the strategy shows one",
     )
+    revision_reasons: bool = Field(
+        True,
+        description="ask the reviser why it rejected each sample (stored with the sample, read "
+        "by no score); false saves one greedy call per rejection",
+    )
     demo_copy_rule: Literal["target", "all", "none"] = Field(
         "target",
         description="which demo prompts say 'do not copy (or translate) the examples above'; "
@@ -502,6 +507,10 @@ class CaseSpec:
                 del payload[optional]
         if payload.get("freeal", {}).get("calibration") == "none":  # added later: same rule
             payload["freeal"] = {k: v for k, v in payload["freeal"].items() if k != "calibration"}
+        if (payload["generation"] or {}).get("revision_reasons") is True:  # added later: same
+            payload["generation"] = {
+                k: v for k, v in payload["generation"].items() if k != "revision_reasons"
+            }
         if payload["classifier"].get("class_weight") == "none":  # unweighted before the option
             payload["classifier"] = {
                 k: v for k, v in payload["classifier"].items() if k != "class_weight"

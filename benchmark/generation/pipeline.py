@@ -81,7 +81,7 @@ class CaseGenerator:
         self.parser = ReplyParser(self.gen, self.inputs.demos)
         self.reviser = Reviser(
             reviser, style=revision_style, descriptions=self.inputs.revision_descriptions,
-            language_name=self.language.name, stats=self.stats,
+            language_name=self.language.name, stats=self.stats, reasons=self.gen.revision_reasons,
         )  # fmt: skip
         self.candidates: list[Candidate] = []
         self.attempts: dict[str, int] = dict.fromkeys(self.labels, 0)

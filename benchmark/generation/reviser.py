@@ -17,6 +17,7 @@ class Reviser:
         descriptions: the description each revision prompt shows per label.
         language_name: the case language's name.
         stats: the run's counters (revision checks are added there).
+        reasons: ask why each rejected candidate was rejected (`explain`); False skips it.
     """
 
     def __init__(
@@ -27,9 +28,10 @@ class Reviser:
         descriptions: dict[str, str | None],
         language_name: str,
         stats: GenerationStats,
+        reasons: bool = True,
     ) -> None:
         self.backend, self.style, self.descriptions = backend, style, descriptions
-        self.language_name, self.stats = language_name, stats
+        self.language_name, self.stats, self.reasons = language_name, stats, reasons
 
     def revise(self, pending: list[Candidate]) -> None:
         """One yes/no check per candidate, batched: "pending" (accepted) or "rejected"."""
@@ -49,8 +51,8 @@ class Reviser:
 
     def explain(self, rejected: list[Candidate]) -> None:
         """Ask the model why it rejected each candidate (greedy, batched); appended to reason."""
-        if not rejected or self.style == "base":
-            return  # a base model answers no follow-up question
+        if not rejected or self.style == "base" or not self.reasons:
+            return  # a base model answers no follow-up question; reasons may be switched off
         sampling = SamplingParams(temperature=0.0, max_new_tokens=48, seed=0)
         requests = [
             ChatRequest(revision_reason_messages(**self.fields(c), verdict="no"), sampling)

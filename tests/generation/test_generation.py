@@ -91,6 +91,32 @@ def test_revision_records_reasons_and_rejections(use_backend, tmp_path, sib_fixt
     )
 
 
+def test_revision_reasons_off_rejects_the_same_samples_without_asking_why(
+    use_backend, tmp_path, sib_fixture_dir
+):
+    def reply(prompt, seed):
+        if "reason" in prompt.lower() or "why" in prompt.lower():
+            return "It is off topic."
+        label = label_of(prompt)
+        return "\n".join([f"a good {label} sentence {seed}", f"a bad {label} sentence {seed}"])
+
+    kept = {}
+    for reasons in (True, False):
+        backend = ScriptedBackend(reply)
+        spec = make_spec(setting="target_demos_revision", n=2, revision_reasons=reasons)
+        out = tmp_path / str(reasons)
+        run_case(spec, ctx_for(out, sib_fixture_dir, use_backend(backend)))
+        rows = [
+            json.loads(line)
+            for line in (out / "out" / "results" / spec.case_id / "generated.jsonl").open()
+        ]
+        kept[reasons] = sorted(r["text"] for r in rows if r["status"] == "kept")
+        rejected = [r for r in rows if r["status"] == "rejected"]
+        assert rejected
+        assert all(("off topic" in r["reason"]) == reasons for r in rejected)
+    assert kept[True] == kept[False]
+
+
 def low_yield_reply(prompt, seed):
     """One sample in three passes: one good, one rejected by revision, one too short."""
     if "reason" in prompt.lower() or "why" in prompt.lower():
