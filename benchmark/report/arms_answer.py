@@ -127,7 +127,7 @@ def row_words(row: ArmRow) -> str:
     plus_demos, versus_gold = row.tests[1], row.tests[2]
     text = (
         f"- {r.dataset} {r.language} `{r.setting}` ({r.model}, n={r.samples_per_label}, "
-        f"{_sets(r)} generated sets): demos alone {f('demos'):.1f}, generated "
+        f"{_sets(r)} generated set{'' if _sets(r) == 1 else 's'}): demos alone {f('demos'):.1f}, generated "
         f"{f('generated'):.1f}, demos + generated {f('demos_plus_generated'):.1f}, gold "
         f"{f('gold'):.1f}. Adding the generated data to the demos: "
         f"{_diff(plus_demos, None)} ({_verdict(plus_demos)}); generated vs gold: "
