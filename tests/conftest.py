@@ -46,6 +46,19 @@ def write_sib_fixture(root: Path, codes=("eng_Latn", "swh_Latn")) -> Path:
     return root
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_response_cache(tmp_path_factory):
+    """Tests never write LLM answers into the user's response cache (a test that needs a cache
+    of its own still sets `BENCH_RESPONSE_CACHE` itself)."""
+    previous = os.environ.get("BENCH_RESPONSE_CACHE")
+    os.environ["BENCH_RESPONSE_CACHE"] = str(tmp_path_factory.mktemp("cache") / "llm.sqlite")
+    yield
+    if previous is None:
+        os.environ.pop("BENCH_RESPONSE_CACHE", None)
+    else:
+        os.environ["BENCH_RESPONSE_CACHE"] = previous
+
+
 @pytest.fixture(scope="session")
 def sib_fixture_dir(tmp_path_factory) -> Path:
     return write_sib_fixture(tmp_path_factory.mktemp("data"))

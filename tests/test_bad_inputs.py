@@ -715,7 +715,7 @@ class _DiesInRoundTwo:
 
 
 def test_interrupted_generation_is_marked_partial(tmp_path, sib_fixture_dir):
-    from test_generation import scripted
+    from scripted_llm import scripted
 
     from benchmark.case.spec import CaseSpec, GenerationOptions
     from benchmark.classifiers.embed_logreg import EmbedLogregSpec

@@ -209,7 +209,7 @@ class GatedScript:
 
 
 def test_gated_samples_are_dropped_before_revision_and_off_the_quota(tmp_path, shared_data_dir):
-    from test_generation import ScriptedBackend, scripted
+    from scripted_llm import ScriptedBackend, scripted
 
     swahili = dev_texts(shared_data_dir, "sib200", "sw", 99)
     gate = language_gate("sw", shared_data_dir)
