@@ -6,35 +6,18 @@ import gzip
 import json
 
 import pytest
+from scripted_llm import ScriptedBackend
 
 from benchmark import cli
 from benchmark.errors import ResponseCacheError
-from benchmark.llm.backend import ChatBackend, ChatRequest, ChatResponse, SamplingParams
+from benchmark.llm.backend import ChatRequest, SamplingParams
 from benchmark.llm.cache import CachedBackend, ResponseCache
 from benchmark.llm.cache_transfer import export_rows, import_rows, parse_since
 
 
-class Counting(ChatBackend):
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def generate(self, requests, on_result=None):
-        self.calls += len(requests)
-        return [ChatResponse(f"answer {r.messages[-1][1]}", 3, 2, "stop") for r in requests]
-
-    def choose(self, requests, on_result=None):
-        raise NotImplementedError
-
-    def count_tokens(self, messages) -> int:
-        return 3
-
-    @property
-    def max_model_len(self) -> int:
-        return 100
-
-    @property
-    def fingerprint(self) -> str:
-        return "fake-model"
+def echoing() -> ScriptedBackend:
+    """A scripted backend that answers each prompt with a text of its own (calls counted)."""
+    return ScriptedBackend(lambda prompt, seed: f"answer {prompt}")
 
 
 def ask(text: str) -> ChatRequest:
@@ -42,29 +25,33 @@ def ask(text: str) -> ChatRequest:
 
 
 def test_exported_rows_serve_the_same_requests_on_another_cache(tmp_path):
-    first = CachedBackend(Counting(), ResponseCache(tmp_path / "a.sqlite"))
+    first = CachedBackend(echoing(), ResponseCache(tmp_path / "a.sqlite"))
     texts = [r.text for r in first.generate([ask("x"), ask("y")])]
     assert export_rows(ResponseCache(tmp_path / "a.sqlite"), tmp_path / "e.jsonl.gz") == 2
     target = ResponseCache(tmp_path / "b.sqlite")
     assert import_rows(target, tmp_path / "e.jsonl.gz") == (2, 2)
     assert import_rows(target, tmp_path / "e.jsonl.gz") == (2, 0)  # already there: kept
-    inner = Counting()
+    inner = echoing()
     again = CachedBackend(inner, target).generate([ask("x"), ask("y")])
-    assert inner.calls == 0 and [r.text for r in again] == texts and all(r.cached for r in again)
+    assert (
+        sum(inner.generate_calls) == 0
+        and [r.text for r in again] == texts
+        and all(r.cached for r in again)
+    )
 
 
 def test_export_since_keeps_only_newer_rows(tmp_path):
     cache = ResponseCache(tmp_path / "a.sqlite")
-    CachedBackend(Counting(), cache).generate([ask("old")])
+    CachedBackend(echoing(), cache).generate([ask("old")])
     cache._guarded(lambda db: db.execute("UPDATE responses SET created = 100.0"))
-    CachedBackend(Counting(), cache).generate([ask("new")])
+    CachedBackend(echoing(), cache).generate([ask("new")])
     assert export_rows(cache, tmp_path / "e.jsonl.gz", since=parse_since("1970-01-01T00:05")) == 1
     assert parse_since("300") == 300.0
 
 
 def test_an_edited_line_is_refused_and_nothing_is_imported(tmp_path):
     cache = ResponseCache(tmp_path / "a.sqlite")
-    CachedBackend(Counting(), cache).generate([ask("x"), ask("y")])
+    CachedBackend(echoing(), cache).generate([ask("x"), ask("y")])
     export_rows(cache, tmp_path / "e.jsonl.gz")
     with gzip.open(tmp_path / "e.jsonl.gz", "rt") as handle:
         rows = [json.loads(line) for line in handle]
