@@ -277,6 +277,22 @@ class ResponseCache:
             lambda db: db.execute("INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?, ?)", row)
         )
 
+    def rows_since(self, since: float = 0.0) -> list[tuple]:
+        """Whole rows (key, kind, model, request, response, created) created at or after `since`,
+        oldest first."""
+        query = "SELECT * FROM responses WHERE created >= ? ORDER BY created, key"
+        return self._guarded(lambda db: db.execute(query, (since,)).fetchall())
+
+    def add_rows(self, rows: Sequence[tuple]) -> None:
+        """Insert whole rows in one transaction; a key already stored keeps its row."""
+
+        def insert(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN")
+            db.executemany("INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?, ?)", rows)
+            db.execute("COMMIT")
+
+        self._guarded(insert)
+
     def __len__(self) -> int:
         return int(
             self._guarded(lambda db: db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])

@@ -51,8 +51,7 @@ def export_rows(
     Returns:
         The number of rows written.
     """
-    query = f"SELECT {', '.join(_FIELDS)} FROM responses WHERE created >= ? ORDER BY created, key"
-    rows = cache._guarded(lambda db: db.execute(query, (since or 0.0,)).fetchall())
+    rows = cache.rows_since(since or 0.0)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
     written = 0
@@ -109,10 +108,5 @@ def import_rows(cache: ResponseCache, source: Path) -> tuple[int, int]:
     rows = [_checked_row(source, n, line) for n, line in enumerate(lines, 1)]
     before = len(cache)
 
-    def insert(db) -> None:
-        db.execute("BEGIN")
-        db.executemany("INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?, ?)", rows)
-        db.execute("COMMIT")
-
-    cache._guarded(insert)
+    cache.add_rows(rows)
     return len(rows), len(cache) - before
